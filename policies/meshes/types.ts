@@ -1,0 +1,55 @@
+// The contract each mesh module fulfils. A mesh module states that mesh's own rules as
+// the mesh's injector applies them; nothing else in meshguard knows mesh specifics.
+import type { NamespaceInfo, PodFacts, StringMap } from '../k8s.js';
+
+export type MeshName = 'istio' | 'istio-ambient' | 'linkerd' | 'consul' | 'kuma';
+
+export const MESH_NAMES: readonly MeshName[] = ['istio', 'istio-ambient', 'linkerd', 'consul', 'kuma'];
+
+/** A yes/no with the reason, the way Linkerd's injector reports why it skipped a pod. */
+export interface Decision {
+  value: boolean;
+  reason: string;
+}
+
+export interface MeshOptions {
+  /** consul-k8s `connectInject.default`: inject pods that carry no connect-inject annotation. */
+  consulDefaultInject: boolean;
+}
+
+export const DEFAULT_MESH_OPTIONS: MeshOptions = { consulDefaultInject: false };
+
+/** Annotations that keep ports away from the proxy (mutation rule 2). */
+export interface PortExclusion {
+  inbound: string;
+  outbound: string;
+  /** Value the mesh uses when the annotation is absent, which setting the annotation would drop. */
+  defaultValue?: string;
+  /** Whether the mesh accepts `a-b` ranges in these lists. */
+  ranges: boolean;
+}
+
+/** What mutation rule 4 adds when a disabled cluster's pod would otherwise be meshed. */
+export interface OptOut {
+  labels?: StringMap;
+  annotations?: StringMap;
+}
+
+export interface MeshRules {
+  readonly name: MeshName;
+  /** For messages: "Istio", "Istio ambient", "Linkerd", "Consul", "Kuma". */
+  readonly title: string;
+  /** True for annotation keys of this mesh (mesh detection, MG104). istio-ambient owns none. */
+  ownsAnnotationKey(key: string): boolean;
+  /** The namespace says pods here are meshed by this mesh (fallback detection). */
+  selectedByNamespace(ns: NamespaceInfo): boolean;
+  /** Prediction: would this pod / template be meshed when created in `ns`? */
+  wouldMesh(pod: PodFacts, ns: NamespaceInfo, options: MeshOptions): Decision;
+  /** Live pods (after every mutating webhook ran): is it meshed now? Proxy for sidecar meshes, enrolment for ambient. */
+  isMeshed(pod: PodFacts, ns: NamespaceInfo): Decision;
+  /** Value rule for one annotation of this mesh: an error message, or undefined when the mesh would accept it. */
+  checkAnnotation(key: string, value: string): string | undefined;
+  /** undefined where the mesh cannot exclude ports (ambient). */
+  readonly portExclusion?: PortExclusion;
+  readonly optOut: OptOut;
+}
