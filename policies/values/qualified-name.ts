@@ -1,0 +1,35 @@
+// Kubernetes qualified names, the grammar of annotation and label keys
+// (apimachinery IsQualifiedName): an optional DNS-1123 subdomain prefix and "/", then a name.
+
+const NAME_MAX = 63;
+const PREFIX_MAX = 253;
+const NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+const SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+const nameError = (name: string): string | undefined => {
+  if (name === '') return 'the name part is empty; write it after the "/", e.g. "example.com/my-key"';
+  if (name.length > NAME_MAX) return `the name part ${JSON.stringify(name)} is ${name.length} characters long; at most ${NAME_MAX} are allowed`;
+  if (!NAME.test(name)) {
+    return `the name part ${JSON.stringify(name)} must consist of letters, digits, '-', '_' or '.', and start and end with a letter or digit (e.g. "MyName", "my.name", "123-abc")`;
+  }
+  return undefined;
+};
+
+const prefixError = (prefix: string): string | undefined => {
+  if (prefix === '') return 'the prefix before "/" is empty; remove the "/" or write a DNS subdomain such as "example.com/"';
+  if (prefix.length > PREFIX_MAX) return `the prefix is ${prefix.length} characters long; at most ${PREFIX_MAX} are allowed`;
+  if (!SUBDOMAIN.test(prefix)) {
+    return `the prefix ${JSON.stringify(prefix)} must be a lowercase DNS subdomain: dot-separated parts of lowercase letters, digits and '-', each starting and ending with a letter or digit (e.g. "sidecar.istio.io")`;
+  }
+  return undefined;
+};
+
+/** What is wrong with `key` as an annotation or label key, or undefined when it is valid. */
+export const qualifiedNameError = (key: string): string | undefined => {
+  const parts = key.split('/');
+  if (parts.length > 2) return `${JSON.stringify(key)} contains more than one "/"; a key is "prefix/name" or just "name"`;
+  if (parts.length === 1) return nameError(key);
+  return prefixError(parts[0]!) ?? nameError(parts[1]!);
+};
+
+export const isQualifiedName = (key: string): boolean => qualifiedNameError(key) === undefined;
