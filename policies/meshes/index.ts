@@ -1,0 +1,57 @@
+// The mesh registry, and the questions that span meshes: which mesh an annotation key,
+// an annotation set or a namespace points to, and which proxies a pod carries.
+import type { NamespaceInfo, PodFacts, StringMap } from '../k8s.js';
+import { consul, consulProxy } from './consul.js';
+import { istio, istioProxy } from './istio.js';
+import { istioAmbient } from './istio-ambient.js';
+import { kuma, kumaProxy } from './kuma.js';
+import { linkerd, linkerdProxy } from './linkerd.js';
+import { MESH_NAMES, type MeshName, type MeshRules } from './types.js';
+
+export const MESHES: Record<MeshName, MeshRules> = {
+  istio,
+  'istio-ambient': istioAmbient,
+  linkerd,
+  consul,
+  kuma,
+};
+
+/** The mesh whose annotation this key is (by its prefix), or undefined for any other key. */
+export const meshOfAnnotationKey = (key: string): MeshName | undefined => MESH_NAMES.find((m) => MESHES[m].ownsAnnotationKey(key));
+
+/** Each mesh whose annotation keys appear, with those keys; in MESH_NAMES order. More than one entry is MG104. */
+export const meshesOfAnnotations = (annotations: StringMap): Map<MeshName, string[]> => {
+  const found = new Map<MeshName, string[]>();
+  for (const mesh of MESH_NAMES) {
+    const keys = Object.keys(annotations).filter((k) => MESHES[mesh].ownsAnnotationKey(k));
+    if (keys.length > 0) found.set(mesh, keys);
+  }
+  return found;
+};
+
+// DESIGN's order: a namespace labelled for Istio sidecars stays a sidecar namespace even
+// when it is also labelled for ambient. Consul has no namespace switch.
+const NAMESPACE_ORDER: readonly MeshName[] = ['istio', 'istio-ambient', 'linkerd', 'kuma'];
+
+/** The mesh a namespace's own labels/annotations name, or undefined. */
+export const meshFromNamespace = (ns: NamespaceInfo): MeshName | undefined => NAMESPACE_ORDER.find((m) => MESHES[m].selectedByNamespace(ns));
+
+export interface DetectedProxy {
+  mesh: MeshName;
+  /** Which container or annotation shows it, e.g. 'container "istio-proxy"'. */
+  reason: string;
+}
+
+const PROXIES: readonly [MeshName, (pod: PodFacts) => string | undefined][] = [
+  ['istio', istioProxy],
+  ['linkerd', linkerdProxy],
+  ['consul', consulProxy],
+  ['kuma', kumaProxy],
+];
+
+/** Every mesh whose proxy the pod carries (ambient runs none in the pod). More than one, or the wrong one, is MG203. */
+export const detectProxies = (pod: PodFacts): DetectedProxy[] =>
+  PROXIES.flatMap(([mesh, find]) => {
+    const reason = find(pod);
+    return reason === undefined ? [] : [{ mesh, reason }];
+  });
