@@ -1,8 +1,12 @@
 // AdmissionReview in, AdmissionReview out: the one function both the server and
-// `meshguard review` call. (Stub: the decision logic lands with issue #2.)
+// `meshguard review` call, so a pipeline sees exactly what the cluster would decide.
+import jsonpatch from 'fast-json-patch';
 import type { ClusterView } from './cluster-view.js';
 import type { PolicyConfig } from './config.js';
-import type { Finding } from './findings.js';
+import { formatPath, type Finding } from './findings.js';
+import type { KubeObject } from './k8s.js';
+import { isPlainObject } from './k8s.js';
+import { mutateObject, validateObject, type ObjectDecision } from './review.js';
 
 export type WebhookKind = 'mutate' | 'validate';
 
@@ -16,11 +20,15 @@ export interface AdmissionResponseBody {
   warnings?: string[];
 }
 
+export type ReviewApiVersion = 'admission.k8s.io/v1' | 'admission.k8s.io/v1beta1';
+
 export interface AdmissionReviewOut {
-  apiVersion: 'admission.k8s.io/v1' | 'admission.k8s.io/v1beta1';
+  apiVersion: ReviewApiVersion;
   kind: 'AdmissionReview';
   response: AdmissionResponseBody;
 }
+
+export type AdmissionDecision = 'allowed' | 'denied' | 'patched' | 'skipped' | 'invalid' | 'error';
 
 /** What the shell needs for logs and metrics, besides the review itself. */
 export interface AdmissionOutcome {
@@ -29,9 +37,9 @@ export interface AdmissionOutcome {
   /** Number of RFC 6902 operations in the patch (0 when none). */
   patchOps: number;
   /** Facts about the request for logs/metrics; absent fields were not readable. */
-  request: { kind?: string; namespace?: string; name?: string; operation?: string };
-  /** 'skipped' when the object is not a target or carries meshguard.io/ignore. */
-  decision: 'allowed' | 'denied' | 'patched' | 'skipped' | 'invalid';
+  request: { uid?: string; kind?: string; namespace?: string; name?: string; operation?: string; dryRun?: boolean };
+  decision: AdmissionDecision;
+  /** True when the object (or its namespace/template) carries meshguard.io/ignore. */
   ignored?: boolean;
 }
 
@@ -40,16 +48,177 @@ export interface PolicyContext {
   config: PolicyConfig;
 }
 
-export function admit(input: unknown, webhook: WebhookKind, ctx: PolicyContext): AdmissionOutcome {
-  void webhook;
-  void ctx;
-  const req = (input as any)?.request ?? {};
-  const uid = typeof req.uid === 'string' ? req.uid : '';
-  return {
-    review: { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid, allowed: true } },
-    findings: [],
-    patchOps: 0,
-    request: {},
-    decision: 'allowed',
+/** Kubernetes shows warnings inline; long ones are cut so `kubectl` output stays readable. */
+export const MAX_WARNING_LENGTH = 120;
+
+const API_VERSIONS: readonly string[] = ['admission.k8s.io/v1', 'admission.k8s.io/v1beta1'];
+
+// --- response helpers, in the manner of controller-runtime's admission package ---
+
+const reply = (apiVersion: ReviewApiVersion, response: AdmissionResponseBody): AdmissionReviewOut => ({
+  apiVersion,
+  kind: 'AdmissionReview',
+  response,
+});
+
+export const allowed = (uid: string, warnings: string[] = []): AdmissionResponseBody => ({
+  uid,
+  allowed: true,
+  ...(warnings.length > 0 ? { warnings } : {}),
+});
+
+export const denied = (uid: string, code: number, message: string, warnings: string[] = []): AdmissionResponseBody => ({
+  uid,
+  allowed: false,
+  status: { code, message, reason: code === 403 ? 'Forbidden' : code === 400 ? 'BadRequest' : 'InternalError' },
+  ...(warnings.length > 0 ? { warnings } : {}),
+});
+
+export const patched = (uid: string, patch: readonly unknown[], warnings: string[] = []): AdmissionResponseBody =>
+  patch.length === 0
+    ? allowed(uid, warnings)
+    : { ...allowed(uid, warnings), patchType: 'JSONPatch', patch: Buffer.from(JSON.stringify(patch)).toString('base64') };
+
+export const toWarning = (f: Finding): string => {
+  const text = `${f.rule}: ${f.message}`;
+  return text.length <= MAX_WARNING_LENGTH ? text : `${text.slice(0, MAX_WARNING_LENGTH - 1)}…`;
+};
+
+const denialMessage = (errors: readonly Finding[]): string =>
+  `meshguard: ${errors.map((f) => `[${f.rule}] ${f.message}${f.path.length > 0 ? ` (field ${formatPath(f.path)})` : ''}`).join(' ')}`;
+
+// --- reading the request ---
+
+interface ParsedRequest {
+  apiVersion: ReviewApiVersion;
+  uid: string;
+  operation: string;
+  namespace: string;
+  name?: string;
+  kind?: string;
+  subResource?: string;
+  dryRun: boolean;
+  object?: KubeObject;
+  oldObject?: KubeObject;
+}
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+
+const parse = (input: unknown): ParsedRequest | { apiVersion: ReviewApiVersion; uid: string; error: string } => {
+  const apiVersion: ReviewApiVersion =
+    isPlainObject(input) && input.apiVersion === 'admission.k8s.io/v1beta1' ? 'admission.k8s.io/v1beta1' : 'admission.k8s.io/v1';
+  const fail = (error: string, uid = '') => ({ apiVersion, uid, error });
+  if (!isPlainObject(input)) return fail('the body is not an AdmissionReview object');
+  if (input.kind !== 'AdmissionReview' || !API_VERSIONS.includes(String(input.apiVersion)))
+    return fail(`expected kind AdmissionReview of admission.k8s.io/v1 or v1beta1, got ${String(input.kind)} ${String(input.apiVersion)}`);
+  const req = input.request;
+  if (!isPlainObject(req)) return fail('the AdmissionReview has no request');
+  const uid = str(req.uid);
+  if (!uid) return fail('request.uid is missing');
+  const operation = str(req.operation);
+  if (!operation) return fail('request.operation is missing', uid);
+  const object = req.object ?? undefined;
+  const oldObject = req.oldObject ?? undefined;
+  if (object !== undefined && object !== null && !isPlainObject(object)) return fail('request.object is not an object', uid);
+  if (oldObject !== undefined && oldObject !== null && !isPlainObject(oldObject)) return fail('request.oldObject is not an object', uid);
+  const kindInfo = isPlainObject(req.kind) ? req.kind : {};
+  const withTypeMeta = (o: unknown): KubeObject | undefined => {
+    if (!isPlainObject(o)) return undefined;
+    const group = str(kindInfo.group);
+    const version = str(kindInfo.version);
+    return {
+      ...o,
+      apiVersion: str(o.apiVersion) ?? (version ? (group ? `${group}/${version}` : version) : undefined),
+      kind: str(o.kind) ?? str(kindInfo.kind),
+    } as KubeObject;
   };
+  const obj = withTypeMeta(object);
+  return {
+    apiVersion,
+    uid,
+    operation,
+    namespace: str(req.namespace) ?? obj?.metadata?.namespace ?? 'default',
+    name: str(req.name) ?? obj?.metadata?.name,
+    kind: str(kindInfo.kind) ?? obj?.kind,
+    subResource: str(req.subResource),
+    dryRun: req.dryRun === true,
+    object: obj,
+    oldObject: withTypeMeta(oldObject),
+  };
+};
+
+// --- the decision ---
+
+const decide = (req: ParsedRequest, webhook: WebhookKind, ctx: PolicyContext): Omit<AdmissionOutcome, 'request'> => {
+  const out = (response: AdmissionResponseBody, decision: AdmissionDecision, findings: Finding[] = [], patchOps = 0, ignored = false) => ({
+    review: reply(req.apiVersion, response),
+    findings,
+    patchOps,
+    decision,
+    ...(ignored ? { ignored } : {}),
+  });
+  // Deletes, connects and subresources (status, scale) cannot change the mesh state of a pod.
+  if ((req.operation !== 'CREATE' && req.operation !== 'UPDATE') || req.subResource) return out(allowed(req.uid), 'skipped');
+  if (!req.object) return out(denied(req.uid, 400, `meshguard cannot review ${req.operation} without request.object`), 'invalid');
+  const obj = req.object;
+  const skip = (d: ObjectDecision) => out(allowed(req.uid), 'skipped', [], 0, d.skipped === 'ignored');
+  const unreadable = (d: ObjectDecision) =>
+    out(denied(req.uid, 400, `meshguard cannot read ${req.kind ?? 'object'} ${req.namespace}/${req.name ?? ''}: ${d.unreadable}`), 'invalid');
+
+  if (webhook === 'mutate') {
+    const d = mutateObject(obj, req.namespace, ctx.view, ctx.config);
+    if (d.skipped) return skip(d);
+    if (d.unreadable) return unreadable(d);
+    const warnings = d.findings.filter((f) => f.severity === 'warning').map(toWarning);
+    const ops = d.mutated ? jsonpatch.compare(obj, d.mutated) : [];
+    return out(patched(req.uid, ops, warnings), ops.length > 0 ? 'patched' : 'allowed', d.findings, ops.length);
+  }
+
+  const d = validateObject(obj, req.namespace, ctx.view, ctx.config, 'live');
+  if (d.skipped) return skip(d);
+  if (d.unreadable) return unreadable(d);
+  let findings = d.findings;
+  if (req.operation === 'UPDATE') findings = forgiveUnchanged(findings, req, ctx);
+  const errors = findings.filter((f) => f.severity === 'error');
+  const warnings = findings.filter((f) => f.severity === 'warning').map(toWarning);
+  if (errors.length > 0) return out(denied(req.uid, 403, denialMessage(errors), warnings), 'denied', findings);
+  return out(allowed(req.uid, warnings), 'allowed', findings);
+};
+
+/**
+ * An update that does not make things worse is allowed: errors the old object already
+ * had become warnings. Otherwise a finalizer removal or a label change on an object that
+ * predates meshguard could never go through, and deletion would hang.
+ */
+const forgiveUnchanged = (findings: Finding[], req: ParsedRequest, ctx: PolicyContext): Finding[] => {
+  if (!findings.some((f) => f.severity === 'error')) return findings;
+  const beingDeleted = req.object?.metadata?.deletionTimestamp !== undefined;
+  const before = req.oldObject ? validateObject(req.oldObject, req.namespace, ctx.view, ctx.config, 'live').findings : [];
+  const had = new Set(before.filter((f) => f.severity === 'error').map((f) => `${f.rule}|${formatPath(f.path)}`));
+  return findings.map((f) =>
+    f.severity === 'error' && (beingDeleted || had.has(`${f.rule}|${formatPath(f.path)}`))
+      ? { ...f, severity: 'warning' as const, message: `${f.message} (allowed: the object was already in this state)` }
+      : f,
+  );
+};
+
+export function admit(input: unknown, webhook: WebhookKind, ctx: PolicyContext): AdmissionOutcome {
+  const req = parse(input);
+  if ('error' in req) {
+    return {
+      review: reply(req.apiVersion, denied(req.uid, 400, `meshguard cannot read this AdmissionReview: ${req.error}`)),
+      findings: [],
+      patchOps: 0,
+      request: { uid: req.uid || undefined },
+      decision: 'invalid',
+    };
+  }
+  const request = { uid: req.uid, kind: req.kind, namespace: req.namespace, name: req.name, operation: req.operation, dryRun: req.dryRun };
+  try {
+    return { ...decide(req, webhook, ctx), request };
+  } catch (err) {
+    // Code 500 makes the API server apply the webhook's failurePolicy instead of trusting a half-made decision.
+    const message = err instanceof Error ? err.message : String(err);
+    return { review: reply(req.apiVersion, denied(req.uid, 500, `meshguard internal error: ${message}`)), findings: [], patchOps: 0, request, decision: 'error' };
+  }
 }

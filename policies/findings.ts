@@ -5,7 +5,7 @@ export type Severity = 'error' | 'warning' | 'info';
 
 export type RuleId =
   | 'MG101' | 'MG102' | 'MG103' | 'MG104' | 'MG105' | 'MG106' | 'MG107'
-  | 'MG201' | 'MG202' | 'MG203' | 'MG204' | 'MG205' | 'MG206';
+  | 'MG201' | 'MG202' | 'MG203' | 'MG204' | 'MG205' | 'MG206' | 'MG207';
 
 export const RULES: Record<RuleId, { severity: Severity; title: string }> = {
   MG101: { severity: 'error', title: 'serviceMesh is not of the schema' },
@@ -21,6 +21,8 @@ export const RULES: Record<RuleId, { severity: Severity; title: string }> = {
   MG204: { severity: 'warning', title: "the pod's cluster resource was not found" },
   MG205: { severity: 'error', title: 'hostNetwork pod in a meshed cluster' },
   MG206: { severity: 'info', title: 'consensus ports not excluded (the webhook would add them)' },
+  // Added after the first catalog: the mutation replaced a template value with the cluster's.
+  MG207: { severity: 'warning', title: "a pod template value was replaced by the cluster's serviceMesh setting" },
 };
 
 /** A field path as segments: object keys and array indexes. */

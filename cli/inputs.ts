@@ -1,0 +1,119 @@
+// Reads the manifests a CLI run is given: files, directories (recursive), `-` for stdin;
+// multi-document YAML and JSON; `kind: List` expanded into its items.
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { constructFromEvents, EVENT_ID, parseEvents, YAMLException, type Event } from 'js-yaml';
+import type { Path } from '../policies/findings.js';
+import type { KubeObject } from '../policies/k8s.js';
+import { isPlainObject } from '../policies/k8s.js';
+import { LineIndex, offsetOfPath } from './source-map.js';
+
+/** Unreadable input: exit code 2, with where it went wrong. */
+export class InputError extends Error {
+  constructor(
+    message: string,
+    readonly file: string,
+    readonly line?: number,
+  ) {
+    super(line ? `${file}:${line}: ${message}` : `${file}: ${message}`);
+  }
+}
+
+export interface SourceDoc {
+  file: string;
+  /** 0-based position of the document in its file. */
+  index: number;
+  /** Path of this object inside the document ([] or ['items', n] for a List item). */
+  prefix: Path;
+  object: KubeObject;
+  /** 1-based line of a field path inside `object`. */
+  lineOf(path: Path): number;
+}
+
+const MANIFEST = /\.(ya?ml|json)$/i;
+
+const expandPaths = async (paths: readonly string[]): Promise<string[]> => {
+  const out: string[] = [];
+  for (const p of paths) {
+    if (p === '-') {
+      out.push(p);
+      continue;
+    }
+    let st;
+    try {
+      st = await stat(p);
+    } catch {
+      throw new InputError('no such file or directory', p);
+    }
+    if (st.isDirectory()) {
+      const entries = (await readdir(p, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name));
+      const nested = entries.filter((e) => e.isDirectory() || MANIFEST.test(e.name)).map((e) => join(p, e.name));
+      out.push(...(await expandPaths(nested)));
+    } else out.push(p);
+  }
+  return out;
+};
+
+const readStdin = async (): Promise<string> => {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+};
+
+/** Parses one file's text into source documents. */
+export const parseManifests = (text: string, file: string): SourceDoc[] => {
+  let events: Event[];
+  let values: unknown[];
+  try {
+    events = parseEvents(text, { filename: file });
+    values = constructFromEvents(events, { source: text, filename: file });
+  } catch (err) {
+    if (err instanceof YAMLException) throw new InputError(err.reason || err.message, file, (err.mark?.line ?? 0) + 1);
+    throw new InputError((err as Error).message, file);
+  }
+  // The root node of document n is the event right after the n-th DOCUMENT event.
+  const roots: number[] = [];
+  events.forEach((e, i) => {
+    if (e.type === EVENT_ID.DOCUMENT) roots.push(i + 1);
+  });
+  const lines = new LineIndex(text);
+  const out: SourceDoc[] = [];
+  values.forEach((value, index) => {
+    const at = (prefix: Path) => (path: Path) => lines.lineOf(offsetOfPath(text, events, roots[index]!, [...prefix, ...path]));
+    if (value === null || value === undefined) return;
+    if (!isPlainObject(value)) throw new InputError(`document ${index + 1} is not a mapping (a Kubernetes object)`, file, lines.lineOf(offsetOfPath(text, events, roots[index]!, [])));
+    if (typeof value.kind === 'string' && value.kind.endsWith('List') && Array.isArray(value.items)) {
+      value.items.forEach((item, n) => {
+        if (isPlainObject(item)) out.push({ file, index, prefix: ['items', n], object: item as KubeObject, lineOf: at(['items', n]) });
+      });
+      return;
+    }
+    out.push({ file, index, prefix: [], object: value as KubeObject, lineOf: at([]) });
+  });
+  return out;
+};
+
+export interface LoadedFile {
+  file: string;
+  text: string;
+}
+
+/** Reads every manifest file under `paths` (stdin once for `-`). */
+export const readManifestFiles = async (paths: readonly string[]): Promise<LoadedFile[]> => {
+  const files = await expandPaths(paths);
+  const out: LoadedFile[] = [];
+  for (const file of files) {
+    if (file === '-') out.push({ file: '<stdin>', text: await readStdin() });
+    else {
+      try {
+        out.push({ file, text: await readFile(file, 'utf8') });
+      } catch (err) {
+        throw new InputError(`cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, file);
+      }
+    }
+  }
+  return out;
+};
+
+export const loadManifests = async (paths: readonly string[]): Promise<SourceDoc[]> =>
+  (await readManifestFiles(paths)).flatMap((f) => parseManifests(f.text, f.file));

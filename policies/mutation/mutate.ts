@@ -1,0 +1,140 @@
+// Mutation rules 1-4 of DESIGN.md applied to the pod part of a Pod or workload. Works on
+// a copy; the caller diffs it against the original into an RFC 6902 patch (rule 5).
+import { finding, type Finding, type Path } from '../findings.js';
+import type { KubeObject, NamespaceInfo, ObjectMeta, StringMap } from '../k8s.js';
+import { isPlainObject, podFacts } from '../k8s.js';
+import { MESHES } from '../meshes/index.js';
+import type { MeshOptions } from '../meshes/types.js';
+import { MESH_NAMES } from '../meshes/types.js';
+import { mergePorts } from '../values/port-list.js';
+import type { DesiredMesh } from '../targets/desired.js';
+import { getIn } from '../targets/resolve.js';
+import { ISTIO_INJECT } from '../validation/annotations.js';
+
+export interface MutationInput {
+  obj: KubeObject;
+  /** Where the pod metadata/spec sit in `obj` ([] for a Pod). */
+  base: Path;
+  desired: DesiredMesh;
+  ns: NamespaceInfo;
+  options: MeshOptions;
+  /** "StatefulSet prod/db-metadata" — for messages. */
+  where: string;
+  /** "AntflyCluster prod/db" — for messages. */
+  cluster: string;
+}
+
+export interface MutationResult {
+  mutated: KubeObject;
+  findings: Finding[];
+}
+
+/** A writable view of the template metadata maps that creates them only when written. */
+class MetaWriter {
+  readonly findings: Finding[] = [];
+  constructor(
+    private readonly holder: Record<string, unknown>,
+    private readonly base: Path,
+    private readonly where: string,
+    private readonly cluster: string,
+  ) {}
+
+  private meta(): ObjectMeta {
+    if (!isPlainObject(this.holder.metadata)) this.holder.metadata = {};
+    return this.holder.metadata as ObjectMeta;
+  }
+
+  get(field: 'labels' | 'annotations', key: string): string | undefined {
+    const m = this.holder.metadata as ObjectMeta | undefined;
+    return m?.[field]?.[key];
+  }
+
+  /** Sets `key`; with `why`, replacing a different value is reported (MG207). */
+  set(field: 'labels' | 'annotations', key: string, value: string, why?: string): void {
+    const current = this.get(field, key);
+    if (current === value) return;
+    const meta = this.meta();
+    const map = (meta[field] ??= {}) as StringMap;
+    map[key] = value;
+    if (current !== undefined && why !== undefined) {
+      const path = [...this.base, 'metadata', field, key];
+      this.findings.push(
+        finding(
+          'MG207',
+          `${this.where}: ${field === 'labels' ? 'label' : 'annotation'} ${key}=${JSON.stringify(current)} was replaced by ${JSON.stringify(value)} ${why}. Set it in ${this.cluster} instead of the template.`,
+          path,
+        ),
+      );
+    }
+  }
+}
+
+export const mutatePodPart = (input: MutationInput): MutationResult => {
+  const mutated = structuredClone(input.obj);
+  const holder = input.base.length === 0 ? mutated : getIn(mutated, input.base);
+  if (!isPlainObject(holder)) return { mutated, findings: [] };
+  const w = new MetaWriter(holder, input.base, input.where, input.cluster);
+  const { desired } = input;
+  const annotationsPath: Path = [...input.base, 'metadata', 'annotations'];
+
+  if (desired.enabled) {
+    const mesh = desired.mesh ? MESHES[desired.mesh] : undefined;
+    const ex = mesh?.portExclusion;
+    const exclusionKeys = ex && desired.consensusPorts.length > 0 ? [ex.inbound, ex.outbound] : [];
+    const crWins = `because ${input.cluster} sets it in spec.serviceMesh.annotations`;
+
+    // Rule 1: the cluster's mesh annotations are on every pod; the CR wins.
+    for (const [k, v] of Object.entries(desired.annotations)) if (!exclusionKeys.includes(k)) w.set('annotations', k, v, crWins);
+
+    // Rule 2: consensus ports stay out of the proxy in both directions, merged into the
+    // list the CR (or else the template) gives.
+    for (const key of exclusionKeys) {
+      const crValue = desired.annotations[key];
+      const current = w.get('annotations', key);
+      const start = crValue ?? current;
+      const next = mergePorts(start, desired.consensusPorts, { ranges: ex!.ranges, defaultValue: ex!.defaultValue });
+      if (next === current) continue;
+      w.set('annotations', key, next, current !== undefined && crValue !== undefined && current !== crValue ? crWins : undefined);
+      if (next !== start)
+        w.findings.push(
+          finding(
+            'MG206',
+            `${input.where}: consensus ports ${desired.consensusPorts.join(',')} were not excluded from the ${mesh!.title} proxy; meshguard sets ${key}=${JSON.stringify(next)}.`,
+            [...annotationsPath, key],
+          ),
+        );
+    }
+    if (mesh && !ex && desired.consensusPorts.length > 0) {
+      w.findings.push(
+        finding(
+          'MG206',
+          `${input.where}: ${mesh.title} cannot exclude ports, so Raft traffic on ${desired.consensusPorts.join(',')} goes through ztunnel; expect added consensus latency.`,
+          annotationsPath,
+          'warning',
+        ),
+      );
+    }
+
+    // Rule 3: Istio reads the label form of the inject switch.
+    if (desired.mesh === 'istio') {
+      const crValue = desired.annotations[ISTIO_INJECT];
+      const annotation = w.get('annotations', ISTIO_INJECT);
+      if (crValue !== undefined) w.set('labels', ISTIO_INJECT, crValue, `to match ${input.cluster}'s ${ISTIO_INJECT} (Istio reads the label, not the annotation)`);
+      else if (annotation !== undefined && w.get('labels', ISTIO_INJECT) === undefined) w.set('labels', ISTIO_INJECT, annotation);
+    }
+  } else {
+    // Rule 4: a disabled cluster's pods opt out of whatever mesh would take them.
+    const meta = holder.metadata as ObjectMeta | undefined;
+    const facts = podFacts(meta, holder.spec as never);
+    for (const name of MESH_NAMES) {
+      const mesh = MESHES[name];
+      const d = mesh.wouldMesh(facts, input.ns, input.options);
+      if (!d.value) continue;
+      const why = `because ${input.cluster} has serviceMesh.enabled: false (${d.reason})`;
+      for (const [k, v] of Object.entries(mesh.optOut.labels ?? {})) w.set('labels', k, v, why);
+      for (const [k, v] of Object.entries(mesh.optOut.annotations ?? {})) w.set('annotations', k, v, why);
+    }
+  }
+  return { mutated, findings: w.findings };
+};
+

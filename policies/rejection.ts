@@ -1,0 +1,83 @@
+// Mixed-injection rules (MG201-MG205): a pod or template must match its cluster's
+// desired mesh state. Pods matching the *new* desired state are always allowed, so a
+// rollout that enables or disables the mesh can always make progress.
+import { finding, type Finding, type Path } from './findings.js';
+import type { NamespaceInfo, PodFacts } from './k8s.js';
+import { MESHES } from './meshes/index.js';
+import type { MeshOptions } from './meshes/types.js';
+import { meshedBy, type InjectionCount, type Mode } from './mesh-state.js';
+import type { DesiredMesh } from './targets/desired.js';
+
+export interface JudgeInput {
+  facts: PodFacts;
+  /** Where the pod part sits in the reviewed object ([] for a Pod). */
+  base: Path;
+  desired: DesiredMesh;
+  ns: NamespaceInfo;
+  mode: Mode;
+  options: MeshOptions;
+  where: string;
+  cluster: string;
+  /** The cluster's live pods now, for the message. */
+  count: InjectionCount;
+}
+
+const titleOf = (m: string): string => MESHES[m as keyof typeof MESHES]?.title ?? m;
+
+export const judgePodPart = (input: JudgeInput): Finding[] => {
+  const { facts, desired, ns, mode, where, cluster, count } = input;
+  const now = `${count.meshed}/${count.total} of its pods are meshed now`;
+  const by = meshedBy(facts, ns, mode, input.options);
+  const verb = mode === 'live' ? 'runs' : 'would run';
+  const specPath: Path = [...input.base, 'spec'];
+  const metaPath: Path = [...input.base, 'metadata'];
+
+  if (!desired.enabled) {
+    if (by.length === 0) return [];
+    const first = by[0]!;
+    return [
+      finding(
+        'MG202',
+        `${where} ${verb} with the ${titleOf(first.mesh)} proxy (${first.reason}), but ${cluster} has serviceMesh.enabled: false (${now}). Mixed injection splits the cluster; opt the pod out of the mesh (meshguard's mutating webhook does this when it is registered) or enable the mesh in ${cluster}.`,
+        metaPath,
+      ),
+    ];
+  }
+
+  const out: Finding[] = [];
+  if (facts.hostNetwork) {
+    out.push(
+      finding(
+        'MG205',
+        `${where} uses hostNetwork, but ${cluster} is meshed: no mesh intercepts host-network traffic, so this pod would talk to its peers unmeshed. Remove hostNetwork: true.`,
+        [...specPath, 'hostNetwork'],
+      ),
+    );
+  }
+  const want = desired.mesh;
+  const others = want ? by.filter((b) => b.mesh !== want) : [];
+  const mine = want ? by.filter((b) => b.mesh === want) : by;
+  if (others.length > 0) {
+    const o = others[0]!;
+    out.push(
+      finding(
+        'MG203',
+        `${where} ${verb} with the ${titleOf(o.mesh)} proxy (${o.reason}), but ${cluster} is meshed by ${titleOf(want!)}. Pods of one cluster must share one mesh; remove the ${titleOf(o.mesh)} injection settings from the pod and its namespace.`,
+        metaPath,
+      ),
+    );
+  } else if (mine.length === 0 && !facts.hostNetwork) {
+    const why = want ? MESHES[want][mode === 'live' ? 'isMeshed' : 'wouldMesh'](facts, ns, input.options).reason : 'no mesh is configured for it';
+    const fix = want
+      ? `Make sure ${titleOf(want)} injects it (${why}), then recreate the pod.`
+      : `Add the mesh's annotations to ${cluster}'s spec.serviceMesh.annotations or label the namespace for injection.`;
+    out.push(
+      finding(
+        'MG201',
+        `${where} ${verb} without the ${want ? titleOf(want) : 'mesh'} proxy, but ${cluster} has serviceMesh.enabled: true (${now}). Mixed injection splits the Raft cluster. ${fix}`,
+        metaPath,
+      ),
+    );
+  }
+  return out;
+};

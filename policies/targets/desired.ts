@@ -1,0 +1,64 @@
+// What a cluster CR asks of its pods: meshed or not, by which mesh, with which
+// annotations, and which consensus ports must stay out of the proxy.
+import type { KubeObject, NamespaceInfo, StringMap } from '../k8s.js';
+import { isPlainObject } from '../k8s.js';
+import type { MeshName } from '../meshes/types.js';
+import { meshFromNamespace, meshesOfAnnotations } from '../meshes/index.js';
+import { getIn } from './resolve.js';
+import type { TargetProfile } from './profile.js';
+
+export type MeshSource = 'annotations' | 'type' | 'namespace' | 'none' | 'conflict';
+
+export interface DesiredMesh {
+  enabled: boolean;
+  /** undefined when nothing says which mesh (or two meshes conflict). */
+  mesh: MeshName | undefined;
+  source: MeshSource;
+  /** `spec.serviceMesh.annotations` that are strings (invalid entries are MG101 elsewhere). */
+  annotations: StringMap;
+  consensusPorts: number[];
+}
+
+const validPort = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 65535;
+
+export const consensusPortsOf = (profile: TargetProfile, cr: KubeObject): number[] => {
+  const ports: number[] = [];
+  for (const p of profile.consensusPorts) {
+    const v = getIn(cr, p.path);
+    const port = validPort(v) ? v : p.default;
+    if (!ports.includes(port)) ports.push(port);
+  }
+  return ports;
+};
+
+export const serviceMeshOf = (cr: KubeObject): Record<string, unknown> => {
+  const sm = getIn(cr, ['spec', 'serviceMesh']);
+  return isPlainObject(sm) ? sm : {};
+};
+
+export const desiredMeshOf = (profile: TargetProfile, cr: KubeObject, ns: NamespaceInfo): DesiredMesh => {
+  const sm = serviceMeshOf(cr);
+  const enabled = sm.enabled === true;
+  const annotations: StringMap = {};
+  if (isPlainObject(sm.annotations)) {
+    for (const [k, v] of Object.entries(sm.annotations)) if (typeof v === 'string') annotations[k] = v;
+  }
+  const consensusPorts = consensusPortsOf(profile, cr);
+  const base = { enabled, annotations, consensusPorts };
+
+  const fromAnnotations = [...meshesOfAnnotations(annotations).keys()];
+  if (fromAnnotations.length > 1) return { ...base, mesh: undefined, source: 'conflict' };
+  if (fromAnnotations.length === 1) {
+    // Istio annotations in an ambient namespace still mean a sidecar: the pod keeps it.
+    return { ...base, mesh: fromAnnotations[0], source: 'annotations' };
+  }
+  if (profile.dialect === 'observability-platform' && (sm.type === 'istio' || sm.type === 'linkerd')) {
+    const nsMesh = meshFromNamespace(ns);
+    const mesh: MeshName = sm.type === 'istio' && nsMesh === 'istio-ambient' ? 'istio-ambient' : sm.type;
+    return { ...base, mesh, source: 'type' };
+  }
+  const nsMesh = meshFromNamespace(ns);
+  if (nsMesh) return { ...base, mesh: nsMesh, source: 'namespace' };
+  return { ...base, mesh: undefined, source: 'none' };
+};
+

@@ -1,0 +1,112 @@
+// Finds where an object keeps its pod template and which cluster (profile + CR name)
+// the pod belongs to. Workloads are judged by their template, a Pod by itself.
+import type { KubeObject, ObjectMeta, PodSpec, StringMap } from '../k8s.js';
+import { isPlainObject } from '../k8s.js';
+import type { Path } from '../findings.js';
+import type { ClusterRef } from '../cluster-view.js';
+import type { TargetProfile } from './profile.js';
+
+export const IGNORE_LABEL = 'meshguard.io/ignore';
+
+const TEMPLATE_PATHS: Record<string, { groups: readonly string[]; path: Path }> = {
+  Pod: { groups: [''], path: [] },
+  StatefulSet: { groups: ['apps'], path: ['spec', 'template'] },
+  Deployment: { groups: ['apps'], path: ['spec', 'template'] },
+  ReplicaSet: { groups: ['apps'], path: ['spec', 'template'] },
+  DaemonSet: { groups: ['apps'], path: ['spec', 'template'] },
+  Job: { groups: ['batch'], path: ['spec', 'template'] },
+  CronJob: { groups: ['batch'], path: ['spec', 'jobTemplate', 'spec', 'template'] },
+};
+
+export const groupOf = (apiVersion: string | undefined): string => {
+  if (!apiVersion) return '';
+  const i = apiVersion.indexOf('/');
+  return i < 0 ? '' : apiVersion.slice(0, i);
+};
+
+/** The path of the pod template inside a workload kind, [] for a Pod, undefined for other kinds. */
+export const templatePathOf = (apiVersion: string | undefined, kind: string | undefined): Path | undefined => {
+  const entry = kind ? TEMPLATE_PATHS[kind] : undefined;
+  if (!entry || !entry.groups.includes(groupOf(apiVersion))) return undefined;
+  return entry.path;
+};
+
+export const getIn = (obj: unknown, path: Path): unknown => {
+  let cur: unknown = obj;
+  for (const seg of path) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<string | number, unknown>)[seg];
+  }
+  return cur;
+};
+
+/** The pod-shaped part of an object: metadata + spec of the Pod or of the workload's template. */
+export interface PodShape {
+  /** Where the template sits in the object ([] for a Pod). */
+  base: Path;
+  meta: ObjectMeta | undefined;
+  spec: PodSpec | undefined;
+  isPod: boolean;
+}
+
+/**
+ * The pod part of `obj`, or a string saying why it cannot be read (the object claims a
+ * pod-bearing kind but its template is not an object) — a 400, not a crash.
+ */
+export const podShapeOf = (obj: KubeObject): PodShape | string | undefined => {
+  const base = templatePathOf(obj.apiVersion, obj.kind);
+  if (!base) return undefined;
+  const holder = base.length === 0 ? obj : getIn(obj, base);
+  if (holder === undefined && base.length > 0) return { base, meta: undefined, spec: undefined, isPod: false };
+  if (!isPlainObject(holder)) return `${base.join('.') || 'object'} is not an object`;
+  const meta = holder.metadata;
+  const spec = holder.spec;
+  if (meta !== undefined && !isPlainObject(meta)) return `${[...base, 'metadata'].join('.')} is not an object`;
+  if (spec !== undefined && !isPlainObject(spec)) return `${[...base, 'spec'].join('.')} is not an object`;
+  for (const field of ['labels', 'annotations'] as const) {
+    const m = (meta as ObjectMeta | undefined)?.[field];
+    if (m !== undefined && !isStringMap(m)) return `${[...base, 'metadata', field].join('.')} must map strings to strings`;
+  }
+  for (const field of ['containers', 'initContainers'] as const) {
+    const c = (spec as PodSpec | undefined)?.[field];
+    if (c !== undefined && c !== null && (!Array.isArray(c) || !c.every(isPlainObject)))
+      return `${[...base, 'spec', field].join('.')} must be a list of containers`;
+  }
+  return { base, meta: meta as ObjectMeta | undefined, spec: spec as PodSpec | undefined, isPod: base.length === 0 };
+};
+
+export const isStringMap = (v: unknown): v is StringMap =>
+  isPlainObject(v) && Object.values(v).every((x) => typeof x === 'string');
+
+export interface PodTarget {
+  profile: TargetProfile;
+  clusterName: string;
+}
+
+/** The profile and cluster a pod (by its labels) belongs to. */
+export const targetOfPod = (labels: StringMap | undefined, profiles: readonly TargetProfile[]): PodTarget | undefined => {
+  if (!labels) return undefined;
+  for (const profile of profiles) {
+    const clusterName = labels[profile.clusterNameLabel];
+    if (!clusterName) continue;
+    if (Object.entries(profile.podLabels).every(([k, v]) => labels[k] === v)) return { profile, clusterName };
+  }
+  return undefined;
+};
+
+/** The profile whose cluster CR kind this object is. Versions of the same group count. */
+export const profileOfCluster = (obj: { apiVersion?: string; kind?: string }, profiles: readonly TargetProfile[]): TargetProfile | undefined =>
+  profiles.find((p) => p.cluster.kind === obj.kind && groupOf(p.cluster.apiVersion) === groupOf(obj.apiVersion));
+
+/** Labels that select the pods of one cluster. */
+export const podSelectorOf = (profile: TargetProfile, clusterName: string): StringMap => ({
+  ...profile.podLabels,
+  [profile.clusterNameLabel]: clusterName,
+});
+
+export const clusterRefOf = (profile: TargetProfile): ClusterRef => ({
+  apiVersion: profile.cluster.apiVersion,
+  kind: profile.cluster.kind,
+});
+
+export const isIgnored = (labels: StringMap | undefined): boolean => labels?.[IGNORE_LABEL] === 'true';
