@@ -1,0 +1,155 @@
+import t from 'tap';
+import { ISTIO_IGNORED_NAMESPACES, istio, istioProxy } from '../../../policies/meshes/istio.js';
+import { DEFAULT_MESH_OPTIONS } from '../../../policies/meshes/types.js';
+import { container, nativeSidecar, ns, pod } from './fixtures/objects.js';
+
+const would = (p: Parameters<typeof istio.wouldMesh>[0], n: Parameters<typeof istio.wouldMesh>[1]) => istio.wouldMesh(p, n, DEFAULT_MESH_OPTIONS);
+
+t.test('namespace istio-injection=enabled', async (t) => {
+  const enabled = ns('db', { 'istio-injection': 'enabled' });
+  const d = would(pod(), enabled);
+  t.equal(d.value, true);
+  t.match(d.reason, /namespace label istio-injection=enabled injects the namespace, and the pod does not opt out/);
+
+  const optedOut = would(pod({ labels: { 'sidecar.istio.io/inject': 'false' } }), enabled);
+  t.equal(optedOut.value, false);
+  t.match(optedOut.reason, /pod label sidecar.istio.io\/inject=false opts this pod out/);
+
+  const annotationOff = would(pod({ annotations: { 'sidecar.istio.io/inject': 'false' } }), enabled);
+  t.equal(annotationOff.value, false, 'the injector reads the annotation once reached');
+  t.match(annotationOff.reason, /pod annotation sidecar.istio.io\/inject=false turns injection off/);
+
+  const labelWins = would(pod({ labels: { 'sidecar.istio.io/inject': 'true' }, annotations: { 'sidecar.istio.io/inject': 'false' } }), enabled);
+  t.equal(labelWins.value, true, 'the label wins over the annotation');
+  t.match(labelWins.reason, /the label wins over the annotation sidecar.istio.io\/inject=false/);
+
+  const labelFalseCaps = would(pod({ labels: { 'sidecar.istio.io/inject': 'False' } }), enabled);
+  t.equal(labelFalseCaps.value, false, 'a non-true switch value means no injection once reached');
+
+  t.equal(would(pod({ annotations: { 'sidecar.istio.io/inject': 'yes' } }), enabled).value, true, 'YAML 1.1 truthy words, as the injector');
+  t.equal(would(pod({ annotations: { 'sidecar.istio.io/inject': '' } }), enabled).value, true, 'empty switch means the default');
+});
+
+t.test('namespace istio-injection with any other value beats the pod', async (t) => {
+  const d = would(pod({ labels: { 'sidecar.istio.io/inject': 'true' } }), ns('db', { 'istio-injection': 'disabled' }));
+  t.equal(d.value, false);
+  t.equal(d.reason, 'namespace label istio-injection=disabled turns injection off whatever the pod says');
+  t.equal(would(pod({ labels: { 'istio.io/rev': 'canary' } }), ns('db', { 'istio-injection': 'Enabled' })).value, false, 'value is case-sensitive');
+  t.equal(would(pod(), ns('db', { 'istio-injection': 'disabled', 'istio.io/rev': 'canary' })).value, false, 'istio-injection is read before istio.io/rev');
+});
+
+t.test('namespace istio.io/rev acts as enabled', async (t) => {
+  const rev = ns('db', { 'istio.io/rev': '1-22' });
+  const d = would(pod(), rev);
+  t.equal(d.value, true);
+  t.match(d.reason, /namespace label istio.io\/rev=1-22 injects the namespace/);
+  t.equal(would(pod({ labels: { 'sidecar.istio.io/inject': 'false' } }), rev).value, false);
+});
+
+t.test('no namespace label: only pod labels select', async (t) => {
+  const plain = ns('db');
+  const byLabel = would(pod({ labels: { 'sidecar.istio.io/inject': 'true' } }), plain);
+  t.equal(byLabel.value, true);
+  t.match(byLabel.reason, /pod label sidecar.istio.io\/inject=true selects the pod/);
+
+  const annotationOnly = would(pod({ annotations: { 'sidecar.istio.io/inject': 'true' } }), plain);
+  t.equal(annotationOnly.value, false, 'the annotation form alone does nothing');
+  t.match(annotationOnly.reason, /annotation sidecar.istio.io\/inject=true alone does nothing: Istio's webhook selects pods by the label; set the pod label sidecar.istio.io\/inject=true/);
+
+  const podRev = would(pod({ labels: { 'istio.io/rev': 'canary' } }), plain);
+  t.equal(podRev.value, true);
+  t.match(podRev.reason, /pod label istio.io\/rev=canary selects the pod for revision injection/);
+
+  const podRevOff = would(pod({ labels: { 'istio.io/rev': 'canary' }, annotations: { 'sidecar.istio.io/inject': 'false' } }), plain);
+  t.equal(podRevOff.value, false, 'a revision-selected pod still reads the annotation');
+
+  const podRevLabelOff = would(pod({ labels: { 'istio.io/rev': 'canary', 'sidecar.istio.io/inject': 'false' } }), plain);
+  t.equal(podRevLabelOff.value, false, 'the revision webhook does not select inject=false pods');
+
+  const weirdLabel = would(pod({ labels: { 'sidecar.istio.io/inject': 'True' } }), plain);
+  t.equal(weirdLabel.value, false, 'the object selector matches "true" exactly');
+  t.match(weirdLabel.reason, /the pod label sidecar.istio.io\/inject=True is not "true"/);
+
+  const nothing = would(pod(), plain);
+  t.equal(nothing.value, false);
+  t.match(nothing.reason, /nothing selects the pod for Istio injection/);
+});
+
+t.test('hostNetwork and excluded namespaces are never injected', async (t) => {
+  const enabled = { 'istio-injection': 'enabled' };
+  const host = would(pod({ hostNetwork: true }), ns('db', enabled));
+  t.equal(host.value, false);
+  t.match(host.reason, /never injects hostNetwork pods/);
+  t.same(ISTIO_IGNORED_NAMESPACES, ['kube-system', 'kube-public', 'kube-node-lease', 'local-path-storage']);
+  for (const name of ISTIO_IGNORED_NAMESPACES) {
+    const d = would(pod({ labels: { 'sidecar.istio.io/inject': 'true' } }), ns(name, enabled));
+    t.equal(d.value, false, name);
+    t.equal(d.reason, `Istio never injects pods in namespace ${name}`);
+  }
+});
+
+t.test('a template that already carries the proxy is meshed', async (t) => {
+  const d = would(pod({ containers: [container('app'), container('istio-proxy')] }), ns('db', { 'istio-injection': 'disabled' }));
+  t.equal(d.value, true);
+  t.match(d.reason, /already carries Istio's proxy \(container "istio-proxy"\)/);
+});
+
+t.test('isMeshed finds the proxy, never counts containers', async (t) => {
+  const n = ns('db');
+  t.same(istio.isMeshed(pod({ containers: [container('app'), container('istio-proxy')] }), n), { value: true, reason: 'Istio\'s proxy is present (container "istio-proxy")' });
+  const native = istio.isMeshed(pod({ initContainers: [container('istio-init'), nativeSidecar('istio-proxy')] }), n);
+  t.equal(native.value, true, 'native sidecar');
+  t.match(native.reason, /native sidecar "istio-proxy" \(init container with restartPolicy: Always\)/);
+  t.equal(istio.isMeshed(pod({ initContainers: [container('istio-proxy')] }), n).value, false, 'an init container without Always is not a proxy');
+  t.equal(istio.isMeshed(pod({ initContainers: [container('istio-proxy', { restartPolicy: 'OnFailure' })] }), n).value, false);
+  const logging = istio.isMeshed(pod({ containers: [container('app'), container('fluent-bit')] }), n);
+  t.equal(logging.value, false, 'a logging sidecar is not a proxy');
+  t.match(logging.reason, /no istio-proxy container and no sidecar.istio.io\/status annotation/);
+  t.match(istio.isMeshed(pod({ annotations: { 'sidecar.istio.io/status': '{}' } }), n).reason, /annotation sidecar.istio.io\/status/);
+  t.equal(istioProxy(pod({ containers: [null as never, { image: 'x' }, container('app')] })), undefined, 'junk entries are tolerated');
+});
+
+t.test('namespace selection and key ownership', async (t) => {
+  t.ok(istio.selectedByNamespace(ns('db', { 'istio-injection': 'enabled' })));
+  t.ok(istio.selectedByNamespace(ns('db', { 'istio-injection': 'disabled' })), 'the namespace still names Istio');
+  t.ok(istio.selectedByNamespace(ns('db', { 'istio.io/rev': 'x' })));
+  t.notOk(istio.selectedByNamespace(ns('db', { 'istio.io/dataplane-mode': 'ambient' })));
+  t.notOk(istio.selectedByNamespace(ns('db', {}, { 'istio-injection': 'enabled' })), 'an annotation is not a label');
+  for (const k of ['sidecar.istio.io/inject', 'traffic.sidecar.istio.io/excludeInboundPorts', 'proxy.istio.io/config']) t.ok(istio.ownsAnnotationKey(k), k);
+  for (const k of ['istio.io/rev', 'linkerd.io/inject', 'sidecar.istio.io', 'xsidecar.istio.io/inject', 'inject']) t.notOk(istio.ownsAnnotationKey(k), k);
+});
+
+t.test('checkAnnotation follows Istio value rules', async (t) => {
+  const check = istio.checkAnnotation;
+  t.equal(check('sidecar.istio.io/inject', 'true'), undefined);
+  t.equal(check('sidecar.istio.io/inject', 'false'), undefined);
+  for (const v of ['True', 'yes', 'enabled', '']) t.match(check('sidecar.istio.io/inject', v), /must be exactly "true" or "false"/, v);
+
+  t.equal(check('traffic.sidecar.istio.io/excludeInboundPorts', '9017,9021'), undefined);
+  t.equal(check('traffic.sidecar.istio.io/excludeOutboundPorts', '0,65535'), undefined);
+  t.match(check('traffic.sidecar.istio.io/excludeOutboundPorts', '9017-9021'), /Istio cannot parse this port list: element 1 \("9017-9021"\) is a range/);
+  t.match(check('traffic.sidecar.istio.io/excludeInboundPorts', '9017,,9021'), /element 2 \(""\) is empty/);
+  t.match(check('traffic.sidecar.istio.io/excludeInboundPorts', '*'), /not accepted here/);
+  t.match(check('traffic.sidecar.istio.io/includeOutboundPorts', '*'), /not accepted here/);
+  t.equal(check('traffic.sidecar.istio.io/includeInboundPorts', '*'), undefined, '* only in includeInboundPorts');
+  t.match(check('traffic.sidecar.istio.io/includeInboundPorts', '65536'), /outside the port range/);
+
+  t.equal(check('traffic.sidecar.istio.io/includeOutboundIPRanges', '*'), undefined);
+  t.equal(check('traffic.sidecar.istio.io/excludeOutboundIPRanges', '10.96.0.1/32,fd00::/8'), undefined);
+  t.match(check('traffic.sidecar.istio.io/excludeOutboundIPRanges', '*'), /Istio cannot parse this CIDR list: "\*" is not accepted here/);
+  t.match(check('traffic.sidecar.istio.io/excludeInboundIPRanges', '10.0.0.1'), /has no prefix length/);
+
+  for (const k of ['proxyCPU', 'proxyMemory', 'proxyCPULimit', 'proxyMemoryLimit']) {
+    t.equal(check(`sidecar.istio.io/${k}`, '100m'), undefined, k);
+    t.match(check(`sidecar.istio.io/${k}`, '1GB'), /Istio cannot use this as the proxy's resources: "1GB" is not a Kubernetes quantity/, k);
+  }
+  t.equal(check('sidecar.istio.io/statsInclusionPrefixes', 'anything at all'), undefined, 'unknown keys are not judged');
+  t.equal(check('linkerd.io/inject', 'bogus'), undefined, 'other meshes keys are not judged');
+});
+
+t.test('mutation data', async (t) => {
+  t.same(istio.portExclusion, { inbound: 'traffic.sidecar.istio.io/excludeInboundPorts', outbound: 'traffic.sidecar.istio.io/excludeOutboundPorts', ranges: false });
+  t.same(istio.optOut, { labels: { 'sidecar.istio.io/inject': 'false' } });
+  t.equal(istio.name, 'istio');
+  t.equal(istio.title, 'Istio');
+});

@@ -1,0 +1,113 @@
+import fc from 'fast-check';
+import t from 'tap';
+import { describePortList, mergePorts, parsePortList, portListError } from '../../../policies/values/port-list.js';
+
+const ISTIO = { ranges: false };
+const LINKERD = { ranges: true };
+const KUMA = { ranges: false, min: 1 };
+
+t.test('parsePortList reads valid lists', async (t) => {
+  const r = parsePortList('9017, 9021 ,15020', ISTIO);
+  t.ok(r.ok);
+  if (r.ok) {
+    t.same(r.value.spans.map((s) => [s.from, s.to, s.text]), [[9017, 9017, '9017'], [9021, 9021, '9021'], [15020, 15020, '15020']]);
+    t.equal(r.value.all, false);
+  }
+  t.same(parsePortList('', ISTIO), { ok: true, value: { all: false, spans: [] } }, 'empty value is an empty list');
+  t.same(parsePortList('   ', ISTIO), { ok: true, value: { all: false, spans: [] } }, 'blank value is an empty list');
+  t.same(parsePortList('0,65535', ISTIO).ok, true, 'bounds 0 and 65535 accepted by default');
+  t.same(parsePortList('0080', ISTIO), { ok: true, value: { all: false, spans: [{ from: 80, to: 80, text: '0080' }] } }, 'leading zeros as Go ParseUint');
+  const ranged = parsePortList('4567,5000-5010,7-7', LINKERD);
+  t.same(ranged.ok && ranged.value.spans.map((s) => [s.from, s.to]), [[4567, 4567], [5000, 5010], [7, 7]]);
+});
+
+t.test('star is a whole value only where allowed', async (t) => {
+  t.same(parsePortList('*', { ranges: false, allowStar: true }), { ok: true, value: { all: true, spans: [] } });
+  t.same(parsePortList(' * ', { ranges: false, allowStar: true }).ok, true);
+  t.match(portListError('*', ISTIO), /element 1 \("\*"\) is "\*", which is not accepted here/);
+  t.match(portListError('80,*', { ranges: false, allowStar: true }), /"\*" must be the whole value/);
+});
+
+t.test('errors name the bad element and the expected form', async (t) => {
+  t.match(portListError('9017,,9021', ISTIO), /element 2 \(""\) is empty; remove the extra comma/);
+  t.match(portListError('9017,', ISTIO), /element 2 \(""\) is empty/);
+  t.match(portListError('9017,65536', ISTIO), /element 2 \("65536"\) is outside the port range 0–65535/);
+  t.match(portListError('9000-9100', ISTIO), /element 1 \("9000-9100"\) is a range, but ranges are not accepted here; list each port separately/);
+  t.match(portListError('80,http', ISTIO), /element 2 \("http"\) is not a port number;/);
+  t.match(portListError('80,http', LINKERD), /element 2 \("http"\) is not a port number or a range a-b/);
+  t.match(portListError('-5', LINKERD), /not a port number or a range/);
+  t.match(portListError('+80', ISTIO), /not a port number/);
+  t.match(portListError('9100-9000', LINKERD), /runs backwards; write the lower port first: "9000-9100"/);
+  t.match(portListError('1-70000', LINKERD), /reaches outside the port range 0–65535/);
+  t.match(portListError('0', KUMA), /outside the port range 1–65535/);
+  t.match(portListError('80,http', ISTIO), /expected comma-separated port numbers 0–65535 \(no ranges\)/);
+  t.equal(portListError('80,443', ISTIO), undefined);
+});
+
+t.test('describePortList states the form', async (t) => {
+  t.equal(describePortList(LINKERD), 'comma-separated port numbers 0–65535 (ranges like 4000-4100 allowed), e.g. "9017,9021"');
+  t.equal(describePortList({ ranges: false, min: 1, allowStar: true }), 'comma-separated port numbers 1–65535 (no ranges, or "*" for all ports), e.g. "9017,9021"');
+});
+
+t.test('mergePorts merges as a set, keeping the existing text', async (t) => {
+  t.equal(mergePorts(undefined, [9017, 9021], { ranges: false }), '9017,9021', 'absent, no default');
+  t.equal(mergePorts('', [9017], { ranges: false }), '9017', 'empty existing');
+  t.equal(mergePorts('15020, 9017', [9017, 9021], { ranges: false }), '15020, 9017,9021', 'existing text and spacing kept, only new port appended');
+  t.equal(mergePorts('9021,9017', [9017, 9021], { ranges: false }), '9021,9017', 'nothing to add returns the input unchanged');
+  t.equal(mergePorts('80', [9017, 9017], { ranges: false }), '80,9017', 'duplicates in add are added once');
+  t.equal(mergePorts(undefined, [9017, 9021], { ranges: true, defaultValue: '4567,4568' }), '4567,4568,9017,9021', 'absent starts from the mesh default');
+  t.equal(mergePorts(undefined, [], { ranges: true, defaultValue: '4567,4568' }), '4567,4568');
+  t.equal(mergePorts('25', [9017], { ranges: true, defaultValue: '4567,4568' }), '25,9017', 'a present annotation replaces the default');
+  t.equal(mergePorts('9000-9100', [9017, 9021, 9200], { ranges: true }), '9000-9100,9200', 'a range covers the consensus ports when ranges are honoured');
+  t.equal(mergePorts('9000-9100', [9017], { ranges: false }), '9000-9100,9017', 'a range covers nothing where the mesh reads no ranges');
+  t.equal(mergePorts('abc', [9017], { ranges: false }), 'abc,9017', 'an unparsable element is kept verbatim');
+  t.throws(() => mergePorts('', [70000], { ranges: false }), RangeError);
+  t.throws(() => mergePorts('', [1.5], { ranges: false }), RangeError);
+  t.throws(() => mergePorts('', [-1], { ranges: false }), RangeError);
+});
+
+const port = fc.integer({ min: 0, max: 65535 });
+const element = fc.oneof(
+  port.map(String),
+  fc.tuple(port, port).map(([a, b]) => `${Math.min(a, b)}-${Math.max(a, b)}`),
+  fc.string({ maxLength: 6 }).filter((s) => !s.includes(',')),
+);
+const existing = fc.option(fc.array(element, { minLength: 1, maxLength: 6 }).map((els) => els.join(',')), { nil: undefined });
+const opts = fc.record({ ranges: fc.boolean(), defaultValue: fc.option(fc.constantFrom('4567,4568', '1-10'), { nil: undefined }) });
+const adds = fc.array(port, { maxLength: 5 });
+
+t.test('mergePorts properties', async (t) => {
+  t.doesNotThrow(() =>
+    fc.assert(
+      fc.property(existing, adds, opts, (ex, add, o) => {
+      const once = mergePorts(ex, add, o);
+      if (mergePorts(once, add, o) !== once) return false; // idempotent
+      // Every added port is then covered: listed alone, or inside a range the mesh reads.
+      const parsed = once.split(',').map((s) => s.trim());
+      for (const p of add) {
+        const covered = parsed.some((e) => {
+          if (/^[0-9]+$/.test(e)) return Number(e) === p;
+          const m = o.ranges ? /^([0-9]+)-([0-9]+)$/.exec(e) : null;
+          return m !== null && Number(m[1]) <= p && p <= Number(m[2]);
+        });
+        if (!covered) return false;
+      }
+      // The base text (existing, else the default) is kept as a prefix: no element dropped or reordered.
+      const base = ex ?? o.defaultValue ?? '';
+      if (base.trim() !== '' && !once.startsWith(base)) return false;
+      return true;
+    }),
+    ),
+  );
+});
+
+t.test('parsePortList never throws', async (t) => {
+  t.doesNotThrow(() =>
+    fc.assert(
+      fc.property(fc.string(), fc.boolean(), fc.boolean(), (s, ranges, allowStar) => {
+        const r = parsePortList(s, { ranges, allowStar });
+        return r.ok || (typeof r.error === 'string' && r.error.length > 0);
+      }),
+    ),
+  );
+});
