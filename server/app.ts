@@ -1,0 +1,114 @@
+// The two Fastify apps: the HTTPS admission app the API server calls, and the plain-HTTP
+// ops app (metrics and probes) for Prometheus and the kubelet.
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type RawServerBase } from 'fastify';
+import type { Server as HttpsServer } from 'node:https';
+import type { Logger } from 'pino';
+import { registerAdmissionRoutes, type AdmissionRouteOptions } from './admission-routes.js';
+import type { WebhookMetrics } from './metrics.js';
+import { secureContextOptions, type TlsMaterial } from './tls-reloader.js';
+
+/** Kubernetes caps objects at ~1.5 MiB in etcd, but an AdmissionReview carries object and oldObject, JSON-escaped. */
+export const BODY_LIMIT_BYTES = 7 * 1024 * 1024;
+
+/**
+ * Longer than the idle timeout of the API server's client (Go's 90 s), so that the client,
+ * not us, closes an idle keep-alive connection: a server-side close racing a new request on
+ * that connection would fail the request and trigger the failurePolicy.
+ */
+const KEEP_ALIVE_TIMEOUT_MS = 100_000;
+
+/** No webhook call may take longer than 30 s (the API server's maximum timeout). */
+const REQUEST_TIMEOUT_MS = 30_000;
+
+export interface Readiness {
+  /** undefined when ready, else why not (shown on /readyz). */
+  notReadyReason(): string | undefined;
+  /** True once shutdown began: responses ask clients to close their connections. */
+  draining(): boolean;
+}
+
+export interface AdmissionAppOptions extends AdmissionRouteOptions {
+  tls: TlsMaterial;
+  /** Require client certificates signed by the CA bundle in `tls.clientCa`. */
+  clientAuth: boolean;
+  readiness: Readiness;
+}
+
+export type AnyFastify = FastifyInstance<RawServerBase, any, any, FastifyBaseLogger>;
+
+/**
+ * Fastify logs two lines per request; the admission handler already writes the one line
+ * per review that operators read, so only failures (bad JSON, 413, 415, ...) stay.
+ */
+class QuietRequests extends LogController {
+  override incomingRequest(): void {}
+  override requestCompleted(error: Error | null | undefined, request: unknown, reply: unknown): void {
+    if (error) super.requestCompleted(error, request as never, reply as never);
+  }
+  // A client's mistake (bad JSON, wrong content type, too large) is one short line, no stack.
+  override defaultErrorLog(error: Error & { statusCode?: number; code?: string }, request: never, reply: { statusCode: number; log: FastifyBaseLogger }): void {
+    if (reply.statusCode >= 500) return super.defaultErrorLog(error, request, reply as never);
+    reply.log.info({ statusCode: reply.statusCode, code: error.code, url: (request as { url?: string }).url }, error.message);
+  }
+}
+
+const addProbes = (app: AnyFastify, readiness: Readiness): void => {
+  app.get('/healthz', async () => 'ok\n');
+  app.get('/readyz', async (_req, reply) => {
+    const reason = readiness.notReadyReason();
+    if (reason !== undefined) return reply.code(503).send(`not ready: ${reason}\n`);
+    return 'ok\n';
+  });
+};
+
+export function buildAdmissionApp(opts: AdmissionAppOptions): FastifyInstance<HttpsServer> {
+  const app = Fastify({
+    https: {
+      ...secureContextOptions(opts.tls),
+      // With a client CA, an unauthenticated peer is refused during the handshake, before any HTTP.
+      requestCert: opts.clientAuth,
+      rejectUnauthorized: opts.clientAuth,
+    },
+    loggerInstance: opts.logger as FastifyBaseLogger,
+    logController: new QuietRequests(),
+    bodyLimit: BODY_LIMIT_BYTES,
+    keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+    requestTimeout: REQUEST_TIMEOUT_MS,
+    return503OnClosing: true,
+  }) as unknown as FastifyInstance<HttpsServer>;
+
+  // AdmissionReviews are JSON. Fastify parses application/json (400 on bad JSON, 413 over
+  // the body limit) and answers 415 for a type it has no parser for; text/plain is the one
+  // other type it accepts by default.
+  app.removeContentTypeParser('text/plain');
+
+  app.addHook('onSend', async (_req, reply, payload) => {
+    // While draining, keep-alive clients (the API server) reconnect and reach a pod that stays.
+    if (opts.readiness.draining()) reply.header('connection', 'close');
+    return payload;
+  });
+
+  addProbes(app, opts.readiness);
+  registerAdmissionRoutes(app as unknown as AnyFastify, opts);
+  return app;
+}
+
+export interface OpsAppOptions {
+  metrics: WebhookMetrics;
+  readiness: Readiness;
+  logger: Logger;
+}
+
+/**
+ * /metrics plus the probes again: with --client-ca the HTTPS port refuses the kubelet
+ * (whose probes carry no client certificate), so the probes are reachable here too.
+ */
+export function buildOpsApp(opts: OpsAppOptions): FastifyInstance {
+  const app = Fastify({ loggerInstance: opts.logger as FastifyBaseLogger, logController: new QuietRequests() });
+  app.get('/metrics', async (_req, reply) => {
+    reply.header('content-type', opts.metrics.registry.contentType);
+    return opts.metrics.registry.metrics();
+  });
+  addProbes(app, opts.readiness);
+  return app;
+}

@@ -1,0 +1,158 @@
+// Serving certificate hot reload. cert-manager renews the Secret and the kubelet swaps the
+// mounted files atomically: it writes a new timestamped directory and renames the `..data`
+// symlink onto it, so tls.crt -> ..data/tls.crt changes target in one step. We watch the
+// directories holding the files (a rename of `..data` is an event there, while a watch on
+// the file itself would keep following the old inode) and also poll, because inotify
+// events are lost on some volume types and after the watched directory itself is replaced.
+// New material goes to `server.setSecureContext()`: new handshakes use it, established
+// connections keep theirs, so nothing in flight fails.
+import { X509Certificate } from 'node:crypto';
+import { watch, type FSWatcher } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { createSecureContext, type SecureContextOptions } from 'node:tls';
+import type { Logger } from 'pino';
+
+export interface TlsFiles {
+  cert: string;
+  key: string;
+  /** CA bundle for client-certificate authentication (--client-ca). */
+  clientCa?: string;
+}
+
+export interface TlsMaterial {
+  cert: string;
+  key: string;
+  clientCa?: string;
+  serial: string;
+  notAfter: Date;
+}
+
+/** TLS 1.2 is the floor (the API server speaks 1.2 and 1.3). */
+export const TLS_BASE_OPTIONS: SecureContextOptions = { minVersion: 'TLSv1.2' };
+
+export const secureContextOptions = (m: TlsMaterial): SecureContextOptions => ({
+  ...TLS_BASE_OPTIONS,
+  cert: m.cert,
+  key: m.key,
+  ...(m.clientCa !== undefined ? { ca: m.clientCa } : {}),
+});
+
+/**
+ * Reads and checks the files: the certificate parses, the key belongs to it (a reader can
+ * catch a rewrite between the two files; that pair must not be served).
+ */
+export async function readTlsMaterial(files: TlsFiles): Promise<TlsMaterial> {
+  const [cert, key, clientCa] = await Promise.all([
+    readFile(files.cert, 'utf8'),
+    readFile(files.key, 'utf8'),
+    files.clientCa !== undefined ? readFile(files.clientCa, 'utf8') : Promise.resolve(undefined),
+  ]);
+  let parsed: X509Certificate;
+  try {
+    parsed = new X509Certificate(cert);
+  } catch (err) {
+    throw new Error(`${files.cert} is not a PEM certificate: ${(err as Error).message}`);
+  }
+  const material: TlsMaterial = {
+    cert,
+    key,
+    ...(clientCa !== undefined ? { clientCa } : {}),
+    serial: parsed.serialNumber.toUpperCase(),
+    notAfter: new Date(parsed.validTo),
+  };
+  try {
+    // Throws "key values mismatch" for a key of another certificate, and on unparsable PEM.
+    createSecureContext(secureContextOptions(material));
+  } catch (err) {
+    throw new Error(`cannot use ${files.cert} with ${files.key}: ${(err as Error).message}`);
+  }
+  return material;
+}
+
+export interface TlsReloaderOptions {
+  files: TlsFiles;
+  /** What the server was started with. */
+  initial: TlsMaterial;
+  /** Installs new material for new handshakes (https.Server#setSecureContext). */
+  apply(options: SecureContextOptions): void;
+  pollIntervalMs: number;
+  logger: Logger;
+  onReload?(ok: boolean, material?: TlsMaterial): void;
+}
+
+export class TlsReloader {
+  private current: TlsMaterial;
+  private readonly watchers: FSWatcher[] = [];
+  private poller?: NodeJS.Timeout;
+  private debounce?: NodeJS.Timeout;
+  private running: Promise<void> = Promise.resolve();
+  private lastError?: string;
+
+  constructor(private readonly opts: TlsReloaderOptions) {
+    this.current = opts.initial;
+  }
+
+  get material(): TlsMaterial {
+    return this.current;
+  }
+
+  start(): void {
+    for (const dir of new Set(Object.values(this.opts.files).filter((f): f is string => !!f).map((f) => dirname(f)))) {
+      try {
+        const w = watch(dir, () => this.schedule());
+        w.on('error', (err) => this.opts.logger.warn({ dir, err: err.message }, 'certificate directory watch failed; polling only'));
+        w.unref();
+        this.watchers.push(w);
+      } catch (err) {
+        this.opts.logger.warn({ dir, err: (err as Error).message }, 'cannot watch certificate directory; polling only');
+      }
+    }
+    this.poller = setInterval(() => this.schedule(0), this.opts.pollIntervalMs);
+    this.poller.unref();
+  }
+
+  stop(): void {
+    for (const w of this.watchers.splice(0)) w.close();
+    clearInterval(this.poller);
+    clearTimeout(this.debounce);
+  }
+
+  /** Re-reads the files now (serialized with any reload in progress). */
+  check(): Promise<void> {
+    this.running = this.running.then(() => this.reload());
+    return this.running;
+  }
+
+  // A symlink swap produces a burst of events; read once after it settles.
+  private schedule(delayMs = 100): void {
+    clearTimeout(this.debounce);
+    this.debounce = setTimeout(() => void this.check(), delayMs);
+    this.debounce.unref();
+  }
+
+  private async reload(): Promise<void> {
+    let next: TlsMaterial;
+    try {
+      next = await readTlsMaterial(this.opts.files);
+    } catch (err) {
+      // Usually a rewrite caught half-way; the next event or poll picks up the finished pair.
+      const message = (err as Error).message;
+      if (message !== this.lastError) {
+        this.opts.logger.warn({ err: message, serial: this.current.serial }, 'new TLS files not usable yet; still serving the previous certificate');
+        this.opts.onReload?.(false);
+      }
+      this.lastError = message;
+      return;
+    }
+    this.lastError = undefined;
+    if (next.cert === this.current.cert && next.key === this.current.key && next.clientCa === this.current.clientCa) return;
+    this.opts.apply(secureContextOptions(next));
+    this.opts.logger.info(
+      { previousSerial: this.current.serial, serial: next.serial, notAfter: next.notAfter.toISOString() },
+      'TLS certificate reloaded',
+    );
+    this.current = next;
+    this.opts.onReload?.(true, next);
+  }
+}
