@@ -10,7 +10,8 @@ import { annotationsDialectSchema, observabilityPlatformSchema } from './schemas
 // ajv-formats ships CommonJS; under ESM its function sits on `.default`.
 const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (a: Ajv) => Ajv;
 
-const ajv = new Ajv({ allErrors: true, strict: true });
+// verbose: errors carry the offending value and the schema, for messages that show both.
+const ajv = new Ajv({ allErrors: true, strict: true, verbose: true });
 addFormats(ajv);
 ajv.addFormat('go-duration', isGoDuration);
 ajv.addFormat('envoy-retry-on', isEnvoyRetryOn);

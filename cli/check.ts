@@ -1,0 +1,38 @@
+// `meshguard check`: what the cluster would decide for every manifest, as findings.
+import type { Command } from 'commander';
+import { InputError, loadManifests } from './inputs.js';
+import { addOfflineOptions, loadConfig, loadState, type OfflineOptions } from './options.js';
+import { buildView, checkDocuments, summarize } from './run-checks.js';
+import { renderJson } from './formats/json.js';
+import { renderJunit } from './formats/junit.js';
+import { renderSarif } from './formats/sarif.js';
+import { renderText } from './formats/text.js';
+import { EXIT, VERSION } from './exit.js';
+
+const FORMATS = ['text', 'json', 'junit', 'sarif'] as const;
+type Format = (typeof FORMATS)[number];
+
+export function register(program: Command): void {
+  addOfflineOptions(
+    program
+      .command('check')
+      .description('check manifests the way the webhook would judge them (exit 0 clean, 1 error findings, 2 unreadable input)')
+      .argument('<paths...>', 'files or directories (recursive .yaml/.yml/.json), or - for stdin')
+      .option('-f, --format <format>', `output format: ${FORMATS.join('|')}`, 'text'),
+  ).action(async (paths: string[], opts: OfflineOptions & { format: string }) => {
+    if (!(FORMATS as readonly string[]).includes(opts.format)) throw new InputError(`unknown --format ${JSON.stringify(opts.format)}; use ${FORMATS.join(', ')}`, 'usage');
+    const [config, state, docs] = await Promise.all([loadConfig(opts.config), loadState(opts.state), loadManifests(paths)]);
+    const result = checkDocuments(docs, buildView(state, docs), config, opts.namespace);
+    const format = opts.format as Format;
+    const text =
+      format === 'json'
+        ? renderJson(result)
+        : format === 'junit'
+          ? renderJunit(result)
+          : format === 'sarif'
+            ? renderSarif(result, VERSION)
+            : renderText(result, process.stdout.isTTY === true && !process.env.NO_COLOR);
+    process.stdout.write(text);
+    process.exitCode = summarize(result).errors > 0 ? EXIT.findings : EXIT.ok;
+  });
+}

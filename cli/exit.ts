@@ -1,0 +1,18 @@
+// Exit codes are part of the CLI contract (DESIGN.md): CI pipelines branch on them.
+import { createRequire } from 'node:module';
+
+export const EXIT = { ok: 0, findings: 1, unusable: 2 } as const;
+
+const require = createRequire(import.meta.url);
+const findPackage = (): { version: string } => {
+  for (const p of ['../package.json', '../../package.json']) {
+    try {
+      return require(p) as { version: string };
+    } catch {
+      /* try the next layout: dist/cli or cli */
+    }
+  }
+  return { version: '0.0.0' };
+};
+
+export const VERSION = findPackage().version;

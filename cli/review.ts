@@ -1,0 +1,29 @@
+// `meshguard review`: one AdmissionReview in, exactly the server's answer out.
+import type { Command } from 'commander';
+import { admit, type WebhookKind } from '../policies/admission.js';
+import { InputError, readManifestFiles, parseManifests } from './inputs.js';
+import { addOfflineOptions, loadConfig, loadState, type OfflineOptions } from './options.js';
+import { buildView } from './run-checks.js';
+import { EXIT } from './exit.js';
+
+export function register(program: Command): void {
+  addOfflineOptions(
+    program
+      .command('review')
+      .description('answer one AdmissionReview as the webhook would (exit 0 when a response was produced, 2 on unusable input)')
+      .requiredOption('--webhook <kind>', 'which webhook answers: mutate|validate')
+      .argument('<file>', 'the AdmissionReview (JSON or YAML), or - for stdin'),
+  ).action(async (file: string, opts: OfflineOptions & { webhook: string }) => {
+    if (opts.webhook !== 'mutate' && opts.webhook !== 'validate') throw new InputError(`--webhook must be mutate or validate, not ${JSON.stringify(opts.webhook)}`, 'usage');
+    const [config, state, files] = await Promise.all([loadConfig(opts.config), loadState(opts.state), readManifestFiles([file])]);
+    const f = files[0]!;
+    const docs = parseManifests(f.text, f.file);
+    if (docs.length !== 1) throw new InputError(`expected exactly one AdmissionReview, found ${docs.length} documents`, f.file);
+    const outcome = admit(docs[0]!.object, opts.webhook as WebhookKind, { view: buildView(state, []), config });
+    process.stdout.write(JSON.stringify(outcome.review, null, 2) + '\n');
+    if (outcome.decision === 'invalid' && !outcome.request.uid) {
+      process.stderr.write(`meshguard: ${f.file}: ${outcome.review.response.status?.message ?? 'not an AdmissionReview'}\n`);
+      process.exitCode = EXIT.unusable;
+    }
+  });
+}
