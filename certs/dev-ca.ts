@@ -177,6 +177,7 @@ export async function devCertProblem(dir: string, opts: DevCertOptions = DEFAULT
     for (const ip of opts.ip ?? []) if (!cert.checkIP(ip)) return `${paths.tlsCert} has no SAN for ${ip}`;
     return undefined;
   } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return `no certificates in ${dir} yet`;
     return (err as Error).message;
   }
 }

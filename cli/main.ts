@@ -1,12 +1,20 @@
 #!/usr/bin/env node
-// The meshguard command. Each subcommand lives in its own module and registers itself.
+// The meshguard command. Each subcommand lives in its own module and registers itself;
+// only the module of the command being run is loaded, so `check` in a CI step does not
+// pay for the server's fastify, Kubernetes client and certificate libraries.
 import { Command, CommanderError } from 'commander';
-import { register as registerCerts } from './certs.js';
-import { register as registerCheck } from './check.js';
-import { register as registerInject } from './inject.js';
-import { register as registerReview } from './review.js';
 import { EXIT, VERSION } from './exit.js';
 import { InputError } from './inputs.js';
+
+type Registrar = { register(program: Command): void };
+
+const COMMANDS: Record<string, () => Promise<Registrar>> = {
+  serve: () => import('./serve.js'),
+  check: () => import('./check.js'),
+  inject: () => import('./inject.js'),
+  review: () => import('./review.js'),
+  certs: () => import('./certs.js'),
+};
 
 const program = new Command();
 program
@@ -16,12 +24,11 @@ program
   .showHelpAfterError()
   .exitOverride();
 
-registerCheck(program);
-registerInject(program);
-registerReview(program);
-registerCerts(program);
-
 try {
+  const named = process.argv.slice(2).find((a) => !a.startsWith('-'));
+  // Help, --version and unknown commands need the full list; a known command needs itself.
+  const wanted = named && named in COMMANDS ? [named] : Object.keys(COMMANDS);
+  for (const name of wanted) (await COMMANDS[name]!()).register(program);
   await program.parseAsync(process.argv);
 } catch (err) {
   if (err instanceof CommanderError) {

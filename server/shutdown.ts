@@ -68,7 +68,7 @@ export class ShutdownController {
 }
 
 /** SIGTERM (the kubelet) and SIGINT (a terminal) shut down; a second signal exits at once. */
-export function exitOnSignals(controller: ShutdownController, logger: Logger, exit: (code: number) => void = process.exit): void {
+export function exitOnSignals(controller: Pick<ShutdownController, 'shutdown'>, logger: Logger, exit: (code: number) => void = process.exit): void {
   let signalled = false;
   const onSignal = (signal: NodeJS.Signals) => {
     if (signalled) {

@@ -1,0 +1,169 @@
+// `meshguard serve`: the admission webhook. Two modes, chosen from the environment:
+// - live: with --kubeconfig, or inside a pod (KUBERNETES_SERVICE_HOST and a service-account
+//   token), the cluster view is informer caches of the API server;
+// - standalone: otherwise, the view is the --state files (or empty) and, unless
+//   --tls-cert/--tls-key are given, dev certificates are made (or reused) under
+//   --dev-certs-dir, and a ready-to-paste curl line is printed.
+import { KubeConfig } from '@kubernetes/client-node';
+import { InvalidArgumentError, type Command } from 'commander';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { pino, type Logger } from 'pino';
+import { ensureDevCerts, DEFAULT_DEV_SANS } from '../certs/dev-ca.js';
+import { DEFAULT_CONFIG, type PolicyConfig } from '../policies/config.js';
+import { InformerClusterView } from '../server/informer-view.js';
+import type { ManagedClusterView } from '../server/managed-view.js';
+import { exitOnSignals } from '../server/shutdown.js';
+import { loadStateFiles, StaticClusterView } from '../server/state-files.js';
+import type { TlsFiles } from '../server/tls-reloader.js';
+import { startWebhookServer } from '../server/webhook-server.js';
+import { loadConfigFile } from './config-file.js';
+
+const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
+
+export interface ServeOptions {
+  config?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  clientCa?: string;
+  host?: string;
+  port: number;
+  metricsPort: number | null;
+  kubeconfig?: string;
+  state: string[];
+  devCertsDir: string;
+  logLevel: string;
+  shutdownGraceSeconds: number;
+  shutdownDelaySeconds: number;
+  certPollSeconds: number;
+}
+
+/** A usage or configuration problem: reported as one line, exit code 2. */
+class ServeUsageError extends Error {}
+
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+const integer = (min: number, max: number) => (value: string): number => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`expected an integer from ${min} to ${max}`);
+  return n;
+};
+
+const metricsPort = (value: string): number | null => (value === 'off' ? null : integer(0, 65535)(value));
+
+const inCluster = (): boolean => !!process.env.KUBERNETES_SERVICE_HOST && existsSync(SERVICE_ACCOUNT_TOKEN);
+
+/** The shipped sample review (examples/ sits beside cli/ in the repo, two levels up from dist/cli). */
+const sampleReview = (): string | undefined =>
+  ['../examples/admission-review-pod.json', '../../examples/admission-review-pod.json']
+    .map((p) => fileURLToPath(new URL(p, import.meta.url)))
+    .find((p) => existsSync(p));
+
+const shellQuote = (s: string): string => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
+
+function liveView(opts: ServeOptions, config: PolicyConfig, logger: Logger): ManagedClusterView {
+  const kubeConfig = new KubeConfig();
+  try {
+    if (opts.kubeconfig) kubeConfig.loadFromFile(opts.kubeconfig);
+    else kubeConfig.loadFromCluster();
+  } catch (err) {
+    throw new ServeUsageError(`cannot load kubeconfig ${opts.kubeconfig ?? '(in-cluster)'}: ${(err as Error).message}`);
+  }
+  return new InformerClusterView({ kubeConfig, profiles: config.profiles, logger: logger.child({ component: 'cluster-view' }) });
+}
+
+export async function serve(opts: ServeOptions): Promise<void> {
+  const logger = pino({ level: opts.logLevel });
+  const live = opts.kubeconfig !== undefined || inCluster();
+  if (live && opts.state.length > 0) throw new ServeUsageError('--state is for standalone runs; with a cluster the view comes from the API server');
+  if ((opts.tlsCert === undefined) !== (opts.tlsKey === undefined)) throw new ServeUsageError('--tls-cert and --tls-key go together');
+  if (opts.tlsCert === undefined && inCluster())
+    throw new ServeUsageError('in a cluster, --tls-cert and --tls-key are required (mount the cert-manager Secret)');
+
+  const config = opts.config ? await loadConfigFile(opts.config) : DEFAULT_CONFIG;
+  const host = opts.host ?? (live ? '0.0.0.0' : '127.0.0.1');
+
+  let tls: TlsFiles;
+  let devCa: string | undefined;
+  if (opts.tlsCert !== undefined && opts.tlsKey !== undefined) {
+    tls = { cert: opts.tlsCert, key: opts.tlsKey };
+  } else {
+    const dev = await ensureDevCerts(opts.devCertsDir, DEFAULT_DEV_SANS);
+    logger.info({ dir: dev.dir, created: dev.created, ...(dev.reason ? { reason: dev.reason } : {}) }, dev.created ? 'created dev certificates' : 'reusing dev certificates');
+    tls = { cert: dev.tlsCert, key: dev.tlsKey };
+    devCa = dev.caCert;
+  }
+  if (opts.clientCa !== undefined) tls.clientCa = opts.clientCa;
+
+  const view = live ? liveView(opts, config, logger) : new StaticClusterView(await loadStateFiles(opts.state));
+  logger.info(
+    { mode: live ? 'live' : 'standalone', profiles: config.profiles.map((p) => p.name), ...(live ? {} : { stateFiles: opts.state, objects: view.sizes() }) },
+    'cluster view',
+  );
+
+  const server = await startWebhookServer({
+    host,
+    port: opts.port,
+    metricsPort: opts.metricsPort,
+    tls,
+    certPollMs: opts.certPollSeconds * 1000,
+    view,
+    config,
+    logger,
+    shutdownGraceMs: opts.shutdownGraceSeconds * 1000,
+    drainDelayMs: opts.shutdownDelaySeconds * 1000,
+  });
+  exitOnSignals(server, logger);
+
+  if (!live) {
+    const sample = sampleReview();
+    const url = `https://${host === '127.0.0.1' || host === '0.0.0.0' || host === '::' ? 'localhost' : host}:${server.port}/validate`;
+    const caArg = devCa ?? tls.cert;
+    // stderr: stdout carries the JSON log lines.
+    process.stderr.write(
+      `\nmeshguard is serving standalone on ${url.replace('/validate', '')}. Try:\n\n  curl --cacert ${shellQuote(caArg)} -H 'Content-Type: application/json' ` +
+        `--data @${shellQuote(sample ?? 'review.json')} ${url}\n\n`,
+    );
+  }
+}
+
+export function register(program: Command): void {
+  program
+    .command('serve')
+    .description('run the admission webhook (HTTPS: /mutate, /validate, /healthz, /readyz; HTTP: /metrics, /healthz, /readyz)')
+    .option('--config <file>', 'meshguard configuration file (target profiles, mesh options)')
+    .option('--tls-cert <file>', 'serving certificate (PEM); reloaded when it changes')
+    .option('--tls-key <file>', 'private key of --tls-cert (PEM)')
+    .option('--client-ca <file>', 'require client certificates signed by this CA (PEM); others are refused at the handshake')
+    .option('--host <address>', 'address to listen on (default 0.0.0.0 with a cluster, 127.0.0.1 standalone)')
+    .option('--port <port>', 'HTTPS port', integer(0, 65535), 8443)
+    .option('--metrics-port <port>', 'plain-HTTP port for /metrics and the probes, or "off"', metricsPort, 9090)
+    .option('--kubeconfig <file>', 'watch the cluster of this kubeconfig (in a pod, the service account is used without it)')
+    .option('--state <file>', 'standalone: YAML/JSON of what the cluster holds (Namespaces, cluster CRs, Pods); repeatable', collect, [])
+    .option('--dev-certs-dir <dir>', 'standalone: where dev certificates are made and reused', '.meshguard/dev-certs')
+    .option('--log-level <level>', 'fatal, error, warn, info, debug or trace', 'info')
+    .option('--shutdown-grace-seconds <n>', 'on SIGTERM, exit within this time (keep below terminationGracePeriodSeconds)', integer(1, 3600), 25)
+    .option('--shutdown-delay-seconds <n>', 'on SIGTERM, keep serving this long after readiness turns false, while endpoints update', integer(0, 600), 5)
+    .option('--cert-poll-seconds <n>', 'also re-read the certificate files this often (file events can be missed)', integer(1, 3600), 10)
+    .addHelpText(
+      'after',
+      `
+Missing cluster CRDs: a profile whose CRD is not installed is logged once, treated as
+synced and empty (readiness is not held back), and looked for again every 30 s.
+
+Examples:
+  meshguard serve --state examples/state.yaml          # standalone, dev certificates
+  meshguard serve --tls-cert /tls/tls.crt --tls-key /tls/tls.key --config /etc/meshguard/config.yaml
+`,
+    )
+    .action(async (opts: ServeOptions) => {
+      try {
+        await serve(opts);
+      } catch (err) {
+        const usage = err instanceof ServeUsageError || (err as Error).name === 'ConfigFileError' || (err as Error).name === 'StateFileError';
+        process.stderr.write(`meshguard serve: ${(err as Error).message}\n`);
+        // Exit now: a half-started server (informers, watchers) would keep the process alive.
+        process.exit(usage ? 2 : 1);
+      }
+    });
+}

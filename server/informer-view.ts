@@ -1,0 +1,369 @@
+// The live cluster view: @kubernetes/client-node informers (list + watch) over exactly what
+// the policies read, so admission answers from memory and never calls the API server.
+//
+// Watched: all Namespaces; the cluster CRs of each enabled profile; and only the target
+// pods, one label-selected informer per profile (`podLabels` plus existence of
+// `clusterNameLabel`), since one selector cannot express "profile A or profile B".
+//
+// Memory stays proportional to the target objects: every object is stripped to the
+// fields the policies read before it stays in a cache. ListWatch has no transform hook
+// (client-go's SetTransform), so list results are stripped before the cache sees them, and
+// watch events are stripped in place in the first add/update callback; the cache holds
+// that same object.
+//
+// A cluster CRD that is not installed (the list answers 404) is reported once, counted as
+// synced and empty, and retried in the background. An operator enables both built-in
+// profiles by default but may run only one of the operators; an unready webhook would
+// block every pod of the namespaces it selects, while an empty resource only means pods
+// of that kind get MG204 ("cluster resource not found") warnings until the CRD appears.
+import {
+  CoreV1Api,
+  CustomObjectsApi,
+  makeInformer,
+  type Informer,
+  type KubeConfig,
+  type KubernetesListObject,
+  type KubernetesObject,
+  type ObjectCache,
+} from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import { labelsMatch, type ClusterRef, type ClusterView } from '../policies/cluster-view.js';
+import type { Container, KubeObject, Namespace, ObjectMeta, Pod, StringMap } from '../policies/k8s.js';
+import type { TargetProfile } from '../policies/targets/profile.js';
+import type { ManagedClusterView, ViewStatus } from './managed-view.js';
+
+export type ChangeEvent = 'add' | 'update' | 'delete';
+export type ChangeListener = (event: ChangeEvent, resource: string, obj: KubeObject) => void;
+
+export interface InformerViewOptions {
+  kubeConfig: KubeConfig;
+  profiles: readonly TargetProfile[];
+  logger: Logger;
+  /** First retry delay after a failed list/watch; doubles up to maxRetryMs. */
+  retryMs?: number;
+  maxRetryMs?: number;
+  /** How often a missing CRD is looked for again. */
+  missingCrdRetryMs?: number;
+}
+
+// --- stripping: keep what the policies (and the status syncer) read ---
+
+const timestamp = (v: unknown): string | undefined =>
+  v instanceof Date ? v.toISOString() : typeof v === 'string' ? v : undefined;
+
+export function stripMeta(m: ObjectMeta | undefined): ObjectMeta {
+  const out: ObjectMeta = {};
+  if (!m) return out;
+  if (m.name !== undefined) out.name = m.name;
+  if (m.namespace !== undefined) out.namespace = m.namespace;
+  if (m.uid !== undefined) out.uid = m.uid;
+  if (m.generation !== undefined) out.generation = m.generation;
+  // The informer compares resourceVersions to skip no-op updates and resumes watches from them.
+  if (m.resourceVersion !== undefined) out.resourceVersion = m.resourceVersion;
+  if (m.labels) out.labels = m.labels;
+  if (m.annotations) out.annotations = m.annotations;
+  const deletion = timestamp(m.deletionTimestamp);
+  if (deletion !== undefined) out.deletionTimestamp = deletion;
+  return out;
+}
+
+const stripContainer = (c: Container): Container => {
+  const out: Container = {};
+  if (c.name !== undefined) out.name = c.name;
+  if (c.restartPolicy !== undefined) out.restartPolicy = c.restartPolicy;
+  if (Array.isArray(c.ports)) out.ports = c.ports.map(({ containerPort, name, protocol }) => ({ containerPort, name, protocol }));
+  return out;
+};
+
+export function stripPod(p: Pod): Pod {
+  const spec = p.spec ?? {};
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: stripMeta(p.metadata),
+    spec: {
+      containers: (spec.containers ?? []).map(stripContainer),
+      ...(spec.initContainers ? { initContainers: spec.initContainers.map(stripContainer) } : {}),
+      ...(spec.hostNetwork ? { hostNetwork: true } : {}),
+    },
+    ...(p.status?.phase ? { status: { phase: p.status.phase } } : {}),
+  };
+}
+
+export const stripNamespace = (n: Namespace): Namespace => ({ apiVersion: 'v1', kind: 'Namespace', metadata: stripMeta(n.metadata) });
+
+export const stripCluster = (ref: ClusterRef) => (o: KubeObject): KubeObject => ({
+  apiVersion: ref.apiVersion,
+  kind: ref.kind,
+  metadata: stripMeta(o.metadata),
+  ...(o.spec !== undefined ? { spec: o.spec } : {}),
+});
+
+/** Replaces an object's contents in place (the informer's cache holds this very object). */
+const replaceContents = (target: Record<string, unknown>, source: Record<string, unknown>): void => {
+  for (const k of Object.keys(target)) delete target[k];
+  Object.assign(target, source);
+};
+
+// --- one informer per resource ---
+
+interface ResourceSpec {
+  /** Name in sizes/metrics/logs: "namespaces", "pods/antfly", "antflyclusters.antfly.io". */
+  name: string;
+  path: string;
+  labelSelector?: string;
+  list(): Promise<KubernetesListObject<KubernetesObject>>;
+  strip(o: KubeObject): KubeObject;
+  /** A CRD that may not be installed. */
+  optional: boolean;
+}
+
+const statusCode = (err: unknown): number | undefined => {
+  const e = err as { code?: unknown; statusCode?: unknown } | undefined;
+  return typeof e?.code === 'number' ? e.code : typeof e?.statusCode === 'number' ? e.statusCode : undefined;
+};
+
+class Resource {
+  readonly informer: Informer<KubernetesObject> & ObjectCache<KubernetesObject>;
+  synced = false;
+  missing = false;
+  private retryDelay: number;
+  private timer?: NodeJS.Timeout;
+  private stopped = false;
+  private errorsLogged = 0;
+
+  constructor(
+    readonly spec: ResourceSpec,
+    private readonly kc: KubeConfig,
+    private readonly opts: Required<Omit<InformerViewOptions, 'kubeConfig' | 'profiles'>>,
+    private readonly emit: ChangeListener,
+  ) {
+    this.retryDelay = opts.retryMs;
+    const list = async () => {
+      const result = await spec.list();
+      result.items = (result.items ?? []).map((o) => spec.strip(o as KubeObject) as KubernetesObject);
+      // ListWatch fills its cache in the continuation right after this promise settles;
+      // a macrotask later the cache holds the list.
+      setImmediate(() => this.listed());
+      return result;
+    };
+    this.informer = makeInformer<KubernetesObject>(kc, spec.path, list, spec.labelSelector);
+    const onObject = (event: 'add' | 'update') => (obj: KubernetesObject) => {
+      replaceContents(obj as Record<string, unknown>, spec.strip(obj as KubeObject) as Record<string, unknown>);
+      this.emit(event, spec.name, obj as KubeObject);
+    };
+    this.informer.on('add', onObject('add'));
+    this.informer.on('update', onObject('update'));
+    this.informer.on('delete', (obj) => this.emit('delete', spec.name, obj as KubeObject));
+    this.informer.on('error', (err) => this.failed(err));
+  }
+
+  async start(): Promise<void> {
+    this.stopped = false;
+    // The informer reports list/watch failures through its error callback.
+    void this.informer.start().catch((err) => this.failed(err));
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.informer.stop();
+  }
+
+  private listed(): void {
+    if (this.missing) this.opts.logger.info({ resource: this.spec.name }, 'custom resource definition found; watching it');
+    this.missing = false;
+    this.synced = true;
+    this.retryDelay = this.opts.retryMs;
+    this.errorsLogged = 0;
+  }
+
+  private failed(err: unknown): void {
+    if (this.stopped) return;
+    const code = statusCode(err);
+    if (this.spec.optional && code === 404) {
+      if (!this.missing) {
+        this.opts.logger.warn(
+          { resource: this.spec.name, retryInSeconds: this.opts.missingCrdRetryMs / 1000 },
+          'custom resource definition not installed; treating it as empty until it appears',
+        );
+      }
+      this.missing = true;
+      this.synced = true;
+      this.retry(this.opts.missingCrdRetryMs);
+      return;
+    }
+    // Log the first failures of a streak, then every tenth, so an API server outage does not flood the log.
+    if (this.errorsLogged < 3 || this.errorsLogged % 10 === 0) {
+      this.opts.logger.warn(
+        { resource: this.spec.name, code, err: (err as Error)?.message ?? String(err), retryInMs: this.retryDelay },
+        'list/watch failed; retrying',
+      );
+    }
+    this.errorsLogged++;
+    this.retry(this.retryDelay);
+    this.retryDelay = Math.min(this.retryDelay * 2, this.opts.maxRetryMs);
+  }
+
+  private retry(ms: number): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      if (!this.stopped) void this.informer.start().catch((e) => this.failed(e));
+    }, ms);
+    this.timer.unref();
+  }
+
+  size(): number {
+    return this.missing ? 0 : this.informer.list().length;
+  }
+}
+
+const clusterKey = (ref: ClusterRef) => `${ref.apiVersion}\u0000${ref.kind}`;
+
+/** `a=b,c=d,label` : the profile's pod labels plus existence of its cluster-name label. */
+export const podSelector = (p: TargetProfile): string =>
+  [...Object.entries(p.podLabels).map(([k, v]) => `${k}=${v}`), p.clusterNameLabel].join(',');
+
+export class InformerClusterView implements ClusterView, ManagedClusterView {
+  private readonly namespaces: Resource;
+  private readonly clusters = new Map<string, Resource>();
+  private readonly pods: Resource[] = [];
+  private readonly listeners = new Set<ChangeListener>();
+
+  constructor(opts: InformerViewOptions) {
+    const kc = opts.kubeConfig;
+    const settings = {
+      logger: opts.logger,
+      retryMs: opts.retryMs ?? 1000,
+      maxRetryMs: opts.maxRetryMs ?? 30_000,
+      missingCrdRetryMs: opts.missingCrdRetryMs ?? 30_000,
+    };
+    const emit: ChangeListener = (event, resource, obj) => {
+      for (const l of this.listeners) {
+        try {
+          l(event, resource, obj);
+        } catch (err) {
+          opts.logger.error({ err, resource }, 'cluster view change listener failed');
+        }
+      }
+    };
+    const core = kc.makeApiClient(CoreV1Api);
+    const custom = kc.makeApiClient(CustomObjectsApi);
+
+    this.namespaces = new Resource(
+      {
+        name: 'namespaces',
+        path: '/api/v1/namespaces',
+        list: () => core.listNamespace() as Promise<KubernetesListObject<KubernetesObject>>,
+        strip: (o) => stripNamespace(o),
+        optional: false,
+      },
+      kc,
+      settings,
+      emit,
+    );
+
+    for (const p of opts.profiles) {
+      const ref = p.cluster;
+      const key = clusterKey(ref);
+      if (!this.clusters.has(key)) {
+        const [group, version] = ref.apiVersion.split('/') as [string, string];
+        this.clusters.set(
+          key,
+          new Resource(
+            {
+              name: `${ref.plural}.${group}`,
+              path: `/apis/${group}/${version}/${ref.plural}`,
+              list: () => custom.listClusterCustomObject({ group, version, plural: ref.plural }),
+              strip: stripCluster(ref),
+              optional: true,
+            },
+            kc,
+            settings,
+            emit,
+          ),
+        );
+      }
+      const labelSelector = podSelector(p);
+      if (!this.pods.some((r) => r.spec.labelSelector === labelSelector)) {
+        this.pods.push(
+          new Resource(
+            {
+              name: `pods/${p.name}`,
+              path: '/api/v1/pods',
+              labelSelector,
+              list: () => core.listPodForAllNamespaces({ labelSelector }) as Promise<KubernetesListObject<KubernetesObject>>,
+              strip: (o) => stripPod(o as Pod),
+              optional: false,
+            },
+            kc,
+            settings,
+            emit,
+          ),
+        );
+      }
+    }
+  }
+
+  private get all(): Resource[] {
+    return [this.namespaces, ...this.clusters.values(), ...this.pods];
+  }
+
+  get synced(): boolean {
+    return this.all.every((r) => r.synced);
+  }
+
+  async start(): Promise<void> {
+    await Promise.all(this.all.map((r) => r.start()));
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.all.map((r) => r.stop()));
+  }
+
+  /** Calls `listener` for every add/update/delete after stripping; returns an unsubscribe function. */
+  onChange(listener: ChangeListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  sizes(): Record<string, number> {
+    return Object.fromEntries(this.all.map((r) => [r.spec.name, r.size()]));
+  }
+
+  status(): ViewStatus {
+    return {
+      objects: this.sizes(),
+      synced: Object.fromEntries(this.all.map((r) => [r.spec.name, r.synced])),
+      missing: this.all.filter((r) => r.missing).map((r) => r.spec.name),
+    };
+  }
+
+  getNamespace(name: string): Namespace | undefined {
+    return this.namespaces.informer.get(name) as Namespace | undefined;
+  }
+
+  getCluster(ref: ClusterRef, namespace: string, name: string): KubeObject | undefined {
+    const r = this.clusters.get(clusterKey(ref));
+    return r && !r.missing ? (r.informer.get(name, namespace) as KubeObject | undefined) : undefined;
+  }
+
+  listClusters(ref: ClusterRef): KubeObject[] {
+    const r = this.clusters.get(clusterKey(ref));
+    return r && !r.missing ? [...(r.informer.list() as KubeObject[])] : [];
+  }
+
+  listPods(namespace: string, matchLabels: StringMap): Pod[] {
+    const seen = new Set<string>();
+    const out: Pod[] = [];
+    for (const r of this.pods) {
+      for (const p of r.informer.list(namespace) as Pod[]) {
+        const name = p.metadata?.name ?? '';
+        if (seen.has(name) || !labelsMatch(p.metadata?.labels, matchLabels)) continue;
+        seen.add(name);
+        out.push(p);
+      }
+    }
+    return out;
+  }
+}
