@@ -96,7 +96,8 @@ const observabilityRules = (sm: Record<string, unknown>): Finding[] => {
     );
   const mc = sm.multiCluster;
   if (isPlainObject(mc)) {
-    if (mc.enabled === true && (typeof mc.clusterName !== 'string' || mc.clusterName === ''))
+    // Only when absent: an empty or non-string clusterName is already a schema finding.
+    if (mc.enabled === true && mc.clusterName === undefined)
       out.push(finding('MG101', 'spec.serviceMesh.multiCluster.enabled is true but clusterName is not set. Give this cluster a unique clusterName.', [...SM, 'multiCluster', 'clusterName']));
     if (Array.isArray(mc.remoteClusters)) {
       const seen = new Map<string, number>();
