@@ -1,0 +1,153 @@
+// Every route over real HTTPS against an in-process server.
+import t from 'tap';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { loadStateFiles, StaticClusterView } from '../../server/state-files.js';
+import { BODY_LIMIT_BYTES } from '../../server/app.js';
+import { call, captureLogger, EXAMPLES, get, makePki, review, startTestServer } from './fixtures/helpers.js';
+
+const pki = await makePki(t.testdir());
+const { logger, lines } = captureLogger();
+const server = await startTestServer(pki, {
+  view: new StaticClusterView(await loadStateFiles([join(EXAMPLES, 'state.yaml')])),
+  logger,
+});
+t.teardown(() => server.shutdown('test done'));
+const ca = pki.ca.cert;
+const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'plain', namespace: 'default' }, spec: { containers: [{ name: 'app' }] } };
+
+t.test('GET /healthz and /readyz answer ok over HTTPS and on the metrics port', async (t) => {
+  for (const path of ['/healthz', '/readyz']) {
+    const r = await call(server.port, path, { ca });
+    t.equal(r.status, 200, `https ${path}`);
+    t.equal(r.body, 'ok\n');
+    const m = await get(server.metricsPort!, path);
+    t.equal(m.status, 200, `metrics port ${path}`);
+  }
+});
+
+t.test('TLS 1.1 is refused; TLS 1.2 is accepted', async (t) => {
+  await t.rejects(call(server.port, '/healthz', { ca, agent: new (await import('node:https')).Agent({ maxVersion: 'TLSv1.1', minVersion: 'TLSv1' }) }));
+  const ok = await call(server.port, '/healthz', { ca, agent: new (await import('node:https')).Agent({ maxVersion: 'TLSv1.2' }) });
+  t.equal(ok.status, 200);
+});
+
+for (const version of ['v1', 'v1beta1'] as const) {
+  for (const webhook of ['mutate', 'validate']) {
+    t.test(`POST /${webhook} answers an admission.k8s.io/${version} review in kind, uid echoed`, async (t) => {
+      const uid = `uid-${webhook}-${version}`;
+      const r = await call(server.port, `/${webhook}?timeout=10s`, { ca, body: review(version, uid, pod) });
+      t.equal(r.status, 200);
+      const body = r.json();
+      t.equal(body.apiVersion, `admission.k8s.io/${version}`);
+      t.equal(body.kind, 'AdmissionReview');
+      t.equal(body.response.uid, uid);
+      t.equal(body.response.allowed, true, 'a pod of no cluster is allowed');
+    });
+  }
+}
+
+t.test('the sample StatefulSet of a meshed cluster is patched', async (t) => {
+  const body = await readFile(join(EXAMPLES, 'admission-review-statefulset.json'), 'utf8');
+  const r = await call(server.port, '/mutate', { ca, body });
+  t.equal(r.status, 200);
+  const res = r.json().response;
+  t.equal(res.allowed, true);
+  t.equal(res.patchType, 'JSONPatch');
+  const patch = JSON.parse(Buffer.from(res.patch, 'base64').toString('utf8'));
+  t.ok(
+    patch.some((op: { path: string }) => op.path === '/spec/template/metadata/annotations/traffic.sidecar.istio.io~1excludeInboundPorts'),
+    'consensus ports excluded from the proxy',
+  );
+});
+
+t.test('the sample Pod without a proxy in a meshed cluster is denied with the rule id', async (t) => {
+  const body = await readFile(join(EXAMPLES, 'admission-review-pod.json'), 'utf8');
+  const r = await call(server.port, '/validate', { ca, body });
+  t.equal(r.status, 200);
+  const res = r.json().response;
+  t.equal(res.allowed, false);
+  t.equal(res.status.code, 403);
+  t.match(res.status.message, /MG201/);
+});
+
+t.test('a review meshguard cannot understand is answered allowed:false with code 400', async (t) => {
+  const r = await call(server.port, '/validate', { ca, body: JSON.stringify({ hello: 'world' }) });
+  t.equal(r.status, 200);
+  t.equal(r.json().response.allowed, false);
+  t.equal(r.json().response.status.code, 400);
+});
+
+t.test('content types other than application/json get 415', async (t) => {
+  for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'application/yaml']) {
+    const r = await call(server.port, '/validate', { ca, body: '{}', headers: { 'content-type': type } });
+    t.equal(r.status, 415, type);
+  }
+  const withCharset = await call(server.port, '/validate', { ca, body: '{}', headers: { 'content-type': 'application/json; charset=utf-8' } });
+  t.equal(withCharset.status, 200, 'application/json with a charset is fine');
+});
+
+t.test('invalid JSON gets 400 with a message', async (t) => {
+  const r = await call(server.port, '/mutate', { ca, body: '{"apiVersion": ' });
+  t.equal(r.status, 400);
+  t.match(r.json().message, /JSON/);
+});
+
+t.test('a body over 7 MiB gets 413; one just under is read', async (t) => {
+  const over = Buffer.alloc(BODY_LIMIT_BYTES + 1, 0x20);
+  const r = await call(server.port, '/validate', { ca, body: over });
+  t.equal(r.status, 413);
+  const doc = review('v1', 'big', pod);
+  const under = await call(server.port, '/validate', { ca, body: doc + ' '.repeat(BODY_LIMIT_BYTES - Buffer.byteLength(doc)) });
+  t.equal(under.status, 200);
+  t.equal(under.json().response.uid, 'big');
+});
+
+t.test('unknown paths and methods are not admission calls', async (t) => {
+  t.equal((await call(server.port, '/nope', { ca, body: '{}' })).status, 404);
+  t.equal((await call(server.port, '/mutate', { ca, method: 'GET' })).status, 404);
+});
+
+t.test('one log line per admission with the facts, and no object bodies', async (t) => {
+  const before = lines.length;
+  await call(server.port, '/validate', { ca, body: review('v1', 'log-me', { ...pod, metadata: { ...pod.metadata, annotations: { secret: 'do-not-log' } } }) });
+  const mine = lines.slice(before).filter((l) => l.uid === 'log-me');
+  t.equal(mine.length, 1);
+  t.match(mine[0], { webhook: 'validate', kind: 'Pod', namespace: 'default', name: 'plain', operation: 'CREATE', decision: String, patchOps: 0, rules: Array, durationMs: Number });
+  t.notMatch(JSON.stringify(lines), /do-not-log/);
+});
+
+t.test('GET /metrics (plain HTTP) exposes admission, rule, patch, TLS and cluster-view metrics', async (t) => {
+  const m = await get(server.metricsPort!, '/metrics');
+  t.equal(m.status, 200);
+  t.match(m.body, /meshguard_admission_requests_total\{webhook="validate",kind="Pod",operation="CREATE",decision="denied"\} \d+/);
+  t.match(m.body, /meshguard_admission_requests_total\{webhook="mutate",kind="StatefulSet",operation="CREATE",decision="patched"\} 1/);
+  t.match(m.body, /meshguard_admission_duration_seconds_bucket\{le="[^"]+",webhook="mutate"\}/);
+  t.match(m.body, /meshguard_rule_hits_total\{webhook="validate",rule="MG201",severity="error"\} \d+/);
+  t.match(m.body, /meshguard_patch_operations_total [1-9]/);
+  t.match(m.body, /meshguard_tls_reloads_total\{result="success"\} 1/);
+  t.match(m.body, /meshguard_tls_certificate_expiry_timestamp_seconds \d+/);
+  t.match(m.body, /meshguard_cluster_view_objects\{resource="namespaces"\} 1/);
+  t.match(m.body, /meshguard_cluster_view_synced\{resource="pods"\} 1/);
+});
+
+t.test('an internal error is an AdmissionReview with code 500 sent as HTTP 500 (failurePolicy applies)', async (t) => {
+  const pki2 = await makePki(t.testdir());
+  const broken = await startTestServer(pki2, {
+    admitFn: () => {
+      throw new Error('boom');
+    },
+  });
+  t.teardown(() => broken.shutdown('test done'));
+  const r = await call(broken.port, '/mutate', { ca: pki2.ca.cert, body: review('v1beta1', 'err-1', pod) });
+  t.equal(r.status, 500);
+  const body = r.json();
+  t.equal(body.apiVersion, 'admission.k8s.io/v1beta1');
+  t.equal(body.response.uid, 'err-1');
+  t.equal(body.response.allowed, false);
+  t.equal(body.response.status.code, 500);
+  t.match(body.response.status.message, /boom/);
+  const again = await call(broken.port, '/healthz', { ca: pki2.ca.cert });
+  t.equal(again.status, 200, 'the server is still up');
+  t.match((await get(broken.metricsPort!, '/metrics')).body, /decision="error"\} 1/);
+});
