@@ -69,6 +69,9 @@ class MetaWriter {
   }
 }
 
+/** Kubernetes label values: at most 63 characters, alphanumeric at both ends, `-_.` inside (or empty). */
+const isLabelValue = (v: string): boolean => v.length <= 63 && /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/.test(v);
+
 export const mutatePodPart = (input: MutationInput): MutationResult => {
   const mutated = structuredClone(input.obj);
   const holder = input.base.length === 0 ? mutated : getIn(mutated, input.base);
@@ -119,8 +122,11 @@ export const mutatePodPart = (input: MutationInput): MutationResult => {
     if (desired.mesh === 'istio') {
       const crValue = desired.annotations[ISTIO_INJECT];
       const annotation = w.get('annotations', ISTIO_INJECT);
-      if (crValue !== undefined) w.set('labels', ISTIO_INJECT, crValue, `to match ${input.cluster}'s ${ISTIO_INJECT} (Istio reads the label, not the annotation)`);
-      else if (annotation !== undefined && w.get('labels', ISTIO_INJECT) === undefined) w.set('labels', ISTIO_INJECT, annotation);
+      // A value that is not a valid label value is left to MG103: as a label the API server
+      // would refuse the whole object with an unrelated error.
+      if (crValue !== undefined) {
+        if (isLabelValue(crValue)) w.set('labels', ISTIO_INJECT, crValue, `to match ${input.cluster}'s ${ISTIO_INJECT} (Istio reads the label, not the annotation)`);
+      } else if (annotation !== undefined && isLabelValue(annotation) && w.get('labels', ISTIO_INJECT) === undefined) w.set('labels', ISTIO_INJECT, annotation);
     }
   } else {
     // Rule 4: a disabled cluster's pods opt out of whatever mesh would take them.
