@@ -106,6 +106,11 @@ t.test('MG104: annotations of two meshes', async (t) => {
   t.equal(res.review.response.allowed, false);
   t.equal(res.review.response.status?.code, 403);
   t.match(res.review.response.status?.message, /\[MG104\]/);
+  // An opt-out keeps a mesh away; it does not configure a second one.
+  const optOut = check(af({ enabled: true, annotations: { ...ISTIO_OK, 'linkerd.io/inject': 'disabled', 'consul.hashicorp.com/connect-inject': 'false' } }));
+  t.same(only(optOut, 'MG104'), []);
+  t.same(optOut.map((f) => f.rule), ['MG105'], 'istio is the mesh: its ports are checked and found excluded');
+  t.equal(only(check(af({ enabled: true, annotations: { ...ISTIO_OK, 'linkerd.io/inject': 'enabled' } })), 'MG104').length, 1, 'an opt-in still is');
 });
 
 t.test('MG105: istio inject switch only as an annotation', async (t) => {
