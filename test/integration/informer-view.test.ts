@@ -1,0 +1,165 @@
+// InformerClusterView against a small fake API server (list + watch over HTTP): what it
+// asks for, what it keeps, sync state, a missing CRD, watch events.
+import t from 'tap';
+import { KubeConfig } from '@kubernetes/client-node';
+import { createServer, type ServerResponse } from 'node:http';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import { pino } from 'pino';
+import { ANTFLY, OBSERVABILITY_PLATFORM } from '../../policies/targets/profile.js';
+import { InformerClusterView, type ChangeEvent } from '../../server/informer-view.js';
+import { waitFor } from './fixtures/helpers.js';
+
+const fatPod = (name: string, instance: string) => ({
+  apiVersion: 'v1',
+  kind: 'Pod',
+  metadata: {
+    name,
+    namespace: 'databases',
+    uid: `uid-${name}`,
+    resourceVersion: '10',
+    labels: { 'app.kubernetes.io/name': 'antfly-database', 'app.kubernetes.io/instance': instance },
+    annotations: { 'sidecar.istio.io/status': '{}' },
+    managedFields: [{ manager: 'kubelet', fieldsV1: { 'f:status': {} } }],
+    creationTimestamp: '2025-01-01T00:00:00Z',
+  },
+  spec: {
+    containers: [
+      { name: 'antfly', image: 'antfly:1', env: [{ name: 'SECRET', value: 'x' }], ports: [{ containerPort: 9021, name: 'raft', protocol: 'TCP' }] },
+      { name: 'istio-proxy', image: 'proxyv2' },
+    ],
+    initContainers: [{ name: 'istio-init', image: 'proxyv2', restartPolicy: 'Always' }],
+    volumes: [{ name: 'data', emptyDir: {} }],
+    nodeName: 'node-1',
+  },
+  status: { phase: 'Running', podIP: '10.0.0.1', conditions: [{ type: 'Ready', status: 'True' }] },
+});
+
+const requests: string[] = [];
+const watchers = new Map<string, ServerResponse[]>();
+let platformsInstalled = false;
+
+const list = (kind: string, items: unknown[]) => ({ apiVersion: 'v1', kind: `${kind}List`, metadata: { resourceVersion: '10' }, items });
+const lists: Record<string, () => unknown> = {
+  '/api/v1/namespaces': () => list('Namespace', [{ metadata: { name: 'databases', labels: { 'istio-injection': 'enabled' }, resourceVersion: '3' }, status: { phase: 'Active' } }]),
+  '/apis/antfly.io/v1/antflyclusters': () => ({
+    apiVersion: 'antfly.io/v1',
+    kind: 'AntflyClusterList',
+    metadata: { resourceVersion: '10' },
+    items: [{ apiVersion: 'antfly.io/v1', kind: 'AntflyCluster', metadata: { name: 'demo', namespace: 'databases', resourceVersion: '5', generation: 2 }, spec: { serviceMesh: { enabled: true } }, status: { big: 'x'.repeat(1000) } }],
+  }),
+  '/apis/observability.io/v1beta1/observabilityplatforms': () => list('ObservabilityPlatform', []),
+  '/api/v1/pods': () => list('Pod', [fatPod('demo-0', 'demo')]),
+};
+
+const apiserver = createServer((req, res) => {
+  const url = new URL(req.url!, 'http://x');
+  requests.push(`${url.pathname}?${url.searchParams.toString()}`);
+  if (url.pathname.startsWith('/apis/observability.io') && !platformsInstalled) {
+    res.writeHead(404, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'NotFound', code: 404 }));
+    return;
+  }
+  const make = lists[url.pathname];
+  if (!make) {
+    res.writeHead(404).end();
+    return;
+  }
+  if (url.searchParams.get('watch') === 'true') {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.flushHeaders();
+    const key = url.pathname;
+    watchers.set(key, [...(watchers.get(key) ?? []), res]);
+    return;
+  }
+  res.writeHead(200, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(make()));
+});
+apiserver.listen(0, '127.0.0.1');
+await once(apiserver, 'listening');
+t.teardown(() => {
+  for (const list of watchers.values()) for (const r of list) r.destroy();
+  apiserver.closeAllConnections();
+  apiserver.close();
+});
+
+const kubeConfig = new KubeConfig();
+kubeConfig.loadFromOptions({
+  clusters: [{ name: 'fake', server: `http://127.0.0.1:${(apiserver.address() as AddressInfo).port}`, skipTLSVerify: true }],
+  users: [{ name: 'u', token: 'token' }],
+  contexts: [{ name: 'c', cluster: 'fake', user: 'u' }],
+  currentContext: 'c',
+});
+const view = new InformerClusterView({
+  kubeConfig,
+  profiles: [ANTFLY, OBSERVABILITY_PLATFORM],
+  logger: pino({ level: 'silent' }),
+  retryMs: 50,
+  missingCrdRetryMs: 200,
+});
+const events: [ChangeEvent, string, string][] = [];
+view.onChange((event, resource, obj) => events.push([event, resource, obj.metadata?.name ?? '']));
+t.teardown(() => view.stop());
+const syncedBeforeStart = view.synced;
+await view.start();
+await waitFor(() => view.synced, 'the view to sync');
+
+t.test('asks only for what the policies need: namespaces, cluster CRs, target pods by label', async (t) => {
+  t.equal(syncedBeforeStart, false, 'not synced before start');
+  t.ok(requests.some((r) => r.startsWith('/api/v1/pods?') && r.includes(encodeURIComponent('app.kubernetes.io/name=antfly-database,app.kubernetes.io/instance'))));
+  t.ok(requests.some((r) => r.startsWith('/api/v1/pods?') && r.includes('labelSelector=observability.io%2Fplatform')));
+  t.notOk(requests.some((r) => r === '/api/v1/pods?'), 'never all pods');
+});
+
+t.test('serves namespaces, clusters and pods from the caches, stripped', async (t) => {
+  t.same(view.getNamespace('databases')?.metadata?.labels, { 'istio-injection': 'enabled' });
+  const cluster = view.getCluster(ANTFLY.cluster, 'databases', 'demo');
+  t.same(cluster?.spec, { serviceMesh: { enabled: true } });
+  t.equal(cluster?.status, undefined, 'CR status dropped');
+  t.equal(view.listClusters(ANTFLY.cluster).length, 1);
+  const pods = view.listPods('databases', { 'app.kubernetes.io/instance': 'demo' });
+  t.equal(pods.length, 1);
+  t.same(pods[0], {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {
+      name: 'demo-0',
+      namespace: 'databases',
+      uid: 'uid-demo-0',
+      resourceVersion: '10',
+      labels: { 'app.kubernetes.io/name': 'antfly-database', 'app.kubernetes.io/instance': 'demo' },
+      annotations: { 'sidecar.istio.io/status': '{}' },
+    },
+    spec: {
+      containers: [{ name: 'antfly', ports: [{ containerPort: 9021, name: 'raft', protocol: 'TCP' }] }, { name: 'istio-proxy' }],
+      initContainers: [{ name: 'istio-init', restartPolicy: 'Always' }],
+    },
+    status: { phase: 'Running' },
+  });
+  t.same(view.listPods('databases', { 'app.kubernetes.io/instance': 'other' }), []);
+});
+
+t.test('a CRD that is not installed counts as synced and empty, and is picked up when it appears', async (t) => {
+  t.same(view.status().missing, ['observabilityplatforms.observability.io']);
+  t.same(view.listClusters(OBSERVABILITY_PLATFORM.cluster), []);
+  platformsInstalled = true;
+  await waitFor(() => view.status().missing.length === 0, 'the CRD to be found');
+  t.equal(view.status().synced['observabilityplatforms.observability.io'], true);
+});
+
+t.test('watch events update the cache (stripped) and reach onChange listeners', async (t) => {
+  await waitFor(() => (watchers.get('/api/v1/pods')?.length ?? 0) > 0, 'the pod watch');
+  const added = fatPod('demo-1', 'demo');
+  added.metadata.resourceVersion = '11';
+  for (const w of watchers.get('/api/v1/pods')!) w.write(`${JSON.stringify({ type: 'ADDED', object: added })}\n`);
+  await waitFor(() => view.listPods('databases', { 'app.kubernetes.io/instance': 'demo' }).length === 2, 'the added pod');
+  const pod = view.listPods('databases', {}).find((p) => p.metadata?.name === 'demo-1')!;
+  t.equal((pod.spec?.containers?.[0] as Record<string, unknown>).env, undefined, 'watched objects are stripped too');
+  t.equal(pod.metadata?.managedFields, undefined);
+  t.ok(events.some(([e, r, n]) => e === 'add' && r === 'pods/antfly' && n === 'demo-1'));
+
+  for (const w of watchers.get('/api/v1/pods')!) w.write(`${JSON.stringify({ type: 'DELETED', object: { ...added, metadata: { ...added.metadata, resourceVersion: '12' } } })}\n`);
+  await waitFor(() => view.listPods('databases', {}).length === 1, 'the deleted pod to go');
+  t.ok(events.some(([e, , n]) => e === 'delete' && n === 'demo-1'));
+  t.match(view.sizes(), { namespaces: 1, 'antflyclusters.antfly.io': 1, 'pods/antfly': 1 });
+});
