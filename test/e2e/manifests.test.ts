@@ -27,7 +27,7 @@ import {
   render,
   type Doc,
   type Overlay,
-} from '../manifests/lib/manifests.js';
+} from '../manifests/fixtures/manifests.js';
 import { startCluster } from './lib/cluster.js';
 
 t.setTimeout(10 * 60_000);

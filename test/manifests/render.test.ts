@@ -25,7 +25,7 @@ import {
   type Doc,
   type Overlay,
   type Rendered,
-} from './lib/manifests.js';
+} from './fixtures/manifests.js';
 
 t.setTimeout(5 * 60_000);
 
