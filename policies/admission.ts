@@ -102,6 +102,16 @@ interface ParsedRequest {
   oldObject?: KubeObject;
 }
 
+/** Any value for a message; unlike String() it cannot throw (prototype-less objects, cycles, BigInt). */
+const text = (v: unknown): string => {
+  if (typeof v === 'string') return v;
+  try {
+    return JSON.stringify(v) ?? typeof v;
+  } catch {
+    return typeof v;
+  }
+};
+
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
 
 const parse = (input: unknown): ParsedRequest | { apiVersion: ReviewApiVersion; uid: string; error: string } => {
@@ -109,8 +119,8 @@ const parse = (input: unknown): ParsedRequest | { apiVersion: ReviewApiVersion; 
     isPlainObject(input) && input.apiVersion === 'admission.k8s.io/v1beta1' ? 'admission.k8s.io/v1beta1' : 'admission.k8s.io/v1';
   const fail = (error: string, uid = '') => ({ apiVersion, uid, error });
   if (!isPlainObject(input)) return fail('the body is not an AdmissionReview object');
-  if (input.kind !== 'AdmissionReview' || !API_VERSIONS.includes(String(input.apiVersion)))
-    return fail(`expected kind AdmissionReview of admission.k8s.io/v1 or v1beta1, got ${String(input.kind)} ${String(input.apiVersion)}`);
+  if (input.kind !== 'AdmissionReview' || typeof input.apiVersion !== 'string' || !API_VERSIONS.includes(input.apiVersion))
+    return fail(`expected kind AdmissionReview of admission.k8s.io/v1 or v1beta1, got ${text(input.kind)} ${text(input.apiVersion)}`);
   const req = input.request;
   if (!isPlainObject(req)) return fail('the AdmissionReview has no request');
   const uid = str(req.uid);
@@ -137,8 +147,8 @@ const parse = (input: unknown): ParsedRequest | { apiVersion: ReviewApiVersion; 
     apiVersion,
     uid,
     operation,
-    namespace: str(req.namespace) ?? obj?.metadata?.namespace ?? 'default',
-    name: str(req.name) ?? obj?.metadata?.name,
+    namespace: str(req.namespace) ?? str(obj?.metadata?.namespace) ?? 'default',
+    name: str(req.name) ?? str(obj?.metadata?.name),
     kind: str(kindInfo.kind) ?? obj?.kind,
     subResource: str(req.subResource),
     dryRun: req.dryRun === true,
