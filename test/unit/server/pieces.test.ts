@@ -1,0 +1,111 @@
+// The server pieces that need no network.
+import t from 'tap';
+import { pino } from 'pino';
+import { internalErrorReview, requestTimeoutSeconds } from '../../../server/admission-routes.js';
+import { podSelector, stripCluster, stripMeta, stripNamespace, stripPod } from '../../../server/informer-view.js';
+import { createMetrics } from '../../../server/metrics.js';
+import { exitOnSignals, ShutdownController } from '../../../server/shutdown.js';
+import { ANTFLY, OBSERVABILITY_PLATFORM } from '../../../policies/targets/profile.js';
+
+const silent = pino({ level: 'silent' });
+
+t.test('?timeout= as the API server sends it', async (t) => {
+  t.equal(requestTimeoutSeconds({ timeout: '5s' }), 5);
+  t.equal(requestTimeoutSeconds({ timeout: '30s' }), 30);
+  t.equal(requestTimeoutSeconds({ timeout: 'soon' }), 10);
+  t.equal(requestTimeoutSeconds({}), 10);
+  t.equal(requestTimeoutSeconds(undefined), 10);
+});
+
+t.test('internal error reviews echo what they can read', async (t) => {
+  t.match(internalErrorReview({ apiVersion: 'admission.k8s.io/v1beta1', request: { uid: 'u' } }, 'x'), {
+    apiVersion: 'admission.k8s.io/v1beta1',
+    response: { uid: 'u', allowed: false, status: { code: 500, message: /x/ } },
+  });
+  t.match(internalErrorReview(null, 'x'), { apiVersion: 'admission.k8s.io/v1', response: { uid: '' } });
+});
+
+t.test('stripping keeps what the policies read', async (t) => {
+  t.same(stripMeta(undefined), {});
+  t.same(stripMeta({ name: 'a', generation: 3, deletionTimestamp: new Date(0) as unknown as string, managedFields: [] }), {
+    name: 'a',
+    generation: 3,
+    deletionTimestamp: '1970-01-01T00:00:00.000Z',
+  });
+  t.same(stripPod({ metadata: { name: 'p' }, spec: { hostNetwork: true, nodeName: 'n' } }), {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'p' },
+    spec: { containers: [], hostNetwork: true },
+  });
+  t.same(stripNamespace({ metadata: { name: 'n' }, spec: { finalizers: ['kubernetes'] } }), { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'n' } });
+  t.same(stripCluster(ANTFLY.cluster)({ metadata: { name: 'c' }, status: { x: 1 } }), { apiVersion: 'antfly.io/v1', kind: 'AntflyCluster', metadata: { name: 'c' } });
+});
+
+t.test('pod selectors: the profile labels plus existence of the cluster-name label', async (t) => {
+  t.equal(podSelector(ANTFLY), 'app.kubernetes.io/name=antfly-database,app.kubernetes.io/instance');
+  t.equal(podSelector(OBSERVABILITY_PLATFORM), 'observability.io/platform');
+});
+
+t.test('metric labels stay bounded', async (t) => {
+  const m = createMetrics({ defaultMetrics: false });
+  const outcome = (kind: string, operation: string) => ({
+    review: { apiVersion: 'admission.k8s.io/v1' as const, kind: 'AdmissionReview' as const, response: { uid: '', allowed: true } },
+    findings: [],
+    patchOps: 0,
+    request: { kind, operation },
+    decision: 'allowed' as const,
+    ignored: true,
+  });
+  m.recordAdmission('validate', outcome('Pod', 'CREATE'), 0.001);
+  m.recordAdmission('validate', outcome('x'.repeat(100), 'WHATEVER'), 0.001);
+  m.recordTlsReload(false);
+  const text = await m.registry.metrics();
+  t.match(text, /kind="Pod",operation="CREATE"/);
+  t.match(text, /kind="other",operation="other"/);
+  t.notMatch(text, /xxxx/);
+  t.match(text, /meshguard_ignored_objects_total\{webhook="validate",kind="Pod"\} 1/);
+  t.match(text, /meshguard_tls_reloads_total\{result="failure"\} 1/);
+  t.match(text, /meshguard_cluster_view_objects/);
+});
+
+t.test('shutdown: steps in order, once; a failing step does not stop the others', async (t) => {
+  const order: string[] = [];
+  const c = new ShutdownController({
+    graceMs: 5000,
+    drainDelayMs: 0,
+    logger: silent,
+    steps: [
+      { name: 'a', run: async () => void order.push('a') },
+      { name: 'b', run: async () => { throw new Error('b failed'); } },
+      { name: 'c', run: async () => void order.push('c') },
+    ],
+  });
+  t.equal(c.draining, false);
+  const first = c.shutdown('test');
+  t.equal(c.draining, true);
+  t.equal(c.shutdown('again'), first, 'one shutdown');
+  t.equal(await first, 'clean');
+  t.same(order, ['a', 'c']);
+});
+
+t.test('shutdown reports a timeout when a step outlives the grace period', async (t) => {
+  const c = new ShutdownController({ graceMs: 50, drainDelayMs: 1000, logger: silent, steps: [{ name: 'hang', run: () => new Promise(() => {}) }] });
+  t.equal(await c.shutdown('test'), 'timeout');
+});
+
+t.test('signals: first one shuts down and exits with its result, a second exits at once', async (t) => {
+  const codes: number[] = [];
+  let resolve!: (r: 'clean') => void;
+  const before = process.listeners('SIGTERM').length;
+  exitOnSignals({ shutdown: () => new Promise((r) => (resolve = r)) }, silent, (code) => codes.push(code));
+  t.teardown(() => {
+    for (const s of ['SIGTERM', 'SIGINT'] as const) for (const l of process.listeners(s).slice(before)) process.off(s, l);
+  });
+  process.emit('SIGTERM', 'SIGTERM');
+  process.emit('SIGINT', 'SIGINT');
+  t.same(codes, [1]);
+  resolve('clean');
+  await new Promise((r) => setImmediate(r));
+  t.same(codes, [1, 0]);
+});
