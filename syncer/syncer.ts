@@ -1,0 +1,295 @@
+// The status syncer: the webhook's informer-backed cluster view tells it what changed,
+// the coalescer turns bursts into one reconciliation per cluster, and only the leader
+// reconciles: read the CR, let the policy core decide the status, write it when it differs,
+// and raise the Warning event when a cluster enters Partial.
+//
+// Recovery: the informers retry failed lists/watches (server/informer-view.ts) and replay
+// what they missed from their resourceVersion; a periodic resync re-checks every cluster
+// anyway, so a missed event costs at most --resync-seconds of staleness.
+import { CoordinationV1Api, CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import type { FastifyInstance } from 'fastify';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import type { PolicyConfig } from '../policies/config.js';
+import { namespaceInfo, type KubeObject } from '../policies/k8s.js';
+import { computeServiceMeshStatus, PARTIAL_INJECTION_EVENT_REASON } from '../policies/status.js';
+import type { TargetProfile } from '../policies/targets/profile.js';
+import { podSelectorOf, profileOfCluster, targetOfPod } from '../policies/targets/resolve.js';
+import type { ChangeListener } from '../server/informer-view.js';
+import type { ManagedClusterView } from '../server/managed-view.js';
+import { Coalescer, REAL_CLOCK, type Clock } from './coalescer.js';
+import { emitEvent } from './events.js';
+import { LeaderElector } from './leader-election.js';
+import { buildSyncerOpsApp, createSyncerMetrics, type ReconcileOutcome, type SyncerMetrics } from './metrics.js';
+import { coordinatesOf, writeStatus } from './status-writer.js';
+
+/** The cluster view with change notifications (InformerClusterView). */
+export interface WatchedClusterView extends ManagedClusterView {
+  onChange(listener: ChangeListener): () => void;
+}
+
+export interface LeaderElectionSettings {
+  leaseName: string;
+  leaseNamespace: string;
+  identity: string;
+  leaseDurationMs: number;
+  renewDeadlineMs: number;
+  retryPeriodMs: number;
+}
+
+export interface SyncerOptions {
+  kubeConfig: KubeConfig;
+  view: WatchedClusterView;
+  config: PolicyConfig;
+  logger: Logger;
+  /** Without it this replica always writes (a single replica, or tests). */
+  leaderElection?: LeaderElectionSettings;
+  /** Identity in Events' reportingInstance (defaults to the lease identity or "meshguard-syncer"). */
+  identity?: string;
+  resyncMs: number;
+  quietMs: number;
+  maxDelayMs: number;
+  metricsHost?: string;
+  /** null: no listener. */
+  metricsPort: number | null;
+  defaultMetrics?: boolean;
+  clock?: Clock;
+}
+
+export interface Syncer {
+  metrics: SyncerMetrics;
+  metricsPort: number | null;
+  isLeader(): boolean;
+  /** Stops reconciling, releases the lease, stops the view and the listener. */
+  stop(): Promise<void>;
+}
+
+interface Target {
+  profile: TargetProfile;
+  namespace: string;
+  name: string;
+}
+
+const SEP = '\u0000';
+const keyOf = (profile: TargetProfile, namespace: string, name: string): string => [profile.name, namespace, name].join(SEP);
+
+/** RFC 3339 with whole seconds, as metav1.Time serializes. */
+const rfc3339 = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+export async function startSyncer(opts: SyncerOptions): Promise<Syncer> {
+  const { view, config, logger } = opts;
+  const clock = opts.clock ?? REAL_CLOCK;
+  const metrics = createSyncerMetrics({ defaultMetrics: opts.defaultMetrics });
+  const custom = opts.kubeConfig.makeApiClient(CustomObjectsApi);
+  const core = opts.kubeConfig.makeApiClient(CoreV1Api);
+  const profiles = config.profiles;
+  const identity = opts.identity ?? opts.leaderElection?.identity ?? 'meshguard-syncer';
+
+  const targets = new Map<string, Target>();
+  /** Which cluster each pod was last counted for, so a relabelled pod also updates its old cluster. */
+  const podCluster = new Map<string, string>();
+
+  const elector = opts.leaderElection
+    ? new LeaderElector({
+        api: opts.kubeConfig.makeApiClient(CoordinationV1Api),
+        name: opts.leaderElection.leaseName,
+        namespace: opts.leaderElection.leaseNamespace,
+        identity: opts.leaderElection.identity,
+        leaseDurationMs: opts.leaderElection.leaseDurationMs,
+        renewDeadlineMs: opts.leaderElection.renewDeadlineMs,
+        retryPeriodMs: opts.leaderElection.retryPeriodMs,
+        logger: logger.child({ component: 'leader-election' }),
+        clock,
+        onStartedLeading: () => {
+          metrics.leader.set(1);
+          // A new leader trusts nothing its predecessor may have left half-done.
+          enqueueAll('became leader');
+        },
+        onStoppedLeading: () => metrics.leader.set(0),
+      })
+    : undefined;
+  const isLeader = (): boolean => (elector ? elector.isLeader() : true);
+  if (!elector) metrics.leader.set(1);
+
+  const remember = (profile: TargetProfile, namespace: string, name: string): string => {
+    const key = keyOf(profile, namespace, name);
+    if (!targets.has(key)) targets.set(key, { profile, namespace, name });
+    return key;
+  };
+
+  const reconcile = async (key: string): Promise<void> => {
+    // Before the first full list a partial cache would count too few pods; followers do not write.
+    if (!view.synced || !isLeader()) return;
+    const target = targets.get(key);
+    if (!target) return;
+    const { profile, namespace, name } = target;
+    const ref = profile.cluster;
+    const cached = view.getCluster(ref, namespace, name);
+    const record = (outcome: ReconcileOutcome) => {
+      metrics.reconciles.inc({ outcome });
+      if (outcome !== 'error') metrics.lastSync.set(clock.now() / 1000);
+    };
+    if (!cached) {
+      targets.delete(key);
+      record('gone');
+      return;
+    }
+    const pods = view.listPods(namespace, podSelectorOf(profile, name));
+    const ns = namespaceInfo(namespace, view.getNamespace(namespace));
+    const decide = (cr: KubeObject) => computeServiceMeshStatus(cr.status, cr, pods, ns, config, rfc3339(clock.now()));
+
+    // When the cached CR carries its status and it is already right, skip the read.
+    if (cached.status !== undefined && !decide(cached).changed) {
+      record('unchanged');
+      return;
+    }
+    let out;
+    try {
+      out = await writeStatus(custom, coordinatesOf(ref.apiVersion, ref.plural, namespace, name), decide, {
+        onConflict: () => metrics.conflicts.inc(),
+      });
+    } catch (err) {
+      record('error');
+      throw err;
+    }
+    record(out.outcome);
+    if (out.outcome === 'gone') return;
+    if (out.outcome === 'written') {
+      metrics.statusWrites.inc();
+      const s = out.result.serviceMeshStatus;
+      logger.info(
+        { cluster: `${namespace}/${name}`, kind: ref.kind, status: s.sidecarInjectionStatus, meshed: s.podsWithSidecars, total: s.totalPods, conflicts: out.conflicts },
+        'status written',
+      );
+      // After the write succeeded: of two racing writers only one gets past the
+      // resourceVersion guard with the transition, so the event is raised once.
+      if (out.result.enteredPartial) {
+        try {
+          await emitEvent(
+            core,
+            out.cr,
+            { type: 'Warning', reason: PARTIAL_INJECTION_EVENT_REASON, message: `${out.result.condition.message}: mixed injection can split the cluster's consensus` },
+            new Date(clock.now()),
+            identity,
+          );
+          metrics.events.inc({ reason: PARTIAL_INJECTION_EVENT_REASON });
+        } catch (err) {
+          // The status is what matters; an event lost to an API error is logged, not retried
+          // (a retry after the status write would find no transition left to report).
+          logger.warn({ err: (err as Error).message, cluster: `${namespace}/${name}` }, 'could not create the PartialSidecarInjection event');
+        }
+      }
+    }
+  };
+
+  const coalescer = new Coalescer({
+    quietMs: opts.quietMs,
+    maxDelayMs: opts.maxDelayMs,
+    clock,
+    run: reconcile,
+    onError: (key, err, retryInMs) => {
+      const [, namespace, name] = key.split(SEP);
+      logger.warn({ cluster: `${namespace}/${name}`, err: (err as Error)?.message ?? String(err), retryInMs }, 'status sync failed; retrying');
+    },
+  });
+
+  function enqueueAll(why: string): void {
+    if (!view.synced || !isLeader()) return;
+    let n = 0;
+    for (const profile of profiles) {
+      for (const cr of view.listClusters(profile.cluster)) {
+        const { namespace, name } = cr.metadata ?? {};
+        if (!namespace || !name) continue;
+        coalescer.trigger(remember(profile, namespace, name));
+        n++;
+      }
+    }
+    logger.debug({ why, clusters: n }, 'resync');
+  }
+
+  const onChange: ChangeListener = (event, resource, obj) => {
+    const meta = obj.metadata ?? {};
+    if (resource === 'namespaces') {
+      // Namespace labels can decide which mesh a cluster means.
+      for (const profile of profiles) {
+        for (const cr of view.listClusters(profile.cluster)) {
+          if (cr.metadata?.namespace === meta.name && cr.metadata?.name) coalescer.trigger(remember(profile, meta.name!, cr.metadata.name));
+        }
+      }
+      return;
+    }
+    if (obj.kind === 'Pod' || resource.startsWith('pods/')) {
+      const podKey = `${meta.namespace}/${meta.name}`;
+      const before = podCluster.get(podKey);
+      const t = targetOfPod(meta.labels, profiles);
+      const now = t && meta.namespace ? remember(t.profile, meta.namespace, t.clusterName) : undefined;
+      if (before !== undefined && before !== now) coalescer.trigger(before);
+      if (now !== undefined) coalescer.trigger(now);
+      if (event === 'delete' || now === undefined) podCluster.delete(podKey);
+      else podCluster.set(podKey, now);
+      return;
+    }
+    const profile = profileOfCluster(obj, profiles);
+    if (!profile || !meta.namespace || !meta.name) return;
+    const key = keyOf(profile, meta.namespace, meta.name);
+    if (event === 'delete') {
+      coalescer.cancel(key);
+      targets.delete(key);
+      return;
+    }
+    coalescer.trigger(remember(profile, meta.namespace, meta.name));
+  };
+  const unsubscribe = view.onChange(onChange);
+
+  // The view's synced flag has no event of its own: poll it until the first full list.
+  let syncPoll: unknown;
+  const waitForSync = () => {
+    if (view.synced) {
+      logger.info({ objects: view.sizes() }, 'cluster view synced');
+      enqueueAll('initial sync');
+      return;
+    }
+    syncPoll = clock.setTimeout(waitForSync, 200);
+  };
+  let resyncTimer: unknown;
+  const resync = () => {
+    enqueueAll('periodic resync');
+    resyncTimer = clock.setTimeout(resync, opts.resyncMs);
+  };
+
+  let ops: FastifyInstance | undefined;
+  if (opts.metricsPort !== null) {
+    ops = buildSyncerOpsApp({
+      metrics,
+      logger: logger.child({ component: 'ops' }),
+      notReadyReason: () => (view.synced ? undefined : 'cluster view not synced yet'),
+    });
+    await ops.listen({ host: opts.metricsHost ?? '0.0.0.0', port: opts.metricsPort });
+  }
+
+  await view.start();
+  waitForSync();
+  resyncTimer = clock.setTimeout(resync, opts.resyncMs);
+  elector?.start();
+
+  const metricsPort = ops ? (ops.server.address() as AddressInfo).port : null;
+  logger.info({ metricsPort, leaderElection: elector ? { lease: `${opts.leaderElection!.leaseNamespace}/${opts.leaderElection!.leaseName}`, identity } : false }, 'status syncer started');
+
+  let stopping: Promise<void> | undefined;
+  return {
+    metrics,
+    metricsPort,
+    isLeader,
+    stop: () =>
+      (stopping ??= (async () => {
+        clock.clearTimeout(syncPoll);
+        clock.clearTimeout(resyncTimer);
+        unsubscribe();
+        await coalescer.stop();
+        await elector?.stop();
+        metrics.leader.set(0);
+        await view.stop();
+        await ops?.close();
+      })()),
+  };
+}
