@@ -10,6 +10,7 @@ type Registrar = { register(program: Command): void };
 
 const COMMANDS: Record<string, () => Promise<Registrar>> = {
   serve: () => import('./serve.js'),
+  'sync-status': () => import('./sync-status.js'),
   check: () => import('./check.js'),
   inject: () => import('./inject.js'),
   review: () => import('./review.js'),

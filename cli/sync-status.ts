@@ -1,0 +1,133 @@
+// `meshguard sync-status`: the status syncer, meant as a second container next to the
+// webhook (same image). See docs/syncer.md for flags, RBAC and metrics.
+import { KubeConfig } from '@kubernetes/client-node';
+import { InvalidArgumentError, type Command } from 'commander';
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { pino } from 'pino';
+import { InformerClusterView } from '../server/informer-view.js';
+import { startSyncer } from '../syncer/syncer.js';
+import { loadConfig } from './options.js';
+
+export interface SyncStatusOptions {
+  kubeconfig?: string;
+  config?: string;
+  leaderElect: boolean;
+  leaseName: string;
+  leaseNamespace: string;
+  leaseDurationSeconds: number;
+  renewDeadlineSeconds: number;
+  retryPeriodSeconds: number;
+  metricsHost: string;
+  metricsPort: number | null;
+  resyncSeconds: number;
+  quietPeriodMs: number;
+  maxDelayMs: number;
+  logLevel: string;
+}
+
+class SyncUsageError extends Error {}
+
+const number = (min: number, max: number, integer = true) => (value: string): number => {
+  const n = Number(value);
+  if (!Number.isFinite(n) || (integer && !Number.isInteger(n)) || n < min || n > max)
+    throw new InvalidArgumentError(`expected ${integer ? 'an integer' : 'a number'} from ${min} to ${max}`);
+  return n;
+};
+
+const metricsPort = (value: string): number | null => (value === 'off' ? null : number(0, 65535)(value));
+
+export async function syncStatus(opts: SyncStatusOptions): Promise<void> {
+  const logger = pino({ level: opts.logLevel }).child({ component: 'syncer' });
+  if (opts.leaderElect && !(opts.leaseDurationSeconds > opts.renewDeadlineSeconds && opts.renewDeadlineSeconds > opts.retryPeriodSeconds)) {
+    throw new SyncUsageError('need --lease-duration-seconds > --renew-deadline-seconds > --retry-period-seconds');
+  }
+  const config = await loadConfig(opts.config);
+  const kubeConfig = new KubeConfig();
+  try {
+    // Without --kubeconfig: $KUBECONFIG, ~/.kube/config, or the pod's service account.
+    if (opts.kubeconfig) kubeConfig.loadFromFile(opts.kubeconfig);
+    else kubeConfig.loadFromDefault();
+  } catch (err) {
+    throw new SyncUsageError(`cannot load kubeconfig ${opts.kubeconfig ?? '(default)'}: ${(err as Error).message}`);
+  }
+  if (!kubeConfig.getCurrentCluster()) throw new SyncUsageError('no cluster to talk to: give --kubeconfig or run in a pod');
+
+  // Pod name when run in a pod (HOSTNAME), plus a random part so that a restarted container
+  // is a new candidate and never mistakes the lease of its previous life for its own.
+  const identity = `${process.env.POD_NAME ?? hostname()}_${randomUUID()}`;
+  const view = new InformerClusterView({ kubeConfig, profiles: config.profiles, logger: logger.child({ component: 'cluster-view' }) });
+  const syncer = await startSyncer({
+    kubeConfig,
+    view,
+    config,
+    logger,
+    identity,
+    ...(opts.leaderElect
+      ? {
+          leaderElection: {
+            leaseName: opts.leaseName,
+            leaseNamespace: opts.leaseNamespace,
+            identity,
+            leaseDurationMs: opts.leaseDurationSeconds * 1000,
+            renewDeadlineMs: opts.renewDeadlineSeconds * 1000,
+            retryPeriodMs: opts.retryPeriodSeconds * 1000,
+          },
+        }
+      : {}),
+    resyncMs: opts.resyncSeconds * 1000,
+    quietMs: opts.quietPeriodMs,
+    maxDelayMs: opts.maxDelayMs,
+    metricsHost: opts.metricsHost,
+    metricsPort: opts.metricsPort,
+  });
+
+  let signalled = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (signalled) return;
+    signalled = true;
+    logger.info({ signal }, 'stopping');
+    // Releasing the lease lets a successor start at once instead of after the lease duration.
+    const force = setTimeout(() => process.exit(1), 10_000);
+    force.unref();
+    syncer.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error({ err }, 'unclean stop');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+}
+
+export function register(program: Command): void {
+  program
+    .command('sync-status')
+    .description('keep status.serviceMeshStatus and the ServiceMeshReady condition of every cluster CR true (HTTP: /metrics, /healthz, /readyz)')
+    .option('--kubeconfig <file>', 'cluster to watch (default: $KUBECONFIG, ~/.kube/config, or the pod service account)')
+    .option('--config <file>', 'meshguard configuration file (target profiles, mesh options)')
+    .option('--leader-elect', 'elect one writer among replicas through a coordination.k8s.io Lease', false)
+    .option('--lease-name <name>', 'name of the Lease', 'meshguard-sync-status')
+    .option('--lease-namespace <ns>', 'namespace of the Lease ($POD_NAMESPACE when set)', process.env.POD_NAMESPACE || 'meshguard-system')
+    .option('--lease-duration-seconds <n>', 'how long a silent leader keeps the lease', number(2, 3600), 15)
+    .option('--renew-deadline-seconds <n>', 'a leader that could not renew for this long stops writing', number(1, 3600), 10)
+    .option('--retry-period-seconds <n>', 'how often to renew or try to acquire', number(0.1, 3600, false), 2)
+    .option('--metrics-host <address>', 'address of the metrics/probe listener', '0.0.0.0')
+    .option('--metrics-port <port>', 'plain-HTTP port for /metrics, /healthz and /readyz, or "off"', metricsPort, 9091)
+    .option('--resync-seconds <n>', 're-check every cluster this often even without events', number(1, 86400), 300)
+    .option('--quiet-period-ms <n>', 'write a cluster once its changes pause this long', number(0, 600_000), 500)
+    .option('--max-delay-ms <n>', '...but no later than this after its first unhandled change', number(0, 600_000), 5000)
+    .option('--log-level <level>', 'fatal, error, warn, info, debug or trace', 'info')
+    .action(async (opts: SyncStatusOptions) => {
+      try {
+        await syncStatus(opts);
+      } catch (err) {
+        const usage = err instanceof SyncUsageError || (err as Error).name === 'ConfigFileError';
+        process.stderr.write(`meshguard sync-status: ${(err as Error).message}\n`);
+        // Exit now: a half-started syncer (informers, timers) would keep the process alive.
+        process.exit(usage ? 2 : 1);
+      }
+    });
+}
