@@ -24,7 +24,8 @@ const key = (...parts: string[]): string => parts.join('\u0000');
 export class ObjectClusterView implements ClusterView {
   private readonly namespaces = new Map<string, Namespace>();
   private readonly clusters = new Map<string, KubeObject>();
-  private readonly clustersByKind = new Map<string, KubeObject[]>();
+  // Keyed by name within each kind, so replacing an object keeps one entry per identity.
+  private readonly clustersByKind = new Map<string, Map<string, KubeObject>>();
   private readonly podsByNamespace = new Map<string, Pod[]>();
 
   constructor(objects: Iterable<KubeObject> = []) {
@@ -51,9 +52,9 @@ export class ObjectClusterView implements ClusterView {
     if (!o.apiVersion) return;
     const k = key(o.apiVersion, o.kind, ns, name);
     const kindKey = key(o.apiVersion, o.kind);
-    const list = (this.clustersByKind.get(kindKey) ?? []).filter((c) => c !== this.clusters.get(k));
-    list.push(o);
-    this.clustersByKind.set(kindKey, list);
+    const byName = this.clustersByKind.get(kindKey) ?? new Map<string, KubeObject>();
+    byName.set(key(ns, name), o);
+    this.clustersByKind.set(kindKey, byName);
     this.clusters.set(k, o);
   }
 
@@ -66,7 +67,7 @@ export class ObjectClusterView implements ClusterView {
   }
 
   listClusters(ref: ClusterRef): KubeObject[] {
-    return [...(this.clustersByKind.get(key(ref.apiVersion, ref.kind)) ?? [])];
+    return [...(this.clustersByKind.get(key(ref.apiVersion, ref.kind))?.values() ?? [])];
   }
 
   listPods(namespace: string, matchLabels: StringMap): Pod[] {

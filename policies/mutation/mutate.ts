@@ -8,7 +8,6 @@ import type { MeshOptions } from '../meshes/types.js';
 import { MESH_NAMES } from '../meshes/types.js';
 import { mergePorts } from '../values/port-list.js';
 import type { DesiredMesh } from '../targets/desired.js';
-import { getIn } from '../targets/resolve.js';
 import { ISTIO_INJECT } from '../validation/annotations.js';
 
 export interface MutationInput {
@@ -69,13 +68,33 @@ class MetaWriter {
   }
 }
 
+/**
+ * A copy of `obj` that shares everything except the objects on the way to the template's
+ * metadata and its label/annotation maps — the only things mutation writes. Copying a
+ * whole StatefulSet per review would cost more than all the rules together.
+ */
+const copyAlongPath = (obj: KubeObject, base: Path): { root: KubeObject; holder: Record<string, unknown> | undefined } => {
+  const root: Record<string, unknown> = { ...obj };
+  let cur = root;
+  for (const seg of base) {
+    const next = cur[seg as string];
+    if (!isPlainObject(next)) return { root: root as KubeObject, holder: undefined };
+    cur = cur[seg as string] = { ...next };
+  }
+  if (isPlainObject(cur.metadata)) {
+    const meta = (cur.metadata = { ...cur.metadata });
+    if (isPlainObject(meta.labels)) meta.labels = { ...meta.labels };
+    if (isPlainObject(meta.annotations)) meta.annotations = { ...meta.annotations };
+  }
+  return { root: root as KubeObject, holder: cur };
+};
+
 /** Kubernetes label values: at most 63 characters, alphanumeric at both ends, `-_.` inside (or empty). */
 const isLabelValue = (v: string): boolean => v.length <= 63 && /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/.test(v);
 
 export const mutatePodPart = (input: MutationInput): MutationResult => {
-  const mutated = structuredClone(input.obj);
-  const holder = input.base.length === 0 ? mutated : getIn(mutated, input.base);
-  if (!isPlainObject(holder)) return { mutated, findings: [] };
+  const { root: mutated, holder } = copyAlongPath(input.obj, input.base);
+  if (!holder) return { mutated, findings: [] };
   const w = new MetaWriter(holder, input.base, input.where, input.cluster);
   const { desired } = input;
   const annotationsPath: Path = [...input.base, 'metadata', 'annotations'];
