@@ -85,7 +85,7 @@ export const toWarning = (f: Finding): string => {
 };
 
 const denialMessage = (errors: readonly Finding[]): string =>
-  `meshguard: ${errors.map((f) => `[${f.rule}] ${f.message}${f.path.length > 0 ? ` (field ${formatPath(f.path)})` : ''}`).join(' ')}`;
+  `meshguard: ${errors.map((f) => `[${f.rule}] ${f.message}${f.path.length > 1 ? ` (field ${formatPath(f.path)})` : ''}`).join(' ')}`;
 
 // --- reading the request ---
 

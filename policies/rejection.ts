@@ -4,7 +4,7 @@
 import { finding, type Finding, type Path } from './findings.js';
 import type { NamespaceInfo, PodFacts } from './k8s.js';
 import { MESHES } from './meshes/index.js';
-import type { MeshOptions } from './meshes/types.js';
+import type { MeshName, MeshOptions } from './meshes/types.js';
 import { meshedBy, type InjectionCount, type Mode } from './mesh-state.js';
 import type { DesiredMesh } from './targets/desired.js';
 
@@ -23,6 +23,18 @@ export interface JudgeInput {
 }
 
 const titleOf = (m: string): string => MESHES[m as keyof typeof MESHES]?.title ?? m;
+
+/**
+ * How to get the proxy in. When the mesh's own rules say the pod should have been injected
+ * but it was not, the injector did not run; otherwise the rules say what is missing.
+ */
+const howToMesh = (want: MeshName, facts: PodFacts, ns: NamespaceInfo, mode: Mode, options: MeshOptions): string => {
+  const mesh = MESHES[want];
+  const predicted = mesh.wouldMesh(facts, ns, options);
+  if (mode === 'live' && predicted.value)
+    return `${mesh.title}'s rules say it should be injected (${predicted.reason}), so its injector did not run: check the mesh's mutating webhook (kubectl get mutatingwebhookconfigurations) and recreate the pod.`;
+  return `${mesh.title} would not inject it: ${predicted.reason}. Fix that, then recreate the pod.`;
+};
 
 export const judgePodPart = (input: JudgeInput): Finding[] => {
   const { facts, desired, ns, mode, where, cluster, count } = input;
@@ -67,10 +79,7 @@ export const judgePodPart = (input: JudgeInput): Finding[] => {
       ),
     );
   } else if (mine.length === 0 && !facts.hostNetwork) {
-    const why = want ? MESHES[want][mode === 'live' ? 'isMeshed' : 'wouldMesh'](facts, ns, input.options).reason : 'no mesh is configured for it';
-    const fix = want
-      ? `Make sure ${titleOf(want)} injects it (${why}), then recreate the pod.`
-      : `Add the mesh's annotations to ${cluster}'s spec.serviceMesh.annotations or label the namespace for injection.`;
+    const fix = want ? howToMesh(want, facts, ns, mode, input.options) : `Add the mesh's annotations to ${cluster}'s spec.serviceMesh.annotations or label the namespace for injection.`;
     out.push(
       finding(
         'MG201',
