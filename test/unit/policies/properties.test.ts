@@ -1,0 +1,225 @@
+// Properties of admit() over generated pods, templates, namespaces and cluster specs that
+// mix real mesh keys and values with junk: it always answers, patches apply, mutation is idempotent.
+import fc from 'fast-check';
+import jsonpatch from 'fast-json-patch';
+import t from 'tap';
+import { admit, MAX_WARNING_LENGTH, type AdmissionOutcome } from '../../../policies/admission.js';
+import { DEFAULT_CONFIG, type PolicyConfig } from '../../../policies/config.js';
+import type { KubeObject } from '../../../policies/k8s.js';
+import { getIn, templatePathOf } from '../../../policies/targets/resolve.js';
+import { meshesConfigured } from '../../../policies/validation/annotations.js';
+import { ctx, decodePatch, review, view } from './fixtures.js';
+
+const podAnnotations = (obj: KubeObject): Record<string, string> => {
+  const base = templatePathOf(obj.apiVersion, obj.kind);
+  const a = base ? getIn(obj, [...base, 'metadata', 'annotations']) : undefined;
+  return (a ?? {}) as Record<string, string>;
+};
+
+const NUM_RUNS = 300;
+
+const KEYS = [
+  'sidecar.istio.io/inject', 'sidecar.istio.io/proxyCPU', 'sidecar.istio.io/status', 'traffic.sidecar.istio.io/excludeInboundPorts',
+  'traffic.sidecar.istio.io/excludeOutboundPorts', 'traffic.sidecar.istio.io/includeInboundPorts', 'proxy.istio.io/config',
+  'istio.io/rev', 'istio-injection', 'istio.io/dataplane-mode', 'linkerd.io/inject', 'config.linkerd.io/skip-inbound-ports',
+  'config.linkerd.io/skip-outbound-ports', 'consul.hashicorp.com/connect-inject', 'consul.hashicorp.com/connect-inject-status',
+  'consul.hashicorp.com/transparent-proxy-exclude-inbound-ports', 'kuma.io/sidecar-injection', 'kuma.io/sidecar-injected',
+  'traffic.kuma.io/exclude-inbound-ports', 'traffic.kuma.io/exclude-outbound-ports', 'meshguard.io/ignore',
+  'app.kubernetes.io/name', 'app.kubernetes.io/instance', 'observability.io/platform', 'example.com/x~y', 'bad key!', 'a/b/c',
+];
+const VALUES = [
+  'true', 'false', 'True', 'enabled', 'disabled', 'ingress', 'ambient', 'none', '1', 'f', '9017,9021', '4567-4568', '9000-9100',
+  '*', '', '8080, 9021', '0', '70000', '100m', 'antfly-database', 'ac', 'obs', 'canary', '{"a":1}', 'yes please',
+];
+const key = fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...KEYS) }, { weight: 1, arbitrary: fc.string({ maxLength: 12 }) });
+const value = fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...VALUES) }, { weight: 1, arbitrary: fc.string({ maxLength: 12 }) });
+const stringMap = fc.dictionary(key, value, { maxKeys: 6, noNullPrototype: true });
+
+const clusterName = fc.constantFrom('ac', 'ac', 'ac', 'obs', 'other');
+const targetLabels = fc.oneof(
+  { weight: 1, arbitrary: fc.constant({}) },
+  { weight: 3, arbitrary: clusterName.map((c) => ({ 'app.kubernetes.io/name': 'antfly-database', 'app.kubernetes.io/instance': c })) },
+  { weight: 1, arbitrary: clusterName.map((c) => ({ 'observability.io/platform': c })) },
+);
+const labels = fc.tuple(targetLabels, stringMap).map(([a, b]) => ({ ...b, ...a }));
+const nsName = fc.constantFrom('db', 'db', 'db', 'db', 'db', 'kube-system', 'other');
+
+const containerName = fc.constantFrom('app', 'istio-proxy', 'linkerd-proxy', 'consul-dataplane-web', 'envoy-sidecar', 'kuma-sidecar', 'fluent-bit', 'istio-init');
+const containerArb = fc.record(
+  { name: containerName, image: fc.constant('example/x:1'), restartPolicy: fc.constantFrom('Always', 'Never') },
+  { requiredKeys: ['name'], noNullPrototype: true },
+);
+const podSpecArb = fc.record(
+  {
+    containers: fc.array(containerArb, { minLength: 1, maxLength: 3 }),
+    initContainers: fc.array(containerArb, { maxLength: 2 }),
+    hostNetwork: fc.boolean(),
+  },
+  { requiredKeys: ['containers'], noNullPrototype: true },
+);
+const metaArb = fc.record({ labels, annotations: stringMap }, { requiredKeys: [], noNullPrototype: true });
+
+const podArb = fc.tuple(metaArb, podSpecArb, nsName).map(([meta, spec, ns]) => ({
+  apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p-0', namespace: ns, ...meta }, spec,
+}) as KubeObject);
+const WORKLOADS: [string, string][] = [['apps/v1', 'StatefulSet'], ['apps/v1', 'Deployment'], ['apps/v1', 'DaemonSet'], ['batch/v1', 'Job'], ['batch/v1', 'CronJob'], ['v1', 'ConfigMap'], ['example.com/v1', 'StatefulSet']];
+const workloadArb = fc.tuple(fc.constantFrom(...WORKLOADS), metaArb, podSpecArb, nsName, fc.option(labels, { nil: undefined })).map(([[apiVersion, kind], meta, spec, ns, own]) => {
+  const template = { metadata: meta, spec };
+  return {
+    apiVersion, kind,
+    metadata: { name: 'w', namespace: ns, ...(own ? { labels: own } : {}) },
+    spec: kind === 'CronJob' ? { schedule: '* * * * *', jobTemplate: { spec: { template } } } : { replicas: 3, template },
+  } as KubeObject;
+});
+
+const port = fc.oneof(fc.integer({ min: -5, max: 70000 }), fc.constantFrom(9017, 9021, 4567, 8080), fc.string({ maxLength: 4 }));
+const serviceMesh = fc.oneof(
+  { weight: 6, arbitrary: fc.record({ enabled: fc.boolean(), annotations: stringMap, type: fc.constantFrom('auto', 'istio', 'linkerd', 'consul') }, { requiredKeys: ['enabled'], noNullPrototype: true }) },
+  { weight: 1, arbitrary: fc.anything({ maxDepth: 2 }) },
+);
+const clusterArb = fc.tuple(fc.constantFrom('antfly', 'antfly', 'obs'), clusterName, nsName, serviceMesh, fc.option(port, { nil: undefined }), fc.option(port, { nil: undefined })).map(
+  ([dialect, name, ns, sm, p1, p2]) =>
+    (dialect === 'antfly'
+      ? {
+          apiVersion: 'antfly.io/v1', kind: 'AntflyCluster', metadata: { name, namespace: ns },
+          spec: { serviceMesh: sm, ...(p1 !== undefined ? { metadataNodes: { metadataRaft: { port: p1 } } } : {}), ...(p2 !== undefined ? { dataNodes: { raft: { port: p2 } } } : {}) },
+        }
+      : { apiVersion: 'observability.io/v1beta1', kind: 'ObservabilityPlatform', metadata: { name, namespace: ns }, spec: { serviceMesh: sm } }) as KubeObject,
+);
+const focusedCluster = fc.tuple(fc.boolean(), stringMap, fc.option(port, { nil: undefined })).map(
+  ([enabled, annotations, p]) =>
+    ({
+      apiVersion: 'antfly.io/v1', kind: 'AntflyCluster', metadata: { name: 'ac', namespace: 'db' },
+      spec: { serviceMesh: { enabled, annotations }, ...(p !== undefined ? { dataNodes: { raft: { port: p } } } : {}) },
+    }) as KubeObject,
+);
+const namespaceArb = fc.tuple(nsName, stringMap, stringMap).map(([name, l, a]) => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels: l, annotations: a } }) as KubeObject);
+
+const world = fc.record({
+  namespaces: fc.array(namespaceArb, { maxLength: 2 }),
+  // Most worlds hold a well-formed cluster "ac" in "db", which most generated pods belong to.
+  clusters: fc.tuple(fc.array(clusterArb, { maxLength: 2 }), fc.option(focusedCluster, { freq: 4, nil: undefined })).map(([cs, f]) => (f ? [...cs, f] : cs)),
+  pods: fc.array(podArb, { maxLength: 3 }).map((ps) => ps.map((p, i) => ({ ...p, metadata: { ...p.metadata, name: `live-${i}` } }))),
+  consulDefaultInject: fc.boolean(),
+});
+const subject = fc.oneof({ weight: 2, arbitrary: podArb }, { weight: 3, arbitrary: workloadArb }, { weight: 1, arbitrary: clusterArb });
+const opts = fc.record({
+  operation: fc.constantFrom('CREATE', 'CREATE', 'CREATE', 'UPDATE', 'UPDATE', 'DELETE', 'CONNECT'),
+  apiVersion: fc.constantFrom('admission.k8s.io/v1', 'admission.k8s.io/v1beta1'),
+  uid: fc.uuid(),
+});
+
+const setup = (w: { namespaces: KubeObject[]; clusters: KubeObject[]; pods: KubeObject[]; consulDefaultInject: boolean }) => {
+  const config: PolicyConfig = { ...DEFAULT_CONFIG, mesh: { consulDefaultInject: w.consulDefaultInject } };
+  return ctx(view(...w.namespaces, ...w.clusters, ...w.pods), config);
+};
+
+const answers = (out: AdmissionOutcome, uid: string, apiVersion: string): boolean => {
+  const r = out.review.response;
+  if (out.review.kind !== 'AdmissionReview' || out.review.apiVersion !== apiVersion) return false;
+  if (r.uid !== uid || typeof r.allowed !== 'boolean') return false;
+  if (!r.allowed && (r.status === undefined || ![400, 403].includes(r.status.code))) return false;
+  if ((r.patch === undefined) !== (r.patchType === undefined)) return false;
+  return (r.warnings ?? []).every((w) => typeof w === 'string' && w.length > 0 && w.length <= MAX_WARNING_LENGTH);
+};
+
+t.test('mutate: always answers; the patch applies; mutating again yields no patch', async (t) => {
+  let withPatch = 0;
+  fc.assert(
+    fc.property(world, subject, opts, (w, obj, o) => {
+      const c = setup(w);
+      const sent = structuredClone(obj);
+      const out = admit(review(obj.kind!, sent, { ...o, oldObject: o.operation === 'UPDATE' ? obj : undefined }), 'mutate', c);
+      if (!answers(out, o.uid, o.apiVersion)) return false;
+      const r = out.review.response;
+      if (JSON.stringify(sent) !== JSON.stringify(obj)) return false; // the sent object is not modified
+      if (!r.allowed) return r.status!.code === 400 && out.decision === 'invalid';
+      const ops = decodePatch(r);
+      if (r.patch !== undefined && ops.length === 0) return false;
+      if (ops.length > 0) withPatch++;
+      if (ops.length !== out.patchOps) return false;
+      const mutated = jsonpatch.applyPatch(structuredClone(obj), ops, true, false).newDocument as KubeObject;
+      const again = admit(review(obj.kind!, mutated, o), 'mutate', c);
+      if (!answers(again, o.uid, o.apiVersion)) return false;
+      return again.review.response.patch === undefined && again.patchOps === 0;
+    }),
+    { numRuns: NUM_RUNS },
+  );
+  t.ok(withPatch >= NUM_RUNS / 40, `the generators reach the mutation rules (${withPatch} patches)`);
+});
+
+t.test('validate: always answers, never an internal error', async (t) => {
+  fc.assert(
+    fc.property(world, subject, opts, fc.option(podArb, { nil: undefined }), (w, obj, o, old) => {
+      const out = admit(review(obj.kind!, obj, { ...o, oldObject: o.operation === 'UPDATE' ? (old ?? obj) : undefined }), 'validate', setup(w));
+      if (!answers(out, o.uid, o.apiVersion)) return false;
+      const r = out.review.response;
+      if (!r.allowed && r.status!.code === 403) return out.findings.some((f) => f.severity === 'error') && /^meshguard: \[MG\d{3}\]/.test(r.status!.message);
+      return r.patch === undefined;
+    }),
+    { numRuns: NUM_RUNS },
+  );
+  t.pass('property held');
+});
+
+t.test('mutation does not invent validation errors', async (t) => {
+  // Mutation must not invent errors the object did not have: every error finding on the
+  // mutated object is one the original had too (same rule), or a mixed-injection rule
+  // (mutation changes what would be injected; that is its purpose).
+  fc.assert(
+    fc.property(world, subject, (w, obj) => {
+      const c = setup(w);
+      // For cluster CRs the validating webhook admitted: an invalid CR is its own finding.
+      fc.pre(w.clusters.every((cr) => !admit(review(cr.kind!, cr), 'validate', c).findings.some((f) => f.severity === 'error')));
+      const m = admit(review(obj.kind!, obj), 'mutate', c);
+      if (!m.review.response.allowed) return true;
+      const mutated = jsonpatch.applyPatch(structuredClone(obj), decodePatch(m.review.response), true, false).newDocument as KubeObject;
+      const before = new Set(admit(review(obj.kind!, obj), 'validate', c).findings.filter((f) => f.severity === 'error').map((f) => f.rule));
+      const after = admit(review(obj.kind!, mutated), 'validate', c).findings.filter((f) => f.severity === 'error');
+      // A template that already configures a mesh may end up with two meshes' annotations
+      // once the cluster's are added: MG104 then points at the template's own foreign settings.
+      const hadMesh = meshesConfigured(podAnnotations(obj)).size > 0;
+      return after.every((f) => before.has(f.rule) || ['MG201', 'MG202', 'MG203'].includes(f.rule) || (hadMesh && f.rule === 'MG104'));
+    }),
+    { numRuns: NUM_RUNS },
+  );
+  t.pass('property held');
+});
+
+t.test('arbitrary input: both webhooks answer and never throw', async (t) => {
+  const reviewish = fc.record(
+    {
+      apiVersion: fc.oneof(fc.constantFrom('admission.k8s.io/v1', 'admission.k8s.io/v1beta1'), fc.anything({ maxDepth: 1 })),
+      kind: fc.oneof(fc.constant('AdmissionReview'), fc.anything({ maxDepth: 1 })),
+      request: fc.oneof(
+        fc.record(
+          {
+            uid: fc.oneof(fc.uuid(), fc.anything({ maxDepth: 1 })),
+            operation: fc.oneof(fc.constantFrom('CREATE', 'UPDATE', 'DELETE'), fc.anything({ maxDepth: 1 })),
+            namespace: fc.oneof(nsName, fc.anything({ maxDepth: 1 })),
+            kind: fc.oneof(fc.record({ group: fc.constantFrom('', 'apps'), version: fc.constant('v1'), kind: fc.constantFrom('Pod', 'StatefulSet') }), fc.anything({ maxDepth: 1 })),
+            object: fc.oneof(podArb, workloadArb, clusterArb, fc.anything({ maxDepth: 4 })),
+            oldObject: fc.anything({ maxDepth: 3 }),
+            subResource: fc.constantFrom('status', ''),
+          },
+          { requiredKeys: [] },
+        ),
+        fc.anything({ maxDepth: 2 }),
+      ),
+    },
+    { requiredKeys: [] },
+  );
+  const v = view(
+    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'db', labels: { 'istio-injection': 'enabled' } } },
+    { apiVersion: 'antfly.io/v1', kind: 'AntflyCluster', metadata: { name: 'ac', namespace: 'db' }, spec: { serviceMesh: { enabled: true } } },
+  );
+  fc.assert(
+    fc.property(fc.oneof(reviewish, fc.anything()), fc.constantFrom('mutate' as const, 'validate' as const), (input, webhook) => {
+      const out = admit(input, webhook, ctx(v));
+      const r = out.review.response;
+      return out.review.kind === 'AdmissionReview' && typeof r.uid === 'string' && typeof r.allowed === 'boolean' && (r.allowed || r.status!.code !== 500);
+    }),
+    { numRuns: NUM_RUNS },
+  );
+  t.pass('property held');
+});
