@@ -5,7 +5,7 @@ import { admit, allowed, denied, MAX_WARNING_LENGTH, patched, toWarning } from '
 import type { ClusterView } from '../../../policies/cluster-view.js';
 import { finding } from '../../../policies/findings.js';
 import type { KubeObject } from '../../../policies/k8s.js';
-import { antflyCluster, antflyLabels, ctx, decodePatch, namespace, pod, review, specWith, statefulSet, view } from './fixtures.js';
+import { antflyCluster, antflyLabels, ctx, decodePatch, namespace, pod, review, specWith, statefulSet, view } from './fixtures/objects.js';
 
 const UID = 'c0ffee00-0000-4000-8000-000000000001';
 const V = view(namespace({ 'istio-injection': 'enabled' }), antflyCluster({ serviceMesh: { enabled: true, annotations: { 'sidecar.istio.io/inject': 'true' } } }));

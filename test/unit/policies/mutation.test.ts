@@ -3,7 +3,7 @@ import t, { type Test } from 'tap';
 import type { KubeObject, StringMap } from '../../../policies/k8s.js';
 import {
   antflyCluster, antflyLabels, cronJob, namespace, observabilityPlatform, pod, runMutate, statefulSet, templateMeta, view,
-} from './fixtures.js';
+} from './fixtures/objects.js';
 
 const cluster = (annotations?: StringMap, enabled = true, extra: Record<string, unknown> = {}) =>
   antflyCluster({ ...extra, serviceMesh: { enabled, ...(annotations ? { annotations } : {}) } });

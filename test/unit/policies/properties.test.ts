@@ -8,7 +8,7 @@ import { DEFAULT_CONFIG, type PolicyConfig } from '../../../policies/config.js';
 import type { KubeObject } from '../../../policies/k8s.js';
 import { getIn, templatePathOf } from '../../../policies/targets/resolve.js';
 import { meshesConfigured } from '../../../policies/validation/annotations.js';
-import { ctx, decodePatch, review, view } from './fixtures.js';
+import { ctx, decodePatch, review, view } from './fixtures/objects.js';
 
 const podAnnotations = (obj: KubeObject): Record<string, string> => {
   const base = templatePathOf(obj.apiVersion, obj.kind);

@@ -6,7 +6,7 @@ import { DEFAULT_CONFIG } from '../../../policies/config.js';
 import { validateObject } from '../../../policies/review.js';
 import {
   antflyCluster, antflyLabels, container, namespace, NS, pod, rules, runMutate, runValidate, specWith, statefulSet, view,
-} from './fixtures.js';
+} from './fixtures/objects.js';
 
 const cluster = (enabled: boolean, annotations?: StringMap) => antflyCluster({ serviceMesh: { enabled, ...(annotations ? { annotations } : {}) } });
 const ISTIO_NS = namespace({ 'istio-injection': 'enabled' });
@@ -36,8 +36,7 @@ t.test('live pods: the proxy decides, a logging sidecar is not a proxy', async (
   t.equal(d.r.status?.code, 403);
   const msg = d.r.status!.message;
   t.match(msg, /\[MG201\] Pod db\/ac-metadata-0 runs without the Istio proxy, but AntflyCluster db\/ac has serviceMesh\.enabled: true \(1\/2 of its pods are meshed now\)/);
-  t.match(msg, /Make sure Istio injects it .*then recreate the pod/, 'says how to fix it');
-  t.match(msg, /\(field metadata\)/);
+  t.match(msg, /Istio's rules say it should be injected \(namespace label istio-injection=enabled injects the namespace, and the pod does not opt out\), so its injector did not run: check the mesh's mutating webhook .* and recreate the pod\./, 'says how to fix it');
   t.equal(d.res.decision, 'denied');
 
   const linkerd = [PLAIN_NS, cluster(true, { 'linkerd.io/inject': 'enabled' })];
@@ -102,7 +101,7 @@ t.test('templates are predicted', async (t) => {
   t.match(noInject.r.status?.message, /\(field spec\.template\.metadata\)/);
   const optOut = validate(statefulSet(antflyLabels('ac', { 'sidecar.istio.io/inject': 'false' })), [ISTIO_NS, cluster(true)]);
   t.same(optOut.rules, ['MG201']);
-  t.match(optOut.r.status?.message, /would run without the Istio proxy.*Make sure Istio injects it \(namespace label istio-injection=enabled injects the namespace, but the pod label sidecar\.istio\.io\/inject=false opts this pod out\)/);
+  t.match(optOut.r.status?.message, /would run without the Istio proxy.*Istio would not inject it: namespace label istio-injection=enabled injects the namespace, but the pod label sidecar\.istio\.io\/inject=false opts this pod out\. Fix that, then recreate the pod\./);
   t.same(validate(statefulSet(), [ISTIO_NS, cluster(false)]).rules, ['MG202'], 'a template an injecting namespace would mesh');
   t.same(validate(statefulSet(antflyLabels('ac', { 'sidecar.istio.io/inject': 'false' })), [ISTIO_NS, cluster(false)]).rules, []);
   t.same(validate(statefulSet(antflyLabels(), { 'linkerd.io/inject': 'enabled' }), [ISTIO_NS, cluster(true)]).rules, ['MG203'], 'a template that asks for linkerd in an istio cluster');

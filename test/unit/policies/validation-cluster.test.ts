@@ -4,7 +4,7 @@ import { DEFAULT_CONFIG } from '../../../policies/config.js';
 import type { Finding } from '../../../policies/findings.js';
 import type { KubeObject } from '../../../policies/k8s.js';
 import { validateObject } from '../../../policies/review.js';
-import { antflyCluster, namespace, NS, observabilityPlatform, runValidate, view } from './fixtures.js';
+import { antflyCluster, namespace, NS, observabilityPlatform, runValidate, view } from './fixtures/objects.js';
 
 /** `ns: null` = the namespace is not in the view (offline, unknown). */
 const check = (cr: KubeObject, ns: KubeObject | null = namespace()): Finding[] => {
