@@ -4,14 +4,12 @@
 // - standalone: otherwise, the view is the --state files (or empty) and, unless
 //   --tls-cert/--tls-key are given, dev certificates are made (or reused) under
 //   --dev-certs-dir, and a ready-to-paste curl line is printed.
-import { KubeConfig } from '@kubernetes/client-node';
 import { InvalidArgumentError, type Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { pino, type Logger } from 'pino';
 import { ensureDevCerts, DEFAULT_DEV_SANS } from '../certs/dev-ca.js';
 import { DEFAULT_CONFIG, type PolicyConfig } from '../policies/config.js';
-import { InformerClusterView } from '../server/informer-view.js';
 import type { ManagedClusterView } from '../server/managed-view.js';
 import { exitOnSignals } from '../server/shutdown.js';
 import { loadStateFiles, StaticClusterView } from '../server/state-files.js';
@@ -61,7 +59,9 @@ const sampleReview = (): string | undefined =>
 
 const shellQuote = (s: string): string => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
 
-function liveView(opts: ServeOptions, config: PolicyConfig, logger: Logger): ManagedClusterView {
+// Loaded only in live mode: the Kubernetes client alone is ~75 MB of RSS a standalone run does not need.
+async function liveView(opts: ServeOptions, config: PolicyConfig, logger: Logger): Promise<ManagedClusterView> {
+  const [{ KubeConfig }, { InformerClusterView }] = await Promise.all([import('@kubernetes/client-node'), import('../server/informer-view.js')]);
   const kubeConfig = new KubeConfig();
   try {
     if (opts.kubeconfig) kubeConfig.loadFromFile(opts.kubeconfig);
@@ -95,7 +95,7 @@ export async function serve(opts: ServeOptions): Promise<void> {
   }
   if (opts.clientCa !== undefined) tls.clientCa = opts.clientCa;
 
-  const view = live ? liveView(opts, config, logger) : new StaticClusterView(await loadStateFiles(opts.state));
+  const view = live ? await liveView(opts, config, logger) : new StaticClusterView(await loadStateFiles(opts.state));
   logger.info(
     { mode: live ? 'live' : 'standalone', profiles: config.profiles.map((p) => p.name), ...(live ? {} : { stateFiles: opts.state, objects: view.sizes() }) },
     'cluster view',

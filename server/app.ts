@@ -82,10 +82,11 @@ export function buildAdmissionApp(opts: AdmissionAppOptions): FastifyInstance<Ht
   // other type it accepts by default.
   app.removeContentTypeParser('text/plain');
 
-  app.addHook('onSend', async (_req, reply, payload) => {
-    // While draining, keep-alive clients (the API server) reconnect and reach a pod that stays.
+  // While draining, keep-alive clients (the API server) reconnect and reach a pod that stays.
+  // Callback style: an async hook would cost a promise on every review.
+  app.addHook('onSend', (_req, reply, payload, done) => {
     if (opts.readiness.draining()) reply.header('connection', 'close');
-    return payload;
+    done(null, payload);
   });
 
   addProbes(app, opts.readiness);

@@ -1,0 +1,200 @@
+// Admission throughput and latency of `meshguard serve` against a bare node:https baseline
+// (same TLS settings and certificates) that parses the body and answers a fixed "allowed".
+// Loopback only, keep-alive, each measurement bounded.
+//
+//   npm run build && node --import @tapjs/typescript/import bench/admission-load.ts [--duration 10] [--connections 10]
+//
+// Writes bench/results/admission-load.json and prints a table. Targets: meshguard reaches
+// >= 75% of the baseline's requests/s; at a fixed offered load of half the baseline's
+// maximum its p99 is <= 1.5x the baseline's; its RSS stays < 120 MB.
+import autocannon from 'autocannon';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { request } from 'node:https';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { writeDevCerts } from '../certs/dev-ca.js';
+
+const ROOT = new URL('../', import.meta.url).pathname;
+const args = process.argv.slice(2);
+const flag = (name: string, dflt: number): number => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? Number(args[i + 1]) : dflt;
+};
+const DURATION = flag('duration', 10);
+const WARMUP = 2;
+const CONNECTIONS = flag('connections', 10);
+
+const freePort = (): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as AddressInfo;
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
+
+const rssMb = (pid: number): { rss: number; peak: number } => {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
+  return { rss: kb('VmRSS') / 1024, peak: kb('VmHWM') / 1024 };
+};
+
+const ready = (port: number, ca: string): Promise<boolean> =>
+  new Promise((resolve) => {
+    request({ host: '127.0.0.1', port, path: '/readyz', servername: 'localhost', ca, agent: false }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    })
+      .on('error', () => resolve(false))
+      .end();
+  });
+
+async function waitReady(port: number, ca: string, child: ChildProcess): Promise<void> {
+  for (let i = 0; i < 600; i++) {
+    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
+    if (await ready(port, ca)) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('server did not become ready');
+}
+
+interface Measurement {
+  target: string;
+  webhook: string;
+  mode: 'max' | 'fixed';
+  offeredRps?: number;
+  requestsPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  p999Ms: number;
+  errors: number;
+  non2xx: number;
+  rssMb: number;
+  peakRssMb: number;
+}
+
+async function run(target: string, pid: number, port: number, ca: string, webhook: string, body: string, rate?: number): Promise<Measurement> {
+  const opts: autocannon.Options = {
+    url: `https://127.0.0.1:${port}/${webhook}?timeout=10s`,
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body,
+    connections: CONNECTIONS,
+    servername: 'localhost',
+    tlsOptions: { ca },
+    ...(rate ? { overallRate: rate } : {}),
+  } as autocannon.Options;
+  await autocannon({ ...opts, duration: WARMUP });
+  const r = await autocannon({ ...opts, duration: DURATION });
+  const mem = rssMb(pid);
+  return {
+    target,
+    webhook,
+    mode: rate ? 'fixed' : 'max',
+    ...(rate ? { offeredRps: rate } : {}),
+    requestsPerSec: r.requests.average,
+    p50Ms: r.latency.p50,
+    p99Ms: r.latency.p99,
+    p999Ms: (r.latency as unknown as { p99_9: number }).p99_9,
+    errors: r.errors + r.timeouts,
+    non2xx: r.non2xx,
+    rssMb: Math.round(mem.rss * 10) / 10,
+    peakRssMb: Math.round(mem.peak * 10) / 10,
+  };
+}
+
+const dir = await mkdtemp(join(tmpdir(), 'meshguard-bench-'));
+const certs = await writeDevCerts(join(dir, 'certs'));
+const ca = await readFile(certs.caCert, 'utf8');
+const reviews = {
+  mutate: JSON.stringify(JSON.parse(await readFile(join(ROOT, 'examples/admission-review-statefulset.json'), 'utf8'))),
+  validate: JSON.stringify(JSON.parse(await readFile(join(ROOT, 'examples/admission-review-pod.json'), 'utf8'))),
+};
+
+const loader = ['--import', '@tapjs/typescript/import'];
+const built = join(ROOT, 'dist/cli/main.js');
+const useDist = existsSync(built);
+if (!useDist) process.stderr.write('dist/ not built: running meshguard from sources (run `npm run build` for the real thing)\n');
+
+const basePort = await freePort();
+const baseline = spawn(process.execPath, [join(ROOT, 'bench/admission-load-baseline.mjs'), String(basePort), certs.tlsCert, certs.tlsKey], {
+  cwd: ROOT,
+  stdio: 'ignore',
+});
+const mgPort = await freePort();
+const mgMetrics = await freePort();
+const meshguard = spawn(
+  process.execPath,
+  [
+    ...(useDist ? [built] : [...loader, join(ROOT, 'cli/main.ts')]),
+    'serve', '--tls-cert', certs.tlsCert, '--tls-key', certs.tlsKey, '--state', join(ROOT, 'examples/state.yaml'),
+    '--port', String(mgPort), '--metrics-port', String(mgMetrics), '--log-level', 'info', '--shutdown-delay-seconds', '0',
+  ],
+  // Logs at info (one line per admission, as in production) go to /dev/null.
+  { cwd: dir, env: { ...process.env, TS_NODE_TRANSPILE_ONLY: '1' }, stdio: 'ignore' },
+);
+const stopAll = () => {
+  for (const c of [baseline, meshguard]) if (c.exitCode === null) c.kill('SIGTERM');
+};
+process.on('exit', stopAll);
+
+try {
+  await waitReady(basePort, ca, baseline);
+  await waitReady(mgPort, ca, meshguard);
+  const results: Measurement[] = [];
+  for (const webhook of ['mutate', 'validate'] as const) {
+    const base = await run('baseline', baseline.pid!, basePort, ca, webhook, reviews[webhook]);
+    const mg = await run('meshguard', meshguard.pid!, mgPort, ca, webhook, reviews[webhook]);
+    const rate = Math.max(1, Math.round(base.requestsPerSec / 2));
+    const baseFixed = await run('baseline', baseline.pid!, basePort, ca, webhook, reviews[webhook], rate);
+    const mgFixed = await run('meshguard', meshguard.pid!, mgPort, ca, webhook, reviews[webhook], rate);
+    results.push(base, mg, baseFixed, mgFixed);
+  }
+  const by = (t: string, w: string, m: string) => results.find((r) => r.target === t && r.webhook === w && r.mode === m)!;
+  const summary = (['mutate', 'validate'] as const).map((w) => {
+    const throughputRatio = by('meshguard', w, 'max').requestsPerSec / by('baseline', w, 'max').requestsPerSec;
+    const p99Ratio = by('meshguard', w, 'fixed').p99Ms / Math.max(by('baseline', w, 'fixed').p99Ms, 0.001);
+    const peak = Math.max(...results.filter((r) => r.target === 'meshguard').map((r) => r.peakRssMb));
+    return {
+      webhook: w,
+      throughputRatio: Math.round(throughputRatio * 1000) / 1000,
+      p99RatioAtHalfLoad: Math.round(p99Ratio * 1000) / 1000,
+      meshguardPeakRssMb: peak,
+      targets: { throughput: throughputRatio >= 0.75, p99: p99Ratio <= 1.5, rss: peak < 120 },
+    };
+  });
+  const report = {
+    when: new Date().toISOString(),
+    node: process.version,
+    cpus: (await import('node:os')).cpus().length,
+    settings: { durationSeconds: DURATION, warmupSeconds: WARMUP, connections: CONNECTIONS, keepAlive: true, meshguardFrom: useDist ? 'dist' : 'sources' },
+    bodyBytes: { mutate: Buffer.byteLength(reviews.mutate), validate: Buffer.byteLength(reviews.validate) },
+    results,
+    summary,
+  };
+  await mkdir(join(ROOT, 'bench/results'), { recursive: true });
+  await writeFile(join(ROOT, 'bench/results/admission-load.json'), `${JSON.stringify(report, null, 2)}\n`);
+
+  const pad = (s: string | number, n: number) => String(s).padStart(n);
+  const lines = [
+    `${'target'.padEnd(10)} ${'webhook'.padEnd(9)} ${'mode'.padEnd(12)} ${pad('req/s', 9)} ${pad('p50 ms', 7)} ${pad('p99 ms', 7)} ${pad('p99.9', 7)} ${pad('errors', 7)} ${pad('RSS MB', 7)} ${pad('peak', 7)}`,
+    ...results.map(
+      (r) =>
+        `${r.target.padEnd(10)} ${r.webhook.padEnd(9)} ${(r.mode === 'max' ? 'max' : `fixed ${r.offeredRps}`).padEnd(12)} ${pad(r.requestsPerSec.toFixed(0), 9)} ${pad(r.p50Ms, 7)} ${pad(r.p99Ms, 7)} ${pad(r.p999Ms, 7)} ${pad(r.errors + r.non2xx, 7)} ${pad(r.rssMb, 7)} ${pad(r.peakRssMb, 7)}`,
+    ),
+    '',
+    ...summary.map(
+      (s) =>
+        `${s.webhook.padEnd(9)} throughput ${(s.throughputRatio * 100).toFixed(1)}% of baseline (target >= 75%: ${s.targets.throughput ? 'met' : 'MISSED'}), ` +
+        `p99 at half load ${s.p99RatioAtHalfLoad}x baseline (target <= 1.5x: ${s.targets.p99 ? 'met' : 'MISSED'}), ` +
+        `peak RSS ${s.meshguardPeakRssMb} MB (target < 120: ${s.targets.rss ? 'met' : 'MISSED'})`,
+    ),
+  ];
+  process.stdout.write(`${lines.join('\n')}\nwrote bench/results/admission-load.json\n`);
+} finally {
+  stopAll();
+}
