@@ -135,6 +135,12 @@ t.test('unreadable reviews are 400, never an exception', async (t) => {
   t.equal(beta.review.apiVersion, 'admission.k8s.io/v1beta1', 'a v1beta1 error is answered in v1beta1');
   const nullProto = Object.assign(Object.create(null), { apiVersion: 'admission.k8s.io/v1', kind: Object.create(null) });
   t.equal(admit(nullProto, 'validate', ctx(V)).review.response.status?.code, 400, 'no String() of a prototype-less value throws');
+  const cyclic: Record<string, unknown> = { apiVersion: 'admission.k8s.io/v1' };
+  cyclic.kind = cyclic;
+  const c = admit(cyclic, 'mutate', ctx(V)).review.response;
+  t.equal(c.status?.code, 400, 'a cyclic value in the message does not throw');
+  t.match(c.status?.message, /got object admission\.k8s\.io\/v1/);
+  t.match(admit({ apiVersion: 1n, kind: 'AdmissionReview' }, 'mutate', ctx(V)).review.response.status?.message, /got AdmissionReview bigint/);
 });
 
 t.test('namespace and name are taken only when they are strings', async (t) => {
