@@ -46,8 +46,24 @@ spec:
           ports:
             - { name: raft, containerPort: ${port} }
             - { name: api, containerPort: ${role === 'metadata' ? 12377 : 12380} }
+          env:
+            - name: POD_NAME
+              valueFrom: { fieldRef: { fieldPath: metadata.name } }
+            - name: ANTFLY_CLUSTER
+              value: ${cluster}
           resources:
             requests: { cpu: 500m, memory: 512Mi }
+            limits: { cpu: "2", memory: 2Gi }
+          readinessProbe:
+            httpGet: { path: /healthz, port: api }
+            periodSeconds: 5
+          volumeMounts:
+            - { name: data, mountPath: /var/lib/antfly }
+  volumeClaimTemplates:
+    - metadata: { name: data }
+      spec:
+        accessModes: [ReadWriteOnce]
+        resources: { requests: { storage: 10Gi } }
 `;
 
 const cluster = (ns, name, enabled, ann) => `apiVersion: antfly.io/v1
@@ -81,7 +97,15 @@ spec:
   containers:
     - name: antfly
       image: ghcr.io/antflydb/antfly:latest
-${proxy ? '    - name: istio-proxy\n      image: istio/proxyv2:1.24.0\n' : ''}`;
+      args: ["--role", "data", "--raft-port", "9021"]
+      ports:
+        - { name: raft, containerPort: 9021 }
+        - { name: api, containerPort: 12380 }
+      resources:
+        requests: { cpu: 500m, memory: 512Mi }
+${proxy ? '    - name: istio-proxy\n      image: istio/proxyv2:1.24.0\n' : ''}status:
+  phase: Running
+`;
 
 const other = (ns, n) => `apiVersion: apps/v1
 kind: Deployment
@@ -100,6 +124,26 @@ spec:
         - name: web
           image: nginx:1.27
           ports: [{ containerPort: 8080 }]
+          env:
+            - { name: UPSTREAM, value: "http://api-${n}.${ns}.svc:8080" }
+          resources:
+            requests: { cpu: 100m, memory: 128Mi }
+          livenessProbe:
+            httpGet: { path: /, port: 8080 }
+          volumeMounts:
+            - { name: logs, mountPath: /var/log/nginx }
+        # a logging sidecar: not a mesh proxy
+        - name: log-shipper
+          image: fluent/fluent-bit:3.1
+          args: ["-i", "tail", "-p", "path=/var/log/nginx/*.log", "-o", "stdout"]
+          resources:
+            requests: { cpu: 20m, memory: 32Mi }
+            limits: { memory: 64Mi }
+          volumeMounts:
+            - { name: logs, mountPath: /var/log/nginx, readOnly: true }
+      volumes:
+        - name: logs
+          emptyDir: {}
 ---
 apiVersion: v1
 kind: Service
@@ -108,7 +152,35 @@ metadata:
   namespace: ${ns}
 spec:
   selector: { app: web }
-  ports: [{ port: 80, targetPort: 8080 }]
+  ports: [{ name: http, port: 80, targetPort: 8080 }]
+  type: ClusterIP
+`;
+
+const configMap = (ns, cluster) => `apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: ${cluster}-config
+  namespace: ${ns}
+  labels: { app.kubernetes.io/instance: ${cluster} }
+data:
+  antfly.yaml: |
+    cluster: ${cluster}
+    metadata:
+      raft: { port: 9017, heartbeat: 100ms, election: 1s, snapshotEvery: 10000 }
+      api: { port: 12377, tls: false }
+    data:
+      raft: { port: 9021, heartbeat: 100ms, election: 1s }
+      api: { port: 12380 }
+      shards: 16
+      replication: 3
+    storage:
+      engine: pebble
+      cacheSize: 512Mi
+      compaction: { concurrency: 2, l0Threshold: 8 }
+    telemetry:
+      metrics: { enabled: true, port: 9100 }
+      tracing: { enabled: false, samplingRate: 0.01 }
+    logging: { level: info, format: json }
 `;
 
 /** Writes about `count` documents into `dir`, 100 documents a file. Returns the count written. */
@@ -125,6 +197,7 @@ export const writeCorpus = (dir, count) => {
     docs.push(statefulSet(ns, name, 'metadata', 9017, i, m.ann));
     docs.push(statefulSet(ns, name, 'data', 9021, i, m.ann));
     docs.push(pod(ns, name, 0, i % 4 === 0));
+    docs.push(configMap(ns, name));
     docs.push(...other(ns, i).split('---\n'));
   }
   docs.length = count;

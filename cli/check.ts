@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { InputError, loadManifests } from './inputs.js';
 import { addOfflineOptions, loadConfig, loadState, type OfflineOptions } from './options.js';
 import { buildView, checkDocuments, summarize } from './run-checks.js';
+import { checkFiles } from './check-files.js';
 import { renderJson } from './formats/json.js';
 import { renderJunit } from './formats/junit.js';
 import { renderSarif } from './formats/sarif.js';
@@ -18,11 +19,21 @@ export function register(program: Command): void {
       .command('check')
       .description('check manifests the way the webhook would judge them (exit 0 clean, 1 error findings, 2 unreadable input)')
       .argument('<paths...>', 'files or directories (recursive .yaml/.yml/.json), or - for stdin')
-      .option('-f, --format <format>', `output format: ${FORMATS.join('|')}`, 'text'),
-  ).action(async (paths: string[], opts: OfflineOptions & { format: string }) => {
+      .option('-f, --format <format>', `output format: ${FORMATS.join('|')}`, 'text')
+      .option('-j, --jobs <n>', 'threads for large inputs (default: the CPUs available)', (v) => {
+        const n = Number(v);
+        if (!Number.isInteger(n) || n < 1) throw new InputError(`--jobs takes a whole number >= 1, not ${JSON.stringify(v)}`, 'usage');
+        return n;
+      }),
+  ).action(async (paths: string[], opts: OfflineOptions & { format: string; jobs?: number }) => {
     if (!(FORMATS as readonly string[]).includes(opts.format)) throw new InputError(`unknown --format ${JSON.stringify(opts.format)}; use ${FORMATS.join(', ')}`, 'usage');
-    const [config, state, docs] = await Promise.all([loadConfig(opts.config), loadState(opts.state), loadManifests(paths)]);
-    const result = checkDocuments(docs, buildView(state, docs), config, opts.namespace);
+    const [config, state] = await Promise.all([loadConfig(opts.config), loadState(opts.state)]);
+    let result;
+    if (paths.includes('-')) {
+      // stdin is read once, in this thread
+      const docs = await loadManifests(paths);
+      result = checkDocuments(docs, buildView(state, docs), config, opts.namespace);
+    } else result = await checkFiles(paths, state, config, opts.namespace, opts.jobs);
     const format = opts.format as Format;
     const text =
       format === 'json'

@@ -11,11 +11,11 @@ import { LineIndex, offsetOfPath } from './source-map.js';
 /** Unreadable input: exit code 2, with where it went wrong. */
 export class InputError extends Error {
   constructor(
-    message: string,
+    readonly reason: string,
     readonly file: string,
     readonly line?: number,
   ) {
-    super(line ? `${file}:${line}: ${message}` : `${file}: ${message}`);
+    super(line ? `${file}:${line}: ${reason}` : `${file}: ${reason}`);
   }
 }
 
@@ -32,7 +32,7 @@ export interface SourceDoc {
 
 const MANIFEST = /\.(ya?ml|json)$/i;
 
-const expandPaths = async (paths: readonly string[]): Promise<string[]> => {
+export const expandPaths = async (paths: readonly string[]): Promise<string[]> => {
   const out: string[] = [];
   for (const p of paths) {
     if (p === '-') {

@@ -227,7 +227,8 @@ export function admit(input: unknown, webhook: WebhookKind, ctx: PolicyContext):
   try {
     return { ...decide(req, webhook, ctx), request };
   } catch (err) {
-    // Code 500 makes the API server apply the webhook's failurePolicy instead of trusting a half-made decision.
+    // The server sends this with HTTP status 500: only a failed call makes the API server apply
+    // the webhook's failurePolicy; an HTTP 200 answer would be taken as the verdict.
     const message = err instanceof Error ? err.message : String(err);
     return { review: reply(req.apiVersion, denied(req.uid, 500, `meshguard internal error: ${message}`)), findings: [], patchOps: 0, request, decision: 'error' };
   }

@@ -13,7 +13,7 @@ const bin = join(root, 'dist', 'cli', 'main.js');
 const fx = (name: string): string => join('test', 'cli', 'fixtures', name);
 
 const run = (args: string[], input?: string) => {
-  const r = spawnSync(process.execPath, [bin, ...args], { cwd: root, input, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+  const r = spawnSync(process.execPath, [bin, ...args], { cwd: root, input, encoding: 'utf8', maxBuffer: 1 << 28, env: { ...process.env, NO_COLOR: '1' } });
   return { code: r.status, out: r.stdout, err: r.stderr };
 };
 
@@ -165,4 +165,22 @@ t.test('inject keeps comments and order, adds what the webhook adds, and is idem
   t.equal(bad.code, 0, 'inject reports findings but succeeds');
   t.match(bad.err, /MG206/);
   t.equal(parseYaml(bad.out.split('---\n')[2]!).spec.template.metadata.labels['sidecar.istio.io/inject'], 'true');
+});
+
+t.test('a large input checked on several threads gives exactly the single-thread answer', async (t) => {
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { writeCorpus } = await import('../../bench/corpus.mjs');
+  const dir = mkdtempSync(join(tmpdir(), 'meshguard-corpus-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const { bytes } = writeCorpus(dir, 4000);
+  t.ok(bytes > 2 * 1024 * 1024, 'big enough to be split across threads');
+  const one = run(['check', '-f', 'json', '--jobs', '1', dir]);
+  const two = run(['check', '-f', 'json', '--jobs', '2', dir]);
+  t.equal(one.code, 1, one.err);
+  t.equal(two.code, one.code);
+  const a = JSON.parse(one.out);
+  t.ok(a.findings.length > 100, 'the corpus has findings to compare');
+  t.same(JSON.parse(two.out), a, 'same findings, same order, same summary');
+  t.equal(run(['check', '--jobs', '0', dir]).code, 2, '--jobs must be >= 1');
 });

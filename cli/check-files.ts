@@ -1,0 +1,93 @@
+// `check` over files: split across threads when the input is large enough to pay for a
+// worker's start-up. Parsing is most of the cost and parallelises; only the objects the
+// cluster view needs (Namespaces, Pods, cluster CRs) cross between threads.
+import { availableParallelism } from 'node:os';
+import { stat } from 'node:fs/promises';
+import { Worker } from 'node:worker_threads';
+import type { PolicyConfig } from '../policies/config.js';
+import { expandPaths, InputError, type SourceDoc } from './inputs.js';
+import { mergeContext, Partition, type ContextObject, type FileRef } from './check-partition.js';
+import type { CheckResult } from './run-checks.js';
+
+/** Below this much YAML a worker's start-up (~100 ms) costs more than it saves. */
+export const PARALLEL_MIN_BYTES = 2 * 1024 * 1024;
+
+type Share = { files: FileRef[]; bytes: number };
+
+/** Greedy split by size, each share keeping input order. */
+const split = (files: { ref: FileRef; bytes: number }[], n: number): FileRef[][] => {
+  const shares: Share[] = Array.from({ length: n }, () => ({ files: [], bytes: 0 }));
+  for (const f of [...files].sort((a, b) => b.bytes - a.bytes)) {
+    const s = shares.reduce((a, b) => (b.bytes < a.bytes ? b : a));
+    s.files.push(f.ref);
+    s.bytes += f.bytes;
+  }
+  return shares.map((s) => s.files.sort((a, b) => a.order - b.order)).filter((s) => s.length > 0);
+};
+
+interface RemoteShare {
+  context: Promise<{ context: ContextObject[]; documents: number; files: number }>;
+  check(state: SourceDoc[], context: ContextObject[], namespace: string): Promise<CheckResult & { orders: number[] }>;
+  close(): void;
+}
+
+const remote = (files: FileRef[], config: PolicyConfig): RemoteShare => {
+  const worker = new Worker(new URL('./check-worker.js', import.meta.url), { workerData: { files, config } });
+  let onResult: ((m: any) => void) | undefined;
+  let onError: ((e: Error) => void) | undefined;
+  const context = new Promise<{ context: ContextObject[]; documents: number; files: number }>((resolve, reject) => {
+    onError = reject;
+    worker.on('message', (m) => {
+      if (m.type === 'context') resolve(m);
+      else if (m.type === 'result') onResult?.(m.result);
+      else if (m.type === 'error') onError?.(m.input ? new InputError(m.input.reason, m.input.file, m.input.line) : new Error(m.message));
+    });
+    worker.on('error', (e) => onError?.(e));
+  });
+  return {
+    context,
+    check: (state, ctx, namespace) =>
+      new Promise((resolve, reject) => {
+        onResult = resolve;
+        onError = reject;
+        worker.postMessage({ state: state.map((s) => ({ file: s.file, index: s.index, prefix: s.prefix, object: s.object })), context: ctx, namespace });
+      }),
+    close: () => void worker.terminate(),
+  };
+};
+
+export const checkFiles = async (
+  paths: readonly string[],
+  state: readonly SourceDoc[],
+  config: PolicyConfig,
+  namespace: string,
+  parallelism = availableParallelism(),
+): Promise<CheckResult> => {
+  const files = (await expandPaths(paths)).filter((f) => f !== '-');
+  const sized = await Promise.all(
+    files.map(async (file, order) => ({ ref: { file, order }, bytes: (await stat(file).catch(() => ({ size: 0 }))).size })),
+  );
+  const total = sized.reduce((a, f) => a + f.bytes, 0);
+  const n = total >= PARALLEL_MIN_BYTES && parallelism > 1 ? Math.min(parallelism, files.length) : 1;
+  const [mine = [], ...theirs] = split(sized, n);
+  const workers = theirs.map((share) => remote(share, config));
+  try {
+    const local = new Partition(mine, config);
+    const parsed = await Promise.all([local.parse(), ...workers.map((w) => w.context)]);
+    const context = mergeContext(parsed.map((p) => p.context));
+    const results = await Promise.all([
+      ...workers.map((w) => w.check([...state], context, namespace)),
+      Promise.resolve(local.check(state, context, namespace)),
+    ]);
+    const tagged = results.flatMap((r) => r.findings.map((f, i) => ({ f, order: r.orders[i]! })));
+    tagged.sort((a, b) => a.order - b.order);
+    return {
+      findings: tagged.map((t) => t.f),
+      documents: parsed.reduce((a, p) => a + p.documents, 0),
+      files: parsed.reduce((a, p) => a + p.files, 0),
+      judged: results.reduce((a, r) => a + r.judged, 0),
+    };
+  } finally {
+    for (const w of workers) w.close();
+  }
+};

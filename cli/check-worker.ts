@@ -1,0 +1,33 @@
+// Worker-thread side of a parallel `check`: a Partition driven by messages.
+import { parentPort, workerData } from 'node:worker_threads';
+import type { PolicyConfig } from '../policies/config.js';
+import type { SourceDoc } from './inputs.js';
+import { InputError } from './inputs.js';
+import { Partition, type ContextObject, type FileRef } from './check-partition.js';
+
+interface Start {
+  files: FileRef[];
+  config: PolicyConfig;
+}
+
+const port = parentPort!;
+const { files, config } = workerData as Start;
+const partition = new Partition(files, config);
+
+const fail = (err: unknown) =>
+  port.postMessage(
+    err instanceof InputError
+      ? { type: 'error', input: { reason: err.reason, file: err.file, line: err.line } }
+      : { type: 'error', message: String((err as Error)?.stack ?? err) },
+  );
+
+partition.parse().then((r) => port.postMessage({ type: 'context', ...r }), fail);
+
+port.on('message', (msg: { state: SourceDoc[]; context: ContextObject[]; namespace: string }) => {
+  try {
+    const state = msg.state.map((s) => ({ ...s, lineOf: () => 0 }));
+    port.postMessage({ type: 'result', result: partition.check(state, msg.context, msg.namespace) });
+  } catch (err) {
+    fail(err);
+  }
+});
