@@ -13,7 +13,7 @@ import type { TargetProfile } from './targets/profile.js';
 import {
   clusterRefOf, isIgnored, podSelectorOf, podShapeOf, profileOfCluster, targetOfPod, type PodShape,
 } from './targets/resolve.js';
-import { checkAnnotations } from './validation/annotations.js';
+import { checkAnnotations, checkIstioSwitchForm } from './validation/annotations.js';
 import { clusterLabel, validateCluster } from './validation/cluster.js';
 
 export type Skip = 'not-a-target' | 'ignored';
@@ -68,9 +68,7 @@ export const mutateObject = (obj: KubeObject, namespace: string, view: ClusterVi
   const { shape, profile, ns, cr } = loc.ctx;
   const where = objectLabel(obj, namespace);
   const annotations = shape.meta?.annotations ?? {};
-  const findings = checkAnnotations(annotations, [...shape.base, 'metadata', 'annotations'], { labels: shape.meta?.labels, where }).filter(
-    (f) => f.rule === 'MG105',
-  );
+  const findings = checkIstioSwitchForm(annotations, [...shape.base, 'metadata', 'annotations'], { labels: shape.meta?.labels, where });
   if (!cr) return { findings };
   const result = mutatePodPart({
     obj,
@@ -98,7 +96,8 @@ export const validateObject = (obj: KubeObject, namespace: string, view: Cluster
   const findings = checkAnnotations(shape.meta?.annotations ?? {}, [...shape.base, 'metadata', 'annotations'], {
     labels: shape.meta?.labels,
     where,
-  }).filter((f) => f.rule !== 'MG105');
+    switchForm: false,
+  });
   if (!cr) {
     findings.push(
       finding(

@@ -27,7 +27,11 @@ export const meshesConfigured = (annotations: StringMap): Map<MeshName, string[]
  * Findings for a set of annotations found at `at` (the annotations map itself).
  * `where` names the owner for messages, e.g. 'AntflyCluster prod/db'.
  */
-export const checkAnnotations = (annotations: StringMap, at: Path, opts: { labels?: StringMap; where: string }): Finding[] => {
+export const checkAnnotations = (
+  annotations: StringMap,
+  at: Path,
+  opts: { labels?: StringMap; where: string; /** false: leave MG105 out */ switchForm?: boolean },
+): Finding[] => {
   const out: Finding[] = [];
   for (const [key, value] of Object.entries(annotations)) {
     const keyError = qualifiedNameError(key);
@@ -50,14 +54,18 @@ export const checkAnnotations = (annotations: StringMap, at: Path, opts: { label
       ),
     );
   }
-  if (annotations[ISTIO_INJECT] !== undefined && opts.labels?.[ISTIO_INJECT] === undefined) {
-    out.push(
-      finding(
-        'MG105',
-        `${opts.where} gives Istio's inject switch only as the annotation ${ISTIO_INJECT}; Istio reads the label form. meshguard adds the label ${ISTIO_INJECT}=${JSON.stringify(annotations[ISTIO_INJECT])} to pods; set it as a label to be explicit.`,
-        [...at, ISTIO_INJECT],
-      ),
-    );
-  }
+  if (opts.switchForm !== false) out.push(...checkIstioSwitchForm(annotations, at, opts));
   return out;
 };
+
+/** MG105: Istio's inject switch given only as an annotation (the mutating webhook adds the label). */
+export const checkIstioSwitchForm = (annotations: StringMap, at: Path, opts: { labels?: StringMap; where: string }): Finding[] =>
+  annotations[ISTIO_INJECT] !== undefined && opts.labels?.[ISTIO_INJECT] === undefined
+    ? [
+        finding(
+          'MG105',
+          `${opts.where} gives Istio's inject switch only as the annotation ${ISTIO_INJECT}; Istio reads the label form. meshguard adds the label ${ISTIO_INJECT}=${JSON.stringify(annotations[ISTIO_INJECT])} to pods; set it as a label to be explicit.`,
+          [...at, ISTIO_INJECT],
+        ),
+      ]
+    : [];
