@@ -54,8 +54,10 @@ test: node_modules
 	node scripts/tap-summary.mjs $(RESULTS) lint unit e2e || status=1; \
 	exit $$status
 
+# Each benchmark measures its baseline in the same run and writes bench/results/*.json.
 bench: build
-	node bench/run.mjs
+	node bench/check-throughput.mjs
+	node --import @tapjs/typescript/import bench/admission-load.ts
 
 clean:
 	rm -rf dist .tap $(RESULTS) coverage
