@@ -109,7 +109,7 @@ export function register(program: Command): void {
     .option('--kubeconfig <file>', 'cluster to watch (default: $KUBECONFIG, ~/.kube/config, or the pod service account)')
     .option('--config <file>', 'meshguard configuration file (target profiles, mesh options)')
     .option('--leader-elect', 'elect one writer among replicas through a coordination.k8s.io Lease', false)
-    .option('--lease-name <name>', 'name of the Lease', 'meshguard-sync-status')
+    .option('--lease-name <name>', 'name of the Lease', 'meshguard-status-syncer')
     .option('--lease-namespace <ns>', 'namespace of the Lease ($POD_NAMESPACE when set)', process.env.POD_NAMESPACE || 'meshguard-system')
     .option('--lease-duration-seconds <n>', 'how long a silent leader keeps the lease', number(2, 3600), 15)
     .option('--renew-deadline-seconds <n>', 'a leader that could not renew for this long stops writing', number(1, 3600), 10)
