@@ -60,6 +60,16 @@ const readStdin = async (): Promise<string> => {
   return Buffer.concat(chunks).toString('utf8');
 };
 
+/**
+ * An item of a `List` as an object. Items of a typed list (`PodList` from
+ * `kubectl get --raw`) carry no apiVersion/kind of their own: they get the list's.
+ */
+export const listItem = (list: Record<string, unknown>, item: Record<string, unknown>): KubeObject => {
+  const kind = String(list.kind);
+  if (kind === 'List' || (typeof item.kind === 'string' && typeof item.apiVersion === 'string')) return item as KubeObject;
+  return { ...item, kind: item.kind ?? kind.slice(0, -'List'.length), apiVersion: item.apiVersion ?? list.apiVersion } as KubeObject;
+};
+
 /** Parses one file's text into source documents. */
 export const parseManifests = (text: string, file: string): SourceDoc[] => {
   let events: Event[];
@@ -84,7 +94,7 @@ export const parseManifests = (text: string, file: string): SourceDoc[] => {
     if (!isPlainObject(value)) throw new InputError(`document ${index + 1} is not a mapping (a Kubernetes object)`, file, lines.lineOf(offsetOfPath(text, events, roots[index]!, [])));
     if (typeof value.kind === 'string' && value.kind.endsWith('List') && Array.isArray(value.items)) {
       value.items.forEach((item, n) => {
-        if (isPlainObject(item)) out.push({ file, index, prefix: ['items', n], object: item as KubeObject, lineOf: at(['items', n]) });
+        if (isPlainObject(item)) out.push({ file, index, prefix: ['items', n], object: listItem(value, item), lineOf: at(['items', n]) });
       });
       return;
     }

@@ -1,8 +1,7 @@
 // --state files for a standalone server: what the cluster "already holds" (Namespaces,
 // cluster CRs, Pods), e.g. the output of `kubectl get ns,antflyclusters,pods -A -o yaml`.
-// Such dumps can be large, so js-yaml does the bulk parsing; nothing here needs comments
-// or positions kept.
-import { loadAll } from 'js-yaml';
+// The same reader as the CLI's --state (cli/inputs.ts), so both see the same objects.
+import { InputError, listItem, parseManifests } from '../cli/inputs.js';
 import { readFile } from 'node:fs/promises';
 import { ObjectClusterView } from '../policies/cluster-view.js';
 import { isPlainObject, type KubeObject } from '../policies/k8s.js';
@@ -12,47 +11,32 @@ export class StateFileError extends Error {
   override name = 'StateFileError';
 }
 
-/**
- * Every object of a parsed document, with `List` kinds flattened. Items of a typed list
- * (`PodList` from `kubectl get --raw`) carry no apiVersion/kind; they get the list's.
- */
+/** Every object of a parsed JSON value, with `List` kinds flattened (typed lists as in cli/inputs). */
 export function objectsOf(doc: unknown, out: KubeObject[] = []): KubeObject[] {
   if (!isPlainObject(doc)) return out;
-  const kind = typeof doc.kind === 'string' ? doc.kind : undefined;
-  if (kind?.endsWith('List') && Array.isArray(doc.items)) {
-    const itemKind = kind === 'List' ? undefined : kind.slice(0, -'List'.length);
-    for (const item of doc.items) {
-      if (isPlainObject(item) && itemKind !== undefined) {
-        item.kind ??= itemKind;
-        item.apiVersion ??= doc.apiVersion;
-      }
-      objectsOf(item, out);
-    }
+  if (typeof doc.kind === 'string' && doc.kind.endsWith('List') && Array.isArray(doc.items)) {
+    for (const item of doc.items) if (isPlainObject(item)) objectsOf(listItem(doc, item), out);
     return out;
   }
   out.push(doc as KubeObject);
   return out;
 }
 
-/** Parses one state file (YAML or JSON, any number of documents). */
+/** Parses one state file (YAML or JSON, any number of documents) the way the CLI reads --state. */
 export function parseStateText(text: string, file: string): KubeObject[] {
-  const out: KubeObject[] = [];
-  try {
-    // JSON.parse is several times faster than a YAML parser on the large JSON dumps kubectl writes.
-    if (/^\s*[{[]/.test(text)) {
-      try {
-        return objectsOf(JSON.parse(text), out);
-      } catch {
-        // not a single JSON document after all (e.g. YAML flow style or several documents): parse as YAML
-      }
+  // JSON.parse is several times faster than a YAML parser on the large JSON dumps kubectl writes.
+  if (/^\s*[{[]/.test(text)) {
+    try {
+      return objectsOf(JSON.parse(text));
+    } catch {
+      // not a single JSON document after all (YAML flow style, several documents): read it as YAML
     }
-    for (const doc of loadAll(text)) objectsOf(doc, out);
-    return out;
+  }
+  try {
+    return parseManifests(text, file).map((d) => d.object);
   } catch (err) {
-    const mark = (err as { mark?: { line: number; column: number } }).mark;
-    const where = mark ? `${file}:${mark.line + 1}:${mark.column + 1}` : file;
-    const reason = (err as { reason?: string }).reason ?? (err as Error).message;
-    throw new StateFileError(`cannot parse state file ${where}: ${reason}`);
+    if (err instanceof InputError) throw new StateFileError(`cannot parse state file ${err.message}`);
+    throw err;
   }
 }
 
