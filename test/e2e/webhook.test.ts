@@ -143,7 +143,8 @@ const antflySts = (ns: string, name: string, cluster: string, tmpl: { labels?: L
 
 const denialBy = (hook: string) => new RegExp(`admission webhook "${hook.replace(/\./g, '\\.')}" denied the request`);
 const failedCalling = (hook: string) => new RegExp(`failed calling webhook "${hook.replace(/\./g, '\\.')}"`);
-const show = (r: KubectlResult) => `exit ${r.code}\nstdout: ${r.stdout.trim()}\nstderr: ${r.stderr.trim()}`;
+const clip = (s: string, n = 400) => (s.length > n ? `${s.slice(0, n)}…` : s);
+const show = (r: KubectlResult) => `exit ${r.code}\nstdout: ${clip(r.stdout.trim())}\nstderr: ${r.stderr.trim()}`;
 
 // ---------------------------------------------------------------------------------------
 
@@ -271,6 +272,10 @@ t.test('meshguard webhooks through a real kube-apiserver', async (t) => {
     await refused(antflyCluster(NS.istio, 'wrong-type', { enabled: 'yes' }), 'MG101', [/enabled/], 'enabled: "yes" (wrong type)');
     await refused(antflyCluster(NS.istio, 'bad-key', { enabled: true, annotations: { 'sidecar.istio.io/in ject': 'true' } }), 'MG102', [/qualified name/], 'an invalid annotation key');
 
+    const nothing = await k.create(antflyCluster(NS.none, 'no-trigger', { enabled: true }));
+    t.equal(nothing.code, 0, `a meshed cluster with nothing to trigger injection is admitted\n${show(nothing)}`);
+    t.match(warningsOf(nothing.stderr), [/^MG106: /], 'MG106 arrives as a Warning');
+
     const unknown = await k.create(antflyCluster(NS.none, 'unknown-field', { enabled: false, mtls: { mode: 'STRICT' } }));
     t.equal(unknown.code, 0, `an unknown serviceMesh field is admitted\n${show(unknown)}`);
     t.match(warningsOf(unknown.stderr), [/^MG107: .*mtls/], 'MG107 (unknown field) arrives as a Warning');
@@ -356,6 +361,44 @@ t.test('meshguard webhooks through a real kube-apiserver', async (t) => {
       t.equal(after?.spec.template.metadata.annotations[ISTIO_IN], '8080,7017,9021', 'inbound exclusions unchanged by the update');
       t.equal(after?.spec.template.metadata.annotations[ISTIO_OUT], '7017,9021', 'outbound exclusions unchanged by the update');
       t.equal(after?.spec.template.metadata.labels.rev, '2', 'the update itself landed');
+    });
+
+    await t.test('re-applying the same manifest changes nothing (no rollout), client-side and server-side', async (t) => {
+      for (const mode of [[], ['--server-side', '--field-manager=e2e-gitops']]) {
+        const name = mode.length === 0 ? 'db-csa' : 'db-ssa';
+        const doc = antflySts(NS.istio, name, 'db', { annotations: { [ISTIO_IN]: '8080' } });
+        const apply = () => k.run(['apply', ...mode, '-o', 'json', '-f', '-'], yamlOf([doc]));
+        const first = await apply();
+        t.equal(first.code, 0, `${name}: first apply\n${show(first)}`);
+        const before = await k.get('statefulset', name, NS.istio);
+        t.equal(before?.spec.template.metadata.annotations[ISTIO_IN], '8080,7017,9021', `${name}: mutated on the first apply`);
+        for (let i = 0; i < 2; i++) {
+          const again = await apply();
+          t.equal(again.code, 0, `${name}: apply number ${i + 2}\n${show(again)}`);
+        }
+        const after = await k.get('statefulset', name, NS.istio);
+        t.equal(after?.metadata.generation, before?.metadata.generation, `${name}: generation unchanged (no rollout)`);
+        t.same(after?.spec.template, before?.spec.template, `${name}: template unchanged`);
+      }
+    });
+
+    await t.test("pods made from a mutated template are not mutated again", async (t) => {
+      const sts = await k.get('statefulset', 'db', NS.istio);
+      const tmpl = sts?.spec.template;
+      const p: Doc = {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: 'db-from-template', namespace: NS.istio, labels: tmpl.metadata.labels, annotations: { ...tmpl.metadata.annotations, 'sidecar.istio.io/status': '{"containers":["istio-proxy"]}' } },
+        spec: { containers: [...tmpl.spec.containers, { name: 'istio-proxy', image: 'example.invalid/proxyv2:1' }] },
+      };
+      const r = await k.create(p);
+      t.equal(r.code, 0, `admitted\n${show(r)}`);
+      t.same(warningsOf(r.stderr), [], 'no warnings');
+      const stored = await k.get('pod', 'db-from-template', NS.istio);
+      t.same(stored?.metadata.annotations, p.metadata.annotations, 'annotations exactly as the template gave them');
+      t.same(stored?.metadata.labels, p.metadata.labels, 'labels exactly as the template gave them');
+      // Out of the way of the pod counts (N/M) below; an unscheduled pod goes at once.
+      await k.must(['-n', NS.istio, 'delete', 'pod/db-from-template', '--wait=true']);
     });
 
     await t.test('istio: a disabled cluster in an injecting namespace opts out', async (t) => {
