@@ -92,12 +92,27 @@ export function stripPod(p: Pod): Pod {
 
 export const stripNamespace = (n: Namespace): Namespace => ({ apiVersion: 'v1', kind: 'Namespace', metadata: stripMeta(n.metadata) });
 
-export const stripCluster = (ref: ClusterRef) => (o: KubeObject): KubeObject => ({
-  apiVersion: ref.apiVersion,
-  kind: ref.kind,
-  metadata: stripMeta(o.metadata),
-  ...(o.spec !== undefined ? { spec: o.spec } : {}),
-});
+/**
+ * Of a cluster CR's status only the two fields the status syncer owns are kept: with
+ * them cached it can tell that a status is already right without reading the CR again.
+ */
+const stripStatus = (status: unknown): Record<string, unknown> | undefined => {
+  if (status === null || typeof status !== 'object') return undefined;
+  const { serviceMeshStatus, conditions } = status as Record<string, unknown>;
+  if (serviceMeshStatus === undefined && conditions === undefined) return undefined;
+  return { ...(serviceMeshStatus !== undefined ? { serviceMeshStatus } : {}), ...(conditions !== undefined ? { conditions } : {}) };
+};
+
+export const stripCluster = (ref: ClusterRef) => (o: KubeObject): KubeObject => {
+  const status = stripStatus(o.status);
+  return {
+    apiVersion: ref.apiVersion,
+    kind: ref.kind,
+    metadata: stripMeta(o.metadata),
+    ...(o.spec !== undefined ? { spec: o.spec } : {}),
+    ...(status !== undefined ? { status } : {}),
+  };
+};
 
 /** Replaces an object's contents in place (the informer's cache holds this very object). */
 const replaceContents = (target: Record<string, unknown>, source: Record<string, unknown>): void => {

@@ -40,6 +40,11 @@ t.test('stripping keeps what the policies read', async (t) => {
   });
   t.same(stripNamespace({ metadata: { name: 'n' }, spec: { finalizers: ['kubernetes'] } }), { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'n' } });
   t.same(stripCluster(ANTFLY.cluster)({ metadata: { name: 'c' }, status: { x: 1 } }), { apiVersion: 'antfly.io/v1', kind: 'AntflyCluster', metadata: { name: 'c' } });
+  t.same(
+    stripCluster(ANTFLY.cluster)({ metadata: { name: 'c' }, status: { x: 1, serviceMeshStatus: { totalPods: 3 }, conditions: [{ type: 'Ready' }] } }).status,
+    { serviceMeshStatus: { totalPods: 3 }, conditions: [{ type: 'Ready' }] },
+    'the status fields the syncer owns are kept, so it can skip a read',
+  );
 });
 
 t.test('pod selectors: the profile labels plus existence of the cluster-name label', async (t) => {
