@@ -37,9 +37,14 @@ fi
   (go.mod asks for Go 1.26; an older go downloads that toolchain unless GOTOOLCHAIN=local)."
 
 cd "$harness"
-go_version="$("$go_bin" env GOVERSION 2>&1)" || die "'$go_bin env GOVERSION' failed:
-$go_version
-  (an older Go must be able to download the toolchain go.mod asks for; set GOTOOLCHAIN=auto)"
+# (An older go switches to the toolchain go.mod asks for here, and says so on stderr.)
+go_version="$("$go_bin" env GOVERSION)" || die "'$go_bin env GOVERSION' failed (see above).
+  An older Go must be allowed to download the toolchain go.mod asks for: set GOTOOLCHAIN=auto."
+need_go="$(sed -n 's/^go \([0-9.]*\)$/\1/p' go.mod)"
+if [[ "$(printf '%s\n' "$need_go" "${go_version#go}" | sort -V | head -1)" != "$need_go" ]]; then
+  die "$go_version is older than Go $need_go, which test/e2e/harness/go.mod needs, and it did not
+  switch toolchains. Set GOTOOLCHAIN=auto (it downloads go$need_go from the module proxy) or install Go >= $need_go."
+fi
 
 # --- Up to date? --------------------------------------------------------------------
 inputs_hash() {
