@@ -20,7 +20,7 @@ export function register(program: Command): void {
       .description('check manifests the way the webhook would judge them (exit 0 clean, 1 error findings, 2 unreadable input)')
       .argument('<paths...>', 'files or directories (recursive .yaml/.yml/.json), or - for stdin')
       .option('-f, --format <format>', `output format: ${FORMATS.join('|')}`, 'text')
-      .option('-j, --jobs <n>', 'threads for large inputs (default: the CPUs available)', (v) => {
+      .option('-j, --jobs <n>', 'threads for large inputs (default: half the CPUs available)', (v) => {
         const n = Number(v);
         if (!Number.isInteger(n) || n < 1) throw new InputError(`--jobs takes a whole number >= 1, not ${JSON.stringify(v)}`, 'usage');
         return n;

@@ -2,11 +2,11 @@
 // multi-document YAML and JSON; `kind: List` expanded into its items.
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { constructFromEvents, EVENT_ID, parseEvents, YAMLException, type Event } from 'js-yaml';
+import { constructFromEvents, parseEvents, YAMLException } from 'js-yaml';
 import type { Path } from '../policies/findings.js';
 import type { KubeObject } from '../policies/k8s.js';
 import { isPlainObject } from '../policies/k8s.js';
-import { LineIndex, offsetOfPath } from './source-map.js';
+import { EventIndex, LineIndex } from './source-map.js';
 
 /** Unreadable input: exit code 2, with where it went wrong. */
 export class InputError extends Error {
@@ -72,33 +72,30 @@ export const listItem = (list: Record<string, unknown>, item: Record<string, unk
 
 /** Parses one file's text into source documents. */
 export const parseManifests = (text: string, file: string): SourceDoc[] => {
-  let events: Event[];
+  let index: EventIndex;
   let values: unknown[];
   try {
-    events = parseEvents(text, { filename: file });
+    const events = parseEvents(text, { filename: file });
     values = constructFromEvents(events, { source: text, filename: file });
+    index = new EventIndex(events);
   } catch (err) {
     if (err instanceof YAMLException) throw new InputError(err.reason || err.message, file, (err.mark?.line ?? 0) + 1);
     throw new InputError((err as Error).message, file);
   }
-  // The root node of document n is the event right after the n-th DOCUMENT event.
-  const roots: number[] = [];
-  events.forEach((e, i) => {
-    if (e.type === EVENT_ID.DOCUMENT) roots.push(i + 1);
-  });
   const lines = new LineIndex(text);
   const out: SourceDoc[] = [];
-  values.forEach((value, index) => {
-    const at = (prefix: Path) => (path: Path) => lines.lineOf(offsetOfPath(text, events, roots[index]!, [...prefix, ...path]));
+  values.forEach((value, n) => {
+    const root = index.roots[n]!;
+    const at = (prefix: Path) => (path: Path) => lines.lineOf(index.offsetOfPath(text, root, [...prefix, ...path]));
     if (value === null || value === undefined) return;
-    if (!isPlainObject(value)) throw new InputError(`document ${index + 1} is not a mapping (a Kubernetes object)`, file, lines.lineOf(offsetOfPath(text, events, roots[index]!, [])));
+    if (!isPlainObject(value)) throw new InputError(`document ${n + 1} is not a mapping (a Kubernetes object)`, file, lines.lineOf(index.start(root)));
     if (typeof value.kind === 'string' && value.kind.endsWith('List') && Array.isArray(value.items)) {
-      value.items.forEach((item, n) => {
-        if (isPlainObject(item)) out.push({ file, index, prefix: ['items', n], object: listItem(value, item), lineOf: at(['items', n]) });
+      value.items.forEach((item, i) => {
+        if (isPlainObject(item)) out.push({ file, index: n, prefix: ['items', i], object: listItem(value, item), lineOf: at(['items', i]) });
       });
       return;
     }
-    out.push({ file, index, prefix: [], object: value as KubeObject, lineOf: at([]) });
+    out.push({ file, index: n, prefix: [], object: value as KubeObject, lineOf: at([]) });
   });
   return out;
 };

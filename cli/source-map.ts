@@ -1,7 +1,14 @@
 // Line numbers for findings without a second parse: js-yaml's event stream keeps source
-// offsets, so a field path is found by walking one document's events.
-import { EVENT_ID, getScalarValue, type Event } from 'js-yaml';
+// offsets, so a field path is found by walking one document's events. The events are
+// copied into a typed array right after parsing: keeping millions of event objects alive
+// until the findings are known made garbage collection cost more than the copy.
+import { EVENT_ID, getScalarValue, type Event, type ScalarEvent } from 'js-yaml';
 import type { Path } from '../policies/findings.js';
+
+// Per event: type, start, end (scalars: value range), and what getScalarValue needs to
+// decode a non-plain scalar key.
+const F = { type: 0, start: 1, end: 2, style: 3, chomping: 4, indent: 5, fast: 6 } as const;
+const WIDTH = 7;
 
 const startOf = (e: Event): number => {
   switch (e.type) {
@@ -17,57 +24,110 @@ const startOf = (e: Event): number => {
   }
 };
 
-/** Index of the event after the node starting at `i` (skips a whole subtree). */
-const skipNode = (events: readonly Event[], i: number): number => {
-  const t = events[i]!.type;
-  if (t !== EVENT_ID.MAPPING && t !== EVENT_ID.SEQUENCE) return i + 1;
-  let depth = 0;
-  for (let j = i; j < events.length; j++) {
-    const tj = events[j]!.type;
-    if (tj === EVENT_ID.MAPPING || tj === EVENT_ID.SEQUENCE) depth++;
-    else if (tj === EVENT_ID.POP && --depth === 0) return j + 1;
-  }
-  return events.length;
-};
+export class EventIndex {
+  private readonly data: Int32Array;
+  readonly length: number;
+  /** Index of the root node of each document. */
+  readonly roots: number[] = [];
 
-/**
- * Offset of the deepest node on `path` inside the document whose root node is at
- * `root`: the key of the last segment when it exists, else the closest ancestor.
- */
-export const offsetOfPath = (source: string, events: readonly Event[], root: number, path: Path): number => {
-  let i = root;
-  let best = startOf(events[i]!);
-  for (const seg of path) {
-    const node = events[i]!;
-    let found = -1;
-    if (node.type === EVENT_ID.MAPPING && typeof seg === 'string') {
-      let j = i + 1;
-      while (j < events.length && events[j]!.type !== EVENT_ID.POP) {
-        const key = events[j]!;
-        const valueAt = skipNode(events, j);
-        if (key.type === EVENT_ID.SCALAR && getScalarValue(source, key) === seg) {
-          best = startOf(key);
-          found = valueAt;
-          break;
-        }
-        j = skipNode(events, valueAt);
+  constructor(events: readonly Event[]) {
+    this.length = events.length;
+    this.data = new Int32Array(events.length * WIDTH);
+    events.forEach((e, i) => {
+      const o = i * WIDTH;
+      this.data[o + F.type] = e.type;
+      this.data[o + F.start] = startOf(e);
+      if (e.type === EVENT_ID.DOCUMENT) this.roots.push(i + 1);
+      if (e.type === EVENT_ID.SCALAR) {
+        this.data[o + F.end] = e.valueEnd;
+        this.data[o + F.style] = e.style;
+        this.data[o + F.chomping] = e.chomping;
+        this.data[o + F.indent] = e.indent;
+        this.data[o + F.fast] = e.fast ? 1 : 0;
       }
-    } else if (node.type === EVENT_ID.SEQUENCE && typeof seg === 'number') {
-      let j = i + 1;
-      for (let n = 0; j < events.length && events[j]!.type !== EVENT_ID.POP; n++) {
-        if (n === seg) {
-          found = j;
-          best = startOf(events[j]!);
-          break;
-        }
-        j = skipNode(events, j);
-      }
-    }
-    if (found < 0 || found >= events.length) break;
-    i = found;
+    });
   }
-  return best;
-};
+
+  private type(i: number): number {
+    return this.data[i * WIDTH + F.type]!;
+  }
+
+  start(i: number): number {
+    return this.data[i * WIDTH + F.start]!;
+  }
+
+  private scalarText(source: string, i: number): string {
+    const o = i * WIDTH;
+    const d = this.data;
+    if (d[o + F.fast] === 1) return source.slice(d[o + F.start], d[o + F.end]);
+    const scalar = {
+      type: EVENT_ID.SCALAR,
+      valueStart: d[o + F.start]!,
+      valueEnd: d[o + F.end]!,
+      style: d[o + F.style]!,
+      chomping: d[o + F.chomping]!,
+      indent: d[o + F.indent]!,
+      fast: false,
+      anchorStart: -1,
+      anchorEnd: -1,
+      tagStart: -1,
+      tagEnd: -1,
+    } as unknown as ScalarEvent;
+    return getScalarValue(source, scalar);
+  }
+
+  /** Index of the event after the node starting at `i` (skips a whole subtree). */
+  private skipNode(i: number): number {
+    const t = this.type(i);
+    if (t !== EVENT_ID.MAPPING && t !== EVENT_ID.SEQUENCE) return i + 1;
+    let depth = 0;
+    for (let j = i; j < this.length; j++) {
+      const tj = this.type(j);
+      if (tj === EVENT_ID.MAPPING || tj === EVENT_ID.SEQUENCE) depth++;
+      else if (tj === EVENT_ID.POP && --depth === 0) return j + 1;
+    }
+    return this.length;
+  }
+
+  /**
+   * Offset of the deepest node on `path` inside the document whose root node is at
+   * `root`: the key of the last segment when it exists, else the closest ancestor.
+   */
+  offsetOfPath(source: string, root: number, path: Path): number {
+    let i = root;
+    if (i >= this.length) return -1;
+    let best = this.start(i);
+    for (const seg of path) {
+      const t = this.type(i);
+      let found = -1;
+      if (t === EVENT_ID.MAPPING && typeof seg === 'string') {
+        let j = i + 1;
+        while (j < this.length && this.type(j) !== EVENT_ID.POP) {
+          const valueAt = this.skipNode(j);
+          if (this.type(j) === EVENT_ID.SCALAR && this.scalarText(source, j) === seg) {
+            best = this.start(j);
+            found = valueAt;
+            break;
+          }
+          j = this.skipNode(valueAt);
+        }
+      } else if (t === EVENT_ID.SEQUENCE && typeof seg === 'number') {
+        let j = i + 1;
+        for (let n = 0; j < this.length && this.type(j) !== EVENT_ID.POP; n++) {
+          if (n === seg) {
+            found = j;
+            best = this.start(j);
+            break;
+          }
+          j = this.skipNode(j);
+        }
+      }
+      if (found < 0 || found >= this.length) break;
+      i = found;
+    }
+    return best;
+  }
+}
 
 /** 1-based line of an offset; the newline index is built once per file, on first use. */
 export class LineIndex {

@@ -18,8 +18,8 @@ export interface JudgeInput {
   options: MeshOptions;
   where: string;
   cluster: string;
-  /** The cluster's live pods now, for the message. */
-  count: InjectionCount;
+  /** The cluster's live pods now, for the message; asked only when there is something to report. */
+  count: () => InjectionCount;
 }
 
 const titleOf = (m: string): string => MESHES[m as keyof typeof MESHES]?.title ?? m;
@@ -38,7 +38,10 @@ const howToMesh = (want: MeshName, facts: PodFacts, ns: NamespaceInfo, mode: Mod
 
 export const judgePodPart = (input: JudgeInput): Finding[] => {
   const { facts, desired, ns, mode, where, cluster, count } = input;
-  const now = `${count.meshed}/${count.total} of its pods are meshed now`;
+  const now = (): string => {
+    const c = count();
+    return `${c.meshed}/${c.total} of its pods are meshed now`;
+  };
   const by = meshedBy(facts, ns, mode, input.options);
   const verb = mode === 'live' ? 'runs' : 'would run';
   const specPath: Path = [...input.base, 'spec'];
@@ -50,7 +53,7 @@ export const judgePodPart = (input: JudgeInput): Finding[] => {
     return [
       finding(
         'MG202',
-        `${where} ${verb} with the ${titleOf(first.mesh)} proxy (${first.reason}), but ${cluster} has serviceMesh.enabled: false (${now}). Mixed injection splits the cluster; opt the pod out of the mesh (meshguard's mutating webhook does this when it is registered) or enable the mesh in ${cluster}.`,
+        `${where} ${verb} with the ${titleOf(first.mesh)} proxy (${first.reason}), but ${cluster} has serviceMesh.enabled: false (${now()}). Mixed injection splits the cluster; opt the pod out of the mesh (meshguard's mutating webhook does this when it is registered) or enable the mesh in ${cluster}.`,
         metaPath,
       ),
     ];
@@ -83,7 +86,7 @@ export const judgePodPart = (input: JudgeInput): Finding[] => {
     out.push(
       finding(
         'MG201',
-        `${where} ${verb} without the ${want ? titleOf(want) : 'mesh'} proxy, but ${cluster} has serviceMesh.enabled: true (${now}). Mixed injection splits the Raft cluster. ${fix}`,
+        `${where} ${verb} without the ${want ? titleOf(want) : 'mesh'} proxy, but ${cluster} has serviceMesh.enabled: true (${now()}). Mixed injection splits the Raft cluster. ${fix}`,
         metaPath,
       ),
     );

@@ -109,7 +109,6 @@ export const validateObject = (obj: KubeObject, namespace: string, view: Cluster
     return { findings };
   }
   const desired = desiredMeshOf(profile, cr, ns);
-  const pods = view.listPods(namespace, podSelectorOf(profile, clusterName));
   findings.push(
     ...judgePodPart({
       facts: podFacts(shape.meta, shape.spec),
@@ -120,7 +119,7 @@ export const validateObject = (obj: KubeObject, namespace: string, view: Cluster
       options: config.mesh,
       where,
       cluster: clusterLabel(cr),
-      count: countMeshed(pods, ns, config.mesh),
+      count: () => countMeshed(view.listPods(namespace, podSelectorOf(profile, clusterName)), ns, config.mesh),
     }),
   );
   return { findings };

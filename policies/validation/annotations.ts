@@ -2,7 +2,8 @@
 import { finding, type Finding, type Path } from '../findings.js';
 import type { StringMap } from '../k8s.js';
 import type { MeshName } from '../meshes/types.js';
-import { MESHES, meshOfAnnotationKey, meshesOfAnnotations } from '../meshes/index.js';
+import { MESHES, meshOfAnnotationKey } from '../meshes/index.js';
+import { MESH_NAMES } from '../meshes/types.js';
 import { qualifiedNameError } from '../values/qualified-name.js';
 
 export const ISTIO_INJECT = 'sidecar.istio.io/inject';
@@ -13,15 +14,18 @@ export const ISTIO_INJECT = 'sidecar.istio.io/inject';
  * nothing: it keeps that mesh away, which is what mutation rule 4 writes for a disabled
  * cluster, so it does not make a second mesh (MG104) nor name the cluster's mesh.
  */
-export const meshesConfigured = (annotations: StringMap): Map<MeshName, string[]> =>
-  meshesOfAnnotations(
-    Object.fromEntries(
-      Object.entries(annotations).filter(([k, v]) => {
-        const mesh = meshOfAnnotationKey(k);
-        return !(mesh && MESHES[mesh].optOut.annotations?.[k] === v);
-      }),
-    ),
-  );
+export const meshesConfigured = (annotations: StringMap): Map<MeshName, string[]> => {
+  const keysOf = new Map<MeshName, string[]>();
+  for (const [k, v] of Object.entries(annotations)) {
+    const mesh = meshOfAnnotationKey(k);
+    if (!mesh || MESHES[mesh].optOut.annotations?.[k] === v) continue;
+    const keys = keysOf.get(mesh);
+    if (keys) keys.push(k);
+    else keysOf.set(mesh, [k]);
+  }
+  // Callers read the meshes in registry order (which mesh a message names first).
+  return new Map(MESH_NAMES.filter((m) => keysOf.has(m)).map((m) => [m, keysOf.get(m)!]));
+};
 
 /**
  * Findings for a set of annotations found at `at` (the annotations map itself).

@@ -16,10 +16,18 @@ addFormats(ajv);
 ajv.addFormat('go-duration', isGoDuration);
 ajv.addFormat('envoy-retry-on', isEnvoyRetryOn);
 
-// Compiled once, at load: validation on the admission path is a function call.
-const VALIDATORS: Record<ServiceMeshDialect, ValidateFunction> = {
-  annotations: ajv.compile(annotationsDialectSchema),
-  'observability-platform': ajv.compile(observabilityPlatformSchema),
+// Each dialect's validator is compiled once, on first use: a CLI run that meets only
+// Antfly clusters does not pay for compiling the Gunj schema (compiling is most of the
+// start-up cost ajv adds). The cache holds compiled code only; results never depend on it.
+const SCHEMAS: Record<ServiceMeshDialect, object> = {
+  annotations: annotationsDialectSchema,
+  'observability-platform': observabilityPlatformSchema,
+};
+const compiled = new Map<ServiceMeshDialect, ValidateFunction>();
+const validatorOf = (dialect: ServiceMeshDialect): ValidateFunction => {
+  let v = compiled.get(dialect);
+  if (!v) compiled.set(dialect, (v = ajv.compile(SCHEMAS[dialect])));
+  return v;
 };
 
 const pointerToPath = (pointer: string): string[] =>
@@ -56,7 +64,7 @@ const describe = (e: ErrorObject, where: string): string => {
 
 /** Schema findings for `serviceMesh` found at `base` (e.g. ['spec','serviceMesh']). */
 export const checkServiceMeshSchema = (dialect: ServiceMeshDialect, serviceMesh: unknown, base: Path): Finding[] => {
-  const validate = VALIDATORS[dialect];
+  const validate = validatorOf(dialect);
   if (validate(serviceMesh)) return [];
   const out: Finding[] = [];
   const seen = new Set<string>();

@@ -1,0 +1,54 @@
+import t from 'tap';
+import { parseManifests } from '../../../cli/inputs.js';
+
+const text = `# leading comment
+apiVersion: v1
+kind: Pod
+metadata:
+  name: a
+  annotations:
+    "sidecar.istio.io/inject": "true"
+    'traffic.sidecar.istio.io/excludeInboundPorts': "9017"
+    ? plain.key/x
+    : v
+spec:
+  containers:
+    - name: app
+      ports:
+        - containerPort: 80
+    - {name: proxy, image: x}
+---
+kind: List
+apiVersion: v1
+items:
+  - kind: Namespace
+    apiVersion: v1
+    metadata: {name: ns1}
+  - kind: Namespace
+    apiVersion: v1
+    metadata:
+      name: ns2
+`;
+
+t.test('paths map to the line of their key, quoted keys included', async (t) => {
+  const [pod, ns1, ns2] = parseManifests(text, 'f.yaml');
+  t.equal(pod!.lineOf([]), 2, 'the document root');
+  t.equal(pod!.lineOf(['kind']), 3);
+  t.equal(pod!.lineOf(['metadata', 'annotations', 'sidecar.istio.io/inject']), 7, 'double-quoted key');
+  t.equal(pod!.lineOf(['metadata', 'annotations', 'traffic.sidecar.istio.io/excludeInboundPorts']), 8, 'single-quoted key');
+  t.equal(pod!.lineOf(['metadata', 'annotations', 'plain.key/x']), 9, 'explicit key');
+  t.equal(pod!.lineOf(['spec', 'containers', 1, 'name']), 16, 'flow mapping inside a sequence');
+  t.equal(pod!.lineOf(['spec', 'containers', 0, 'ports', 0, 'containerPort']), 15);
+  t.equal(pod!.lineOf(['metadata', 'labels', 'x']), 4, 'a missing path falls back to its deepest ancestor');
+  t.equal(pod!.lineOf(['spec', 'containers', 7]), 12, 'an index past the end falls back too');
+  t.equal(ns1!.lineOf(['metadata', 'name']), 23, 'List items are located inside their document');
+  t.equal(ns2!.lineOf(['metadata', 'name']), 27);
+  t.same([ns1!.index, ns2!.index, ns1!.prefix], [1, 1, ['items', 0]]);
+});
+
+t.test('typed list items take the list kind; malformed input names the line', async (t) => {
+  const [pod] = parseManifests('apiVersion: v1\nkind: PodList\nitems:\n  - metadata: {name: p}\n', 'g.yaml');
+  t.match(pod!.object, { kind: 'Pod', apiVersion: 'v1', metadata: { name: 'p' } });
+  t.throws(() => parseManifests('a: [1,\n', 'bad.yaml'), { file: 'bad.yaml', line: 2 });
+  t.throws(() => parseManifests('- 1\n- 2\n', 'seq.yaml'), { message: /seq\.yaml:1: document 1 is not a mapping/ });
+});
