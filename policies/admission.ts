@@ -3,7 +3,7 @@
 import jsonpatch from 'fast-json-patch';
 import type { ClusterView } from './cluster-view.js';
 import type { PolicyConfig } from './config.js';
-import { formatPath, type Finding } from './findings.js';
+import { formatPath, RULES, type Finding } from './findings.js';
 import type { KubeObject } from './k8s.js';
 import { isPlainObject } from './k8s.js';
 import { mutateObject, validateObject, type ObjectDecision } from './review.js';
@@ -80,7 +80,7 @@ export const patched = (uid: string, patch: readonly unknown[], warnings: string
     : { ...allowed(uid, warnings), patchType: 'JSONPatch', patch: Buffer.from(JSON.stringify(patch)).toString('base64') };
 
 export const toWarning = (f: Finding): string => {
-  const text = `${f.rule}: ${f.message}`;
+  const text = `${f.rule}: ${f.summary ?? f.message}`;
   return text.length <= MAX_WARNING_LENGTH ? text : `${text.slice(0, MAX_WARNING_LENGTH - 1)}…`;
 };
 
@@ -207,7 +207,12 @@ const forgiveUnchanged = (findings: Finding[], req: ParsedRequest, ctx: PolicyCo
   const had = new Set(before.filter((f) => f.severity === 'error').map((f) => `${f.rule}|${formatPath(f.path)}`));
   return findings.map((f) =>
     f.severity === 'error' && (beingDeleted || had.has(`${f.rule}|${formatPath(f.path)}`))
-      ? { ...f, severity: 'warning' as const, message: `${f.message} (allowed: the object was already in this state)` }
+      ? {
+          ...f,
+          severity: 'warning' as const,
+          message: `${f.message} (allowed: the object was already in this state)`,
+          summary: `${f.summary ?? RULES[f.rule].title}; allowed, as it was already so`,
+        }
       : f,
   );
 };

@@ -35,13 +35,19 @@ export interface Finding {
   message: string;
   /** Segments from the root of the reviewed object, e.g. ['spec','serviceMesh','annotations','sidecar.istio.io/inject']. */
   path: Path;
+  /**
+   * The gist in under 100 characters, for admission warnings (which kubectl shows inline
+   * and meshguard keeps to 120 characters); the message stays the full explanation.
+   */
+  summary?: string;
 }
 
-export const finding = (rule: RuleId, message: string, path: Path, severity: Severity = RULES[rule].severity): Finding => ({
+export const finding = (rule: RuleId, message: string, path: Path, severity: Severity = RULES[rule].severity, summary?: string): Finding => ({
   rule,
   severity,
   message,
   path,
+  ...(summary !== undefined ? { summary } : {}),
 });
 
 const SIMPLE_KEY = /^[A-Za-z_$][A-Za-z0-9_$]*$/;

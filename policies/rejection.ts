@@ -38,10 +38,10 @@ const howToMesh = (want: MeshName, facts: PodFacts, ns: NamespaceInfo, mode: Mod
 
 export const judgePodPart = (input: JudgeInput): Finding[] => {
   const { facts, desired, ns, mode, where, cluster, count } = input;
-  const now = (): string => {
-    const c = count();
-    return `${c.meshed}/${c.total} of its pods are meshed now`;
-  };
+  let counted: InjectionCount | undefined;
+  const tally = (): InjectionCount => (counted ??= count());
+  const now = (): string => `${tally().meshed}/${tally().total} of its pods are meshed now`;
+  const nowShort = (): string => `${tally().meshed}/${tally().total} pods meshed`;
   const by = meshedBy(facts, ns, mode, input.options);
   const verb = mode === 'live' ? 'runs' : 'would run';
   const specPath: Path = [...input.base, 'spec'];
@@ -55,6 +55,8 @@ export const judgePodPart = (input: JudgeInput): Finding[] => {
         'MG202',
         `${where} ${verb} with the ${titleOf(first.mesh)} proxy (${first.reason}), but ${cluster} has serviceMesh.enabled: false (${now()}). Mixed injection splits the cluster; opt the pod out of the mesh (meshguard's mutating webhook does this when it is registered) or enable the mesh in ${cluster}.`,
         metaPath,
+        'error',
+        `${titleOf(first.mesh)} proxy, but ${cluster} has the mesh disabled (${nowShort()})`,
       ),
     ];
   }
@@ -66,6 +68,8 @@ export const judgePodPart = (input: JudgeInput): Finding[] => {
         'MG205',
         `${where} uses hostNetwork, but ${cluster} is meshed: no mesh intercepts host-network traffic, so this pod would talk to its peers unmeshed. Remove hostNetwork: true.`,
         [...specPath, 'hostNetwork'],
+        'error',
+        `hostNetwork pod in meshed ${cluster}: remove hostNetwork`,
       ),
     );
   }
@@ -79,6 +83,8 @@ export const judgePodPart = (input: JudgeInput): Finding[] => {
         'MG203',
         `${where} ${verb} with the ${titleOf(o.mesh)} proxy (${o.reason}), but ${cluster} is meshed by ${titleOf(want!)}. Pods of one cluster must share one mesh; remove the ${titleOf(o.mesh)} injection settings from the pod and its namespace.`,
         metaPath,
+        'error',
+        `${titleOf(o.mesh)} proxy, but ${cluster} uses ${titleOf(want!)}`,
       ),
     );
   } else if (mine.length === 0 && !facts.hostNetwork) {
@@ -88,6 +94,8 @@ export const judgePodPart = (input: JudgeInput): Finding[] => {
         'MG201',
         `${where} ${verb} without the ${want ? titleOf(want) : 'mesh'} proxy, but ${cluster} has serviceMesh.enabled: true (${now()}). Mixed injection splits the Raft cluster. ${fix}`,
         metaPath,
+        'error',
+        `no ${want ? titleOf(want) : 'mesh'} proxy, but ${cluster} is meshed (${nowShort()})`,
       ),
     );
   }

@@ -104,6 +104,8 @@ export const validateObject = (obj: KubeObject, namespace: string, view: Cluster
         'MG204',
         `${where} belongs to ${profile.cluster.kind} ${namespace}/${clusterName} (label ${profile.clusterNameLabel}), which does not exist, so its mesh state cannot be checked. Create the ${profile.cluster.kind} first or fix the label.`,
         [...shape.base, 'metadata', 'labels', profile.clusterNameLabel],
+        'warning',
+        `${profile.cluster.kind} ${namespace}/${clusterName} not found; mesh state not checked`,
       ),
     );
     return { findings };

@@ -62,6 +62,8 @@ class MetaWriter {
           'MG207',
           `${this.where}: ${field === 'labels' ? 'label' : 'annotation'} ${key}=${JSON.stringify(current)} was replaced by ${JSON.stringify(value)} ${why}. Set it in ${this.cluster} instead of the template.`,
           path,
+          'warning',
+          `${key}=${JSON.stringify(current)} replaced by ${JSON.stringify(value)} from ${this.cluster}`,
         ),
       );
     }
@@ -133,6 +135,7 @@ export const mutatePodPart = (input: MutationInput): MutationResult => {
           `${input.where}: ${mesh.title} cannot exclude ports, so Raft traffic on ${desired.consensusPorts.join(',')} goes through ztunnel; expect added consensus latency.`,
           annotationsPath,
           'warning',
+          `${mesh.title} cannot exclude ports: Raft on ${desired.consensusPorts.join(',')} goes through ztunnel`,
         ),
       );
     }

@@ -70,6 +70,8 @@ export const checkIstioSwitchForm = (annotations: StringMap, at: Path, opts: { l
           'MG105',
           `${opts.where} gives Istio's inject switch only as the annotation ${ISTIO_INJECT}; Istio reads the label form. meshguard adds the label ${ISTIO_INJECT}=${JSON.stringify(annotations[ISTIO_INJECT])} to pods; set it as a label to be explicit.`,
           [...at, ISTIO_INJECT],
+          'warning',
+          `Istio reads the inject switch as a label; meshguard adds ${ISTIO_INJECT}=${annotations[ISTIO_INJECT]}`,
         ),
       ]
     : [];

@@ -48,6 +48,8 @@ export const validateCluster = (profile: TargetProfile, cr: KubeObject, ns: Name
           'MG106',
           `${where} has serviceMesh.enabled: true, but ${why}. Add the mesh's inject annotation to spec.serviceMesh.annotations or label the namespace for injection.`,
           [...SM, 'enabled'],
+          'warning',
+          `mesh enabled, but nothing would inject this cluster's pods in namespace ${ns.name}`,
         ),
       );
     }
@@ -92,6 +94,7 @@ const observabilityRules = (sm: Record<string, unknown>): Finding[] => {
         `spec.serviceMesh.observability.tracing.samplingRate is ${rate}: the field is a percentage (0-100), so this samples ${rate}% of requests. If you meant a fraction (e.g. 0.01 = 1%), write it as a percentage.`,
         [...SM, 'observability', 'tracing', 'samplingRate'],
         'warning',
+        `tracing.samplingRate ${rate} is a percentage: ${rate}% of requests are sampled`,
       ),
     );
   const mc = sm.multiCluster;

@@ -82,6 +82,8 @@ export const checkServiceMeshSchema = (dialect: ServiceMeshDialect, serviceMesh:
           'MG107',
           `${formatPath([...path, field])} is not a field of ${formatPath(path)}; the operator would ignore it. Known fields: ${known}. Check the spelling or remove it.`,
           [...path, field],
+          'warning',
+          `${formatPath([...path, field])} is not a known field; it would be ignored`,
         ),
       );
       continue;

@@ -269,7 +269,7 @@ t.test('admission of a bad CR: 403 naming rule, field and fix; warnings separate
   t.equal(r.status?.code, 403);
   t.match(r.status?.message, /\[MG101\] spec\.serviceMesh\.mtls has enabled: false with mode: STRICT.*Set enabled: true.*\(field spec\.serviceMesh\.mtls\.mode\)/);
   t.equal(r.warnings?.length, 1);
-  t.match(r.warnings![0]!, /^MG101: spec\.serviceMesh\.observability\.tracing\.samplingRate is 5/);
+  t.match(r.warnings![0]!, /^MG101: tracing\.samplingRate 5 is a percentage: 5% of requests are sampled$/);
   t.equal(res.decision, 'denied');
   const upd = runValidate(op({ mtls: { enabled: false, mode: 'STRICT' } }), view(), { operation: 'UPDATE', oldObject: op({ mtls: { enabled: false, mode: 'STRICT' } }) });
   t.equal(upd.review.response.allowed, true, 'an UPDATE that keeps an old error is allowed');
