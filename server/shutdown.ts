@@ -73,11 +73,14 @@ export function exitOnSignals(controller: Pick<ShutdownController, 'shutdown'>, 
   const onSignal = (signal: NodeJS.Signals) => {
     if (signalled) {
       logger.warn({ signal }, 'second signal: exiting now');
-      exit(1);
+      logger.flush(() => exit(1));
       return;
     }
     signalled = true;
-    void controller.shutdown(signal).then((r) => exit(r === 'clean' ? 0 : 1));
+    void controller.shutdown(signal).then((r) => {
+      // An asynchronous log destination may still hold the last lines.
+      logger.flush(() => exit(r === 'clean' ? 0 : 1));
+    });
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
