@@ -26,7 +26,7 @@ export interface ServeOptions {
   clientCa?: string;
   host?: string;
   port: number;
-  metricsPort: number | null;
+  metricsPort: number | false;
   kubeconfig?: string;
   state: string[];
   devCertsDir: string;
@@ -47,7 +47,8 @@ const integer = (min: number, max: number) => (value: string): number => {
   return n;
 };
 
-const metricsPort = (value: string): number | null => (value === 'off' ? null : integer(0, 65535)(value));
+// "off" parses to false, not null: commander stores a parser's null as ''.
+const metricsPort = (value: string): number | false => (value === 'off' ? false : integer(0, 65535)(value));
 
 const inCluster = (): boolean => !!process.env.KUBERNETES_SERVICE_HOST && existsSync(SERVICE_ACCOUNT_TOKEN);
 
@@ -106,7 +107,7 @@ export async function serve(opts: ServeOptions): Promise<void> {
   const server = await startWebhookServer({
     host,
     port: opts.port,
-    metricsPort: opts.metricsPort,
+    metricsPort: opts.metricsPort === false ? null : opts.metricsPort,
     tls,
     certPollMs: opts.certPollSeconds * 1000,
     view,

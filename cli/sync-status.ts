@@ -19,7 +19,7 @@ export interface SyncStatusOptions {
   renewDeadlineSeconds: number;
   retryPeriodSeconds: number;
   metricsHost: string;
-  metricsPort: number | null;
+  metricsPort: number | false;
   resyncSeconds: number;
   quietPeriodMs: number;
   maxDelayMs: number;
@@ -35,7 +35,8 @@ const number = (min: number, max: number, integer = true) => (value: string): nu
   return n;
 };
 
-const metricsPort = (value: string): number | null => (value === 'off' ? null : number(0, 65535)(value));
+// "off" parses to false, not null: commander stores a parser's null as ''.
+const metricsPort = (value: string): number | false => (value === 'off' ? false : number(0, 65535)(value));
 
 export async function syncStatus(opts: SyncStatusOptions): Promise<void> {
   const logger = pino({ level: opts.logLevel }).child({ component: 'syncer' });
@@ -79,7 +80,7 @@ export async function syncStatus(opts: SyncStatusOptions): Promise<void> {
     quietMs: opts.quietPeriodMs,
     maxDelayMs: opts.maxDelayMs,
     metricsHost: opts.metricsHost,
-    metricsPort: opts.metricsPort,
+    metricsPort: opts.metricsPort === false ? null : opts.metricsPort,
   });
 
   let signalled = false;

@@ -184,3 +184,27 @@ t.test('a large input checked on several threads gives exactly the single-thread
   t.same(JSON.parse(two.out), a, 'same findings, same order, same summary');
   t.equal(run(['check', '--jobs', '0', dir]).code, 2, '--jobs must be >= 1');
 });
+
+t.test('serve --metrics-port off starts without the metrics listener', async (t) => {
+  const { spawn } = await import('node:child_process');
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const dir = mkdtempSync(join(tmpdir(), 'meshguard-serve-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const child = spawn(process.execPath, [bin, 'serve', '--port', '0', '--metrics-port', 'off', '--dev-certs-dir', join(dir, 'certs')], { cwd: dir });
+  t.teardown(() => child.kill('SIGKILL'));
+  let out = '';
+  let err = '';
+  child.stderr.on('data', (d) => (err += d));
+  const listening = await new Promise<Record<string, unknown> | undefined>((resolve) => {
+    child.stdout.on('data', (d) => {
+      out += d;
+      const line = out.split('\n').find((l) => l.includes('"meshguard webhook listening"'));
+      if (line) resolve(JSON.parse(line));
+    });
+    child.on('exit', () => resolve(undefined));
+  });
+  t.ok(listening, `serve came up\n${err}`);
+  t.equal(listening?.metricsPort, null, 'no metrics port');
+  t.ok(Number(listening?.port) > 0);
+});
