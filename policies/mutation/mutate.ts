@@ -112,6 +112,7 @@ export const mutatePodPart = (input: MutationInput): MutationResult => {
 
     // Rule 2: consensus ports stay out of the proxy in both directions, merged into the
     // list the CR (or else the template) gives.
+    const added: string[] = [];
     for (const key of exclusionKeys) {
       const crValue = desired.annotations[key];
       const current = w.get('annotations', key);
@@ -119,15 +120,17 @@ export const mutatePodPart = (input: MutationInput): MutationResult => {
       const next = mergePorts(start, desired.consensusPorts, { ranges: ex!.ranges, defaultValue: ex!.defaultValue });
       if (next === current) continue;
       w.set('annotations', key, next, current !== undefined && crValue !== undefined && current !== crValue ? crWins : undefined);
-      if (next !== start)
-        w.findings.push(
-          finding(
-            'MG206',
-            `${input.where}: consensus ports ${desired.consensusPorts.join(',')} were not excluded from the ${mesh!.title} proxy; meshguard sets ${key}=${JSON.stringify(next)}.`,
-            [...annotationsPath, key],
-          ),
-        );
+      if (next !== start) added.push(`${key}=${JSON.stringify(next)}`);
     }
+    // One finding for both directions: it is one fact about the template.
+    if (added.length > 0)
+      w.findings.push(
+        finding(
+          'MG206',
+          `${input.where}: consensus ports ${desired.consensusPorts.join(',')} were not excluded from the ${mesh!.title} proxy; meshguard sets ${added.join(' and ')}.`,
+          added.length === 1 ? [...annotationsPath, added[0]!.slice(0, added[0]!.indexOf('='))] : annotationsPath,
+        ),
+      );
     if (mesh && !ex && desired.consensusPorts.length > 0) {
       w.findings.push(
         finding(
