@@ -12,6 +12,7 @@ import * as k8s from '@kubernetes/client-node';
 import t from 'tap';
 
 import { startCluster, type TestCluster } from './lib/cluster.js';
+import { collectLines } from './lib/child-output.js';
 
 // Budgets, not assertions: the API server starts and restarts on 2 shared cores.
 t.setTimeout(12 * 60_000);
@@ -56,17 +57,7 @@ class SyncerProcess {
     readonly child: ChildProcess,
   ) {
     this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
-    let buf = '';
-    const onData = (chunk: Buffer) => {
-      buf += chunk.toString('utf8');
-      let i: number;
-      while ((i = buf.indexOf('\n')) >= 0) {
-        this.lines.push(buf.slice(0, i));
-        buf = buf.slice(i + 1);
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
+    collectLines(child, this.lines);
   }
 
   static async start(name: string, kubeconfig: string, extra: string[] = []): Promise<SyncerProcess> {

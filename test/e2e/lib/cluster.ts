@@ -17,12 +17,12 @@
  */
 // @peculiar/x509 resolves its services through tsyringe, which needs the Reflect polyfill
 // loaded before it.
+import { httpsGet } from './child-output.js';
 import 'reflect-metadata';
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, webcrypto } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as https from 'node:https';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -332,19 +332,6 @@ interface TlsClient {
   key: string;
 }
 
-function httpsGet(url: string, tls: TlsClient, timeoutMs: number): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = https.get(url, { ...tls, agent: false, timeout: timeoutMs }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      res.on('error', reject);
-    });
-    req.on('timeout', () => req.destroy(new Error('request timed out')));
-    req.on('error', reject);
-  });
-}
 
 async function waitFor(
   what: string,

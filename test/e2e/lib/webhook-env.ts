@@ -9,13 +9,13 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as https from 'node:https';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { parseAllDocuments, stringify } from 'yaml';
 
 import { createCA, issueCertificate } from '../../../certs/dev-ca.js';
+import { collectLines, httpsGet } from './child-output.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 export const ROOT = path.resolve(HERE, '..', '..', '..');
@@ -129,19 +129,6 @@ export async function makeServingCert(dir: string): Promise<ServingCert> {
 // ---------------------------------------------------------------------------------------
 // meshguard serve
 
-function httpsGet(url: string, ca: string, timeoutMs: number): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = https.get(url, { ca, agent: false, timeout: timeoutMs }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      res.on('error', reject);
-    });
-    req.on('timeout', () => req.destroy(new Error('request timed out')));
-    req.on('error', reject);
-  });
-}
 
 export class MeshguardProcess {
   readonly lines: string[] = [];
@@ -151,17 +138,7 @@ export class MeshguardProcess {
 
   private constructor(readonly child: ChildProcess) {
     this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
-    let buf = '';
-    const onData = (chunk: Buffer) => {
-      buf += chunk.toString('utf8');
-      let i: number;
-      while ((i = buf.indexOf('\n')) >= 0) {
-        this.lines.push(buf.slice(0, i));
-        buf = buf.slice(i + 1);
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
+    collectLines(child, this.lines);
   }
 
   /**
@@ -219,7 +196,7 @@ export class MeshguardProcess {
         'meshguard /readyz',
         async () => {
           if (!p.running) throw new Error(`meshguard exited:\n${p.tail()}`);
-          const r = await httpsGet(`https://127.0.0.1:${p.port}/readyz`, opts.cert.caPem, 5000);
+          const r = await httpsGet(`https://127.0.0.1:${p.port}/readyz`, { ca: opts.cert.caPem }, 5000);
           if (r.status !== 200) throw new Error(`HTTP ${r.status} ${r.body}`);
           return true;
         },
