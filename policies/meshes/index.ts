@@ -19,14 +19,23 @@ export const MESHES: Record<MeshName, MeshRules> = {
 /** The mesh whose annotation this key is (by its prefix), or undefined for any other key. */
 export const meshOfAnnotationKey = (key: string): MeshName | undefined => MESH_NAMES.find((m) => MESHES[m].ownsAnnotationKey(key));
 
-/** Each mesh whose annotation keys appear, with those keys; in MESH_NAMES order. More than one entry is MG104. */
+/**
+ * The meshes these annotations configure, each with its keys, in MESH_NAMES order (which
+ * mesh a message names first). More than one entry is MG104. A mesh's opt-out annotation
+ * (`linkerd.io/inject: disabled`, `consul.hashicorp.com/connect-inject: "false"`)
+ * configures nothing: it keeps that mesh away, which is what mutation rule 4 writes for a
+ * disabled cluster, so it neither makes a second mesh nor names the cluster's mesh.
+ */
 export const meshesOfAnnotations = (annotations: StringMap): Map<MeshName, string[]> => {
-  const found = new Map<MeshName, string[]>();
-  for (const mesh of MESH_NAMES) {
-    const keys = Object.keys(annotations).filter((k) => MESHES[mesh].ownsAnnotationKey(k));
-    if (keys.length > 0) found.set(mesh, keys);
+  const keysOf = new Map<MeshName, string[]>();
+  for (const [k, v] of Object.entries(annotations)) {
+    const mesh = meshOfAnnotationKey(k);
+    if (!mesh || MESHES[mesh].optOut.annotations?.[k] === v) continue;
+    const keys = keysOf.get(mesh);
+    if (keys) keys.push(k);
+    else keysOf.set(mesh, [k]);
   }
-  return found;
+  return new Map(MESH_NAMES.filter((m) => keysOf.has(m)).map((m) => [m, keysOf.get(m)!]));
 };
 
 // DESIGN's order: a namespace labelled for Istio sidecars stays a sidecar namespace even

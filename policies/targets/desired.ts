@@ -3,8 +3,7 @@
 import type { KubeObject, NamespaceInfo, StringMap } from '../k8s.js';
 import { isPlainObject } from '../k8s.js';
 import type { MeshName } from '../meshes/types.js';
-import { meshFromNamespace } from '../meshes/index.js';
-import { meshesConfigured } from '../validation/annotations.js';
+import { meshFromNamespace, meshesOfAnnotations } from '../meshes/index.js';
 import { getIn } from './resolve.js';
 import type { TargetProfile } from './profile.js';
 
@@ -47,7 +46,7 @@ export const desiredMeshOf = (profile: TargetProfile, cr: KubeObject, ns: Namesp
   const consensusPorts = consensusPortsOf(profile, cr);
   const base = { enabled, annotations, consensusPorts };
 
-  const fromAnnotations = [...meshesConfigured(annotations).keys()];
+  const fromAnnotations = [...meshesOfAnnotations(annotations).keys()];
   if (fromAnnotations.length > 1) return { ...base, mesh: undefined, source: 'conflict' };
   if (fromAnnotations.length === 1) {
     // Istio annotations in an ambient namespace still mean a sidecar: the pod keeps it.

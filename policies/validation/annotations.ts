@@ -1,31 +1,10 @@
 // Annotation keys and values as Kubernetes and each mesh would parse them (MG102-MG105).
 import { finding, type Finding, type Path } from '../findings.js';
 import type { StringMap } from '../k8s.js';
-import type { MeshName } from '../meshes/types.js';
-import { MESHES, meshOfAnnotationKey } from '../meshes/index.js';
-import { MESH_NAMES } from '../meshes/types.js';
+import { MESHES, meshOfAnnotationKey, meshesOfAnnotations } from '../meshes/index.js';
 import { qualifiedNameError } from '../values/qualified-name.js';
 
 export const ISTIO_INJECT = 'sidecar.istio.io/inject';
-
-/**
- * The meshes these annotations configure, each with its keys. A mesh's opt-out annotation
- * (`linkerd.io/inject: disabled`, `consul.hashicorp.com/connect-inject: "false"`) configures
- * nothing: it keeps that mesh away, which is what mutation rule 4 writes for a disabled
- * cluster, so it does not make a second mesh (MG104) nor name the cluster's mesh.
- */
-export const meshesConfigured = (annotations: StringMap): Map<MeshName, string[]> => {
-  const keysOf = new Map<MeshName, string[]>();
-  for (const [k, v] of Object.entries(annotations)) {
-    const mesh = meshOfAnnotationKey(k);
-    if (!mesh || MESHES[mesh].optOut.annotations?.[k] === v) continue;
-    const keys = keysOf.get(mesh);
-    if (keys) keys.push(k);
-    else keysOf.set(mesh, [k]);
-  }
-  // Callers read the meshes in registry order (which mesh a message names first).
-  return new Map(MESH_NAMES.filter((m) => keysOf.has(m)).map((m) => [m, keysOf.get(m)!]));
-};
 
 /**
  * Findings for a set of annotations found at `at` (the annotations map itself).
@@ -47,7 +26,7 @@ export const checkAnnotations = (
     const valueError = mesh ? MESHES[mesh].checkAnnotation(key, value) : undefined;
     if (valueError) out.push(finding('MG103', `${key}: ${JSON.stringify(value)} on ${opts.where}: ${valueError}`, [...at, key]));
   }
-  const meshes = meshesConfigured(annotations);
+  const meshes = meshesOfAnnotations(annotations);
   if (meshes.size > 1) {
     const parts = [...meshes].map(([m, keys]) => `${MESHES[m].title} (${keys.join(', ')})`);
     out.push(

@@ -33,6 +33,11 @@ t.test('meshesOfAnnotations groups keys by mesh', async (t) => {
   const two = meshesOfAnnotations({ 'linkerd.io/inject': 'enabled', 'sidecar.istio.io/inject': 'true' });
   t.same([...two.keys()], ['istio', 'linkerd'], 'in MESH_NAMES order, for stable messages');
   t.equal(meshesOfAnnotations({}).size, 0);
+  t.same(
+    [...meshesOfAnnotations({ 'linkerd.io/inject': 'disabled', 'consul.hashicorp.com/connect-inject': 'false', 'sidecar.istio.io/inject': 'true' })],
+    [['istio', ['sidecar.istio.io/inject']]],
+    "a mesh's own opt-out value configures nothing (rule 4's output is not a second mesh)",
+  );
 });
 
 t.test('meshFromNamespace in the DESIGN order', async (t) => {

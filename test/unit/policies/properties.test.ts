@@ -7,7 +7,7 @@ import { admit, MAX_WARNING_LENGTH, type AdmissionOutcome } from '../../../polic
 import { DEFAULT_CONFIG, type PolicyConfig } from '../../../policies/config.js';
 import type { KubeObject } from '../../../policies/k8s.js';
 import { getIn, templatePathOf } from '../../../policies/targets/resolve.js';
-import { meshesConfigured } from '../../../policies/validation/annotations.js';
+import { meshesOfAnnotations } from '../../../policies/meshes/index.js';
 import { ctx, decodePatch, review, view } from './fixtures/objects.js';
 
 const podAnnotations = (obj: KubeObject): Record<string, string> => {
@@ -178,7 +178,7 @@ t.test('mutation does not invent validation errors', async (t) => {
       const after = admit(review(obj.kind!, mutated), 'validate', c).findings.filter((f) => f.severity === 'error');
       // A template that already configures a mesh may end up with two meshes' annotations
       // once the cluster's are added: MG104 then points at the template's own foreign settings.
-      const hadMesh = meshesConfigured(podAnnotations(obj)).size > 0;
+      const hadMesh = meshesOfAnnotations(podAnnotations(obj)).size > 0;
       return after.every((f) => before.has(f.rule) || ['MG201', 'MG202', 'MG203'].includes(f.rule) || (hadMesh && f.rule === 'MG104'));
     }),
     { numRuns: NUM_RUNS },
