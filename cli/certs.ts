@@ -2,8 +2,8 @@
 // Secret (ca.crt, tls.crt, tls.key) plus the CA key so more certs can be signed later.
 import type { Command } from 'commander';
 import { DEFAULT_DEV_SANS, writeDevCerts } from '../certs/dev-ca.js';
+import { collect } from './options.js';
 
-const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
 export function register(program: Command): void {
   program

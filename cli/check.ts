@@ -1,7 +1,7 @@
 // `meshguard check`: what the cluster would decide for every manifest, as findings.
 import type { Command } from 'commander';
 import { InputError, loadManifests } from './inputs.js';
-import { addOfflineOptions, loadConfig, loadState, type OfflineOptions } from './options.js';
+import { addOfflineOptions, loadConfig, loadState, numberOption, type OfflineOptions } from './options.js';
 import { buildView, checkDocuments, summarize } from './run-checks.js';
 import { checkFiles } from './check-files.js';
 import { renderJson } from './formats/json.js';
@@ -20,11 +20,7 @@ export function register(program: Command): void {
       .description('check manifests the way the webhook would judge them (exit 0 clean, 1 error findings, 2 unreadable input)')
       .argument('<paths...>', 'files or directories (recursive .yaml/.yml/.json), or - for stdin')
       .option('-f, --format <format>', `output format: ${FORMATS.join('|')}`, 'text')
-      .option('-j, --jobs <n>', 'threads for large inputs (default: half the CPUs available)', (v) => {
-        const n = Number(v);
-        if (!Number.isInteger(n) || n < 1) throw new InputError(`--jobs takes a whole number >= 1, not ${JSON.stringify(v)}`, 'usage');
-        return n;
-      }),
+      .option('-j, --jobs <n>', 'threads for large inputs (default: half the CPUs available)', numberOption(1, 1024)),
   ).action(async (paths: string[], opts: OfflineOptions & { format: string; jobs?: number }) => {
     if (!(FORMATS as readonly string[]).includes(opts.format)) throw new InputError(`unknown --format ${JSON.stringify(opts.format)}; use ${FORMATS.join(', ')}`, 'usage');
     const [config, state] = await Promise.all([loadConfig(opts.config), loadState(opts.state)]);

@@ -1,9 +1,22 @@
 // Flags shared by the offline commands, and how they turn into a policy context.
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { DEFAULT_CONFIG, type PolicyConfig } from '../policies/config.js';
 import { loadManifests, type SourceDoc } from './inputs.js';
 
 export const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+/** A commander option parser for a number in [min, max] (a whole number unless `integer: false`). */
+export const numberOption =
+  (min: number, max: number, { integer = true } = {}) =>
+  (value: string): number => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || (integer && !Number.isInteger(n)) || n < min || n > max)
+      throw new InvalidArgumentError(`expected ${integer ? 'an integer' : 'a number'} from ${min} to ${max}`);
+    return n;
+  };
+
+/** A port, or "off" as false (commander stores a parser's null as ''). */
+export const portOrOff = (value: string): number | false => (value === 'off' ? false : numberOption(0, 65535)(value));
 
 export interface OfflineOptions {
   state: string[];

@@ -4,7 +4,7 @@
 // - standalone: otherwise, the view is the --state files (or empty) and, unless
 //   --tls-cert/--tls-key are given, dev certificates are made (or reused) under
 //   --dev-certs-dir, and a ready-to-paste curl line is printed.
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { pino, type Logger } from 'pino';
@@ -16,6 +16,7 @@ import { loadStateFiles, StaticClusterView } from '../server/state-files.js';
 import type { TlsFiles } from '../server/tls-reloader.js';
 import { startWebhookServer } from '../server/webhook-server.js';
 import { loadConfigFile } from './config-file.js';
+import { collect, numberOption, portOrOff } from './options.js';
 
 const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
 
@@ -39,16 +40,6 @@ export interface ServeOptions {
 /** A usage or configuration problem: reported as one line, exit code 2. */
 class ServeUsageError extends Error {}
 
-const collect = (value: string, previous: string[]): string[] => [...previous, value];
-
-const integer = (min: number, max: number) => (value: string): number => {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`expected an integer from ${min} to ${max}`);
-  return n;
-};
-
-// "off" parses to false, not null: commander stores a parser's null as ''.
-const metricsPort = (value: string): number | false => (value === 'off' ? false : integer(0, 65535)(value));
 
 const inCluster = (): boolean => !!process.env.KUBERNETES_SERVICE_HOST && existsSync(SERVICE_ACCOUNT_TOKEN);
 
@@ -139,15 +130,15 @@ export function register(program: Command): void {
     .option('--tls-key <file>', 'private key of --tls-cert (PEM)')
     .option('--client-ca <file>', 'require client certificates signed by this CA (PEM); others are refused at the handshake')
     .option('--host <address>', 'address to listen on (default 0.0.0.0 with a cluster, 127.0.0.1 standalone)')
-    .option('--port <port>', 'HTTPS port', integer(0, 65535), 8443)
-    .option('--metrics-port <port>', 'plain-HTTP port for /metrics and the probes, or "off"', metricsPort, 9090)
+    .option('--port <port>', 'HTTPS port', numberOption(0, 65535), 8443)
+    .option('--metrics-port <port>', 'plain-HTTP port for /metrics and the probes, or "off"', portOrOff, 9090)
     .option('--kubeconfig <file>', 'watch the cluster of this kubeconfig (in a pod, the service account is used without it)')
     .option('--state <file>', 'standalone: YAML/JSON of what the cluster holds (Namespaces, cluster CRs, Pods); repeatable', collect, [])
     .option('--dev-certs-dir <dir>', 'standalone: where dev certificates are made and reused', '.meshguard/dev-certs')
     .option('--log-level <level>', 'fatal, error, warn, info, debug or trace', 'info')
-    .option('--shutdown-grace-seconds <n>', 'on SIGTERM, exit within this time (keep below terminationGracePeriodSeconds)', integer(1, 3600), 25)
-    .option('--shutdown-delay-seconds <n>', 'on SIGTERM, keep serving this long after readiness turns false, while endpoints update', integer(0, 600), 5)
-    .option('--cert-poll-seconds <n>', 'also re-read the certificate files this often (file events can be missed)', integer(1, 3600), 10)
+    .option('--shutdown-grace-seconds <n>', 'on SIGTERM, exit within this time (keep below terminationGracePeriodSeconds)', numberOption(1, 3600), 25)
+    .option('--shutdown-delay-seconds <n>', 'on SIGTERM, keep serving this long after readiness turns false, while endpoints update', numberOption(0, 600), 5)
+    .option('--cert-poll-seconds <n>', 'also re-read the certificate files this often (file events can be missed)', numberOption(1, 3600), 10)
     .addHelpText(
       'after',
       `

@@ -1,13 +1,13 @@
 // `meshguard sync-status`: the status syncer, meant as a second container next to the
 // webhook (same image). See docs/syncer.md for flags, RBAC and metrics.
 import { KubeConfig } from '@kubernetes/client-node';
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { pino } from 'pino';
 import { InformerClusterView } from '../server/informer-view.js';
 import { startSyncer } from '../syncer/syncer.js';
-import { loadConfig } from './options.js';
+import { loadConfig, numberOption, portOrOff } from './options.js';
 
 export interface SyncStatusOptions {
   kubeconfig?: string;
@@ -28,15 +28,6 @@ export interface SyncStatusOptions {
 
 class SyncUsageError extends Error {}
 
-const number = (min: number, max: number, integer = true) => (value: string): number => {
-  const n = Number(value);
-  if (!Number.isFinite(n) || (integer && !Number.isInteger(n)) || n < min || n > max)
-    throw new InvalidArgumentError(`expected ${integer ? 'an integer' : 'a number'} from ${min} to ${max}`);
-  return n;
-};
-
-// "off" parses to false, not null: commander stores a parser's null as ''.
-const metricsPort = (value: string): number | false => (value === 'off' ? false : number(0, 65535)(value));
 
 export async function syncStatus(opts: SyncStatusOptions): Promise<void> {
   const logger = pino({ level: opts.logLevel }).child({ component: 'syncer' });
@@ -112,14 +103,14 @@ export function register(program: Command): void {
     .option('--leader-elect', 'elect one writer among replicas through a coordination.k8s.io Lease', false)
     .option('--lease-name <name>', 'name of the Lease', 'meshguard-status-syncer')
     .option('--lease-namespace <ns>', 'namespace of the Lease ($POD_NAMESPACE when set)', process.env.POD_NAMESPACE || 'meshguard-system')
-    .option('--lease-duration-seconds <n>', 'how long a silent leader keeps the lease', number(2, 3600), 15)
-    .option('--renew-deadline-seconds <n>', 'a leader that could not renew for this long stops writing', number(1, 3600), 10)
-    .option('--retry-period-seconds <n>', 'how often to renew or try to acquire', number(0.1, 3600, false), 2)
+    .option('--lease-duration-seconds <n>', 'how long a silent leader keeps the lease', numberOption(2, 3600), 15)
+    .option('--renew-deadline-seconds <n>', 'a leader that could not renew for this long stops writing', numberOption(1, 3600), 10)
+    .option('--retry-period-seconds <n>', 'how often to renew or try to acquire', numberOption(0.1, 3600, { integer: false }), 2)
     .option('--metrics-host <address>', 'address of the metrics/probe listener', '0.0.0.0')
-    .option('--metrics-port <port>', 'plain-HTTP port for /metrics, /healthz and /readyz, or "off"', metricsPort, 9091)
-    .option('--resync-seconds <n>', 're-check every cluster this often even without events', number(1, 86400), 300)
-    .option('--quiet-period-ms <n>', 'write a cluster once its changes pause this long', number(0, 600_000), 500)
-    .option('--max-delay-ms <n>', '...but no later than this after its first unhandled change', number(0, 600_000), 5000)
+    .option('--metrics-port <port>', 'plain-HTTP port for /metrics, /healthz and /readyz, or "off"', portOrOff, 9091)
+    .option('--resync-seconds <n>', 're-check every cluster this often even without events', numberOption(1, 86400), 300)
+    .option('--quiet-period-ms <n>', 'write a cluster once its changes pause this long', numberOption(0, 600_000), 500)
+    .option('--max-delay-ms <n>', '...but no later than this after its first unhandled change', numberOption(0, 600_000), 5000)
     .option('--log-level <level>', 'fatal, error, warn, info, debug or trace', 'info')
     .action(async (opts: SyncStatusOptions) => {
       try {
