@@ -13,6 +13,7 @@ import t from 'tap';
 
 import { startCluster, type TestCluster } from './lib/cluster.js';
 import { collectLines } from './lib/child-output.js';
+import { eventually, sleep } from './lib/wait.js';
 
 // Budgets, not assertions: the API server starts and restarts on 2 shared cores.
 t.setTimeout(12 * 60_000);
@@ -28,22 +29,7 @@ const ANTFLY_LABELS = (cluster: string) => ({ 'app.kubernetes.io/name': 'antfly-
 // Short lease timings keep the takeover test quick; the defaults (15/10/2 s) are the same code.
 const LEASE_FLAGS = ['--lease-duration-seconds=6', '--renew-deadline-seconds=4', '--retry-period-seconds=1'];
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function waitUntil<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 90_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined && v !== false) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await sleep(250);
-  }
-}
+const waitUntil = <T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 90_000): Promise<T> => eventually(what, fn, timeoutMs);
 
 /** One `meshguard sync-status` child process and its metrics. */
 class SyncerProcess {

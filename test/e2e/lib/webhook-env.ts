@@ -16,6 +16,7 @@ import { parseAllDocuments, stringify } from 'yaml';
 
 import { createCA, issueCertificate } from '../../../certs/dev-ca.js';
 import { collectLines, httpsGet } from './child-output.js';
+import { eventually, sleep } from './wait.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 export const ROOT = path.resolve(HERE, '..', '..', '..');
@@ -25,26 +26,11 @@ export const SHIPPED_WEBHOOKS = path.join(ROOT, 'manifests', 'base', 'webhooks.y
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Doc = Record<string, any>;
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export { eventually, sleep };
 
 // YAML 1.1, as kubectl reads it: strings such as "yes", "on" or "0777" are quoted.
 export const yamlOf = (docs: Doc[]): string => docs.map((d) => stringify(d, { version: '1.1' })).join('---\n');
 
-/** Retries fn until it returns something other than undefined/false, or throws after timeoutMs. */
-export async function eventually<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 30_000, everyMs = 250): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined && v !== false) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await sleep(everyMs);
-  }
-}
 
 // ---------------------------------------------------------------------------------------
 // kubectl
