@@ -34,7 +34,7 @@ const split = (files: { ref: FileRef; bytes: number }[], n: number): FileRef[][]
 
 interface RemoteShare {
   context: Promise<{ context: ContextObject[]; documents: number; files: number }>;
-  check(state: SourceDoc[], context: ContextObject[], namespace: string): Promise<CheckResult & { orders: number[] }>;
+  check(state: readonly SourceDoc[], context: ContextObject[], namespace: string): Promise<CheckResult & { orders: number[] }>;
   close(): void;
 }
 
@@ -57,7 +57,8 @@ const remote = (files: FileRef[], config: PolicyConfig): RemoteShare => {
       new Promise((resolve, reject) => {
         onResult = resolve;
         onError = reject;
-        worker.postMessage({ state: state.map((s) => ({ file: s.file, index: s.index, prefix: s.prefix, object: s.object })), context: ctx, namespace });
+        // Functions do not cross threads: only the objects, which is all the view needs.
+        worker.postMessage({ state: state.map((s) => ({ object: s.object })), context: ctx, namespace });
       }),
     close: () => void worker.terminate(),
   };
@@ -83,7 +84,7 @@ export const checkFiles = async (
     const parsed = await Promise.all([local.parse(), ...workers.map((w) => w.context)]);
     const context = mergeContext(parsed.map((p) => p.context));
     const results = await Promise.all([
-      ...workers.map((w) => w.check([...state], context, namespace)),
+      ...workers.map((w) => w.check(state, context, namespace)),
       Promise.resolve(local.check(state, context, namespace)),
     ]);
     const tagged = results.flatMap((r) => r.findings.map((f, i) => ({ f, order: r.orders[i]! })));

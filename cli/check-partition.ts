@@ -54,8 +54,8 @@ export class Partition {
     return { context, documents: this.docs.length, files: new Set(this.docs.map((d) => d.file)).size };
   }
 
-  check(state: readonly SourceDoc[], context: readonly ContextObject[], namespace: string): CheckResult & { orders: number[] } {
-    const view = buildView(state, context.map((c) => ({ object: c.object }) as SourceDoc));
+  check(state: readonly { object: KubeObject }[], context: readonly ContextObject[], namespace: string): CheckResult & { orders: number[] } {
+    const view = buildView(state, context);
     const result = checkDocuments(this.docs, view, this.config, namespace);
     return { ...result, orders: result.findings.map((f) => this.orderOf.get(f.file) ?? 0) };
   }

@@ -1,7 +1,7 @@
 // Worker-thread side of a parallel `check`: a Partition driven by messages.
 import { parentPort, workerData } from 'node:worker_threads';
 import type { PolicyConfig } from '../policies/config.js';
-import type { SourceDoc } from './inputs.js';
+import type { KubeObject } from '../policies/k8s.js';
 import { InputError } from './inputs.js';
 import { Partition, type ContextObject, type FileRef } from './check-partition.js';
 
@@ -23,10 +23,9 @@ const fail = (err: unknown) =>
 
 partition.parse().then((r) => port.postMessage({ type: 'context', ...r }), fail);
 
-port.on('message', (msg: { state: SourceDoc[]; context: ContextObject[]; namespace: string }) => {
+port.on('message', (msg: { state: { object: KubeObject }[]; context: ContextObject[]; namespace: string }) => {
   try {
-    const state = msg.state.map((s) => ({ ...s, lineOf: () => 0 }));
-    port.postMessage({ type: 'result', result: partition.check(state, msg.context, msg.namespace) });
+    port.postMessage({ type: 'result', result: partition.check(msg.state, msg.context, msg.namespace) });
   } catch (err) {
     fail(err);
   }

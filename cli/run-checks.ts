@@ -26,7 +26,7 @@ export interface CheckResult {
 export const namespaceOf = (o: KubeObject, fallback: string): string => o.metadata?.namespace ?? fallback;
 
 /** The cluster as the run sees it: --state first, then the inputs (inputs win). */
-export const buildView = (state: readonly SourceDoc[], inputs: readonly SourceDoc[]): ClusterView =>
+export const buildView = (state: readonly { object: KubeObject }[], inputs: readonly { object: KubeObject }[]): ClusterView =>
   new ObjectClusterView([...state, ...inputs].map((d) => d.object));
 
 const dedupeKey = (f: Finding): string => `${f.rule}|${formatPath(f.path)}|${f.message}`;
