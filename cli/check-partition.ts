@@ -4,7 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import type { PolicyConfig } from '../policies/config.js';
 import type { KubeObject } from '../policies/k8s.js';
-import { groupOf } from '../policies/targets/resolve.js';
+import { isClusterViewObject } from '../policies/cluster-view.js';
 import { InputError, parseManifests, type SourceDoc } from './inputs.js';
 import { buildView, checkDocuments, type CheckResult } from './run-checks.js';
 
@@ -20,11 +20,6 @@ export interface ContextObject {
   index: number;
   object: KubeObject;
 }
-
-/** Namespaces, Pods and cluster CRs are all the policies look up; the rest stays local. */
-export const isContextObject = (o: KubeObject, config: PolicyConfig): boolean =>
-  ((o.kind === 'Namespace' || o.kind === 'Pod') && (o.apiVersion ?? 'v1') === 'v1') ||
-  config.profiles.some((p) => p.cluster.kind === o.kind && groupOf(p.cluster.apiVersion) === groupOf(o.apiVersion));
 
 export class Partition {
   private docs: SourceDoc[] = [];
@@ -47,7 +42,7 @@ export class Partition {
       const docs = parseManifests(text, file);
       this.orderOf.set(file, order);
       docs.forEach((d, i) => {
-        if (isContextObject(d.object, this.config)) context.push({ order, index: i, object: d.object });
+        if (isClusterViewObject(d.object, this.config.profiles)) context.push({ order, index: i, object: d.object });
       });
       this.docs.push(...docs);
     }

@@ -2,6 +2,8 @@
 // (server), input manifests plus --state files (CLI) and plain objects (tests). The
 // policies never know which one they read.
 import type { KubeObject, Namespace, Pod, StringMap } from './k8s.js';
+import type { TargetProfile } from './targets/profile.js';
+import { groupOf } from './targets/resolve.js';
 
 export interface ClusterRef {
   apiVersion: string;
@@ -80,3 +82,11 @@ export const labelsMatch = (labels: StringMap | undefined, matchLabels: StringMa
   Object.entries(matchLabels).every(([k, v]) => labels?.[k] === v);
 
 export const EMPTY_VIEW: ClusterView = new ObjectClusterView();
+
+/**
+ * Whether the policies can ever look `o` up in a cluster view: Namespaces, Pods and the
+ * cluster CRs of the profiles. A view built from only these answers every lookup the same.
+ */
+export const isClusterViewObject = (o: KubeObject, profiles: readonly TargetProfile[]): boolean =>
+  ((o.kind === 'Namespace' || o.kind === 'Pod') && (o.apiVersion ?? 'v1') === 'v1') ||
+  profiles.some((p) => p.cluster.kind === o.kind && groupOf(p.cluster.apiVersion) === groupOf(o.apiVersion));

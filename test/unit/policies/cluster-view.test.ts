@@ -52,3 +52,27 @@ t.test('labelsMatch', async (t) => {
   t.notOk(labelsMatch(undefined, { a: '1' }));
   t.ok(labelsMatch(undefined, {}));
 });
+
+t.test('isClusterViewObject keeps exactly what the policies can look up', async (t) => {
+  const { isClusterViewObject } = await import('../../../policies/cluster-view.js');
+  const { BUILTIN_PROFILES } = await import('../../../policies/targets/profile.js');
+  const objects = [
+    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'db' } },
+    { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'db', labels: { a: 'b' } } },
+    { apiVersion: 'antfly.io/v1', kind: 'AntflyCluster', metadata: { name: 'c', namespace: 'db' } },
+    { apiVersion: 'observability.io/v1beta1', kind: 'ObservabilityPlatform', metadata: { name: 'o', namespace: 'db' } },
+    { apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: { name: 's', namespace: 'db' } },
+    { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'm', namespace: 'db' } },
+    { apiVersion: 'example.com/v1', kind: 'AntflyCluster', metadata: { name: 'other-group', namespace: 'db' } },
+  ];
+  const kept = objects.filter((o) => isClusterViewObject(o, BUILTIN_PROFILES));
+  t.same(kept.map((o) => o.metadata.name), ['db', 'p', 'c', 'o']);
+  const full = new ObjectClusterView(objects);
+  const small = new ObjectClusterView(kept);
+  for (const p of BUILTIN_PROFILES) {
+    const ref = { apiVersion: p.cluster.apiVersion, kind: p.cluster.kind };
+    t.same(small.listClusters(ref), full.listClusters(ref), `${p.name} clusters`);
+  }
+  t.same(small.getNamespace('db'), full.getNamespace('db'));
+  t.same(small.listPods('db', { a: 'b' }), full.listPods('db', { a: 'b' }));
+});
