@@ -31,6 +31,8 @@ export interface LeaderElectionOptions {
   onStartedLeading?(): void;
   onStoppedLeading?(): void;
   clock?: Clock;
+  /** Source of the retry jitter, in [0, 1); tests pass a fixed sequence. */
+  random?: () => number;
 }
 
 export const statusCodeOf = (err: unknown): number | undefined => {
@@ -47,6 +49,7 @@ const asMicro = (v: unknown): string | undefined =>
 
 export class LeaderElector {
   private readonly clock: Clock;
+  private readonly random: () => number;
   private leading = false;
   /** Local time of our last successful acquire or renew. */
   private lastRenewAt = 0;
@@ -59,6 +62,7 @@ export class LeaderElector {
 
   constructor(private readonly opts: LeaderElectionOptions) {
     this.clock = opts.clock ?? REAL_CLOCK;
+    this.random = opts.random ?? Math.random;
     if (!(opts.leaseDurationMs > opts.renewDeadlineMs && opts.renewDeadlineMs > opts.retryPeriodMs && opts.retryPeriodMs > 0)) {
       throw new Error('leader election needs lease duration > renew deadline > retry period > 0');
     }
@@ -109,7 +113,7 @@ export class LeaderElector {
 
   /** Candidates retry with a little jitter so that they do not all hit the API server at once. */
   private jittered(): number {
-    return this.leading ? this.opts.retryPeriodMs : this.opts.retryPeriodMs * (1 + Math.random() * 0.2);
+    return this.leading ? this.opts.retryPeriodMs : this.opts.retryPeriodMs * (1 + this.random() * 0.2);
   }
 
   private get leaseName(): string {

@@ -47,9 +47,17 @@ class FakeLeases {
 
 const OPTS = { name: 'meshguard-status-syncer', namespace: 'meshguard-system', leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2000, logger };
 
+// A fixed jitter sequence covering the whole range, so every run asserts the same steps.
+const jitter = () => {
+  let i = 0;
+  const seq = [0, 0.5, 0.99, 0.25, 0.75];
+  return () => seq[i++ % seq.length]!;
+};
+
 const candidate = (store: FakeLeases, clock: FakeClock, identity: string, log: string[] = []) =>
   new LeaderElector({
     ...OPTS,
+    random: jitter(),
     api: store.api(identity),
     identity,
     clock,
