@@ -81,7 +81,7 @@ export const checkFiles = async (
   const workers = theirs.map((share) => remote(share, config));
   try {
     const local = new Partition(mine, config);
-    const parsed = await Promise.all([local.parse(), ...workers.map((w) => w.context)]);
+    const parsed = await Promise.all([Promise.resolve().then(() => local.parse()), ...workers.map((w) => w.context)]);
     const context = mergeContext(parsed.map((p) => p.context));
     const results = await Promise.all([
       ...workers.map((w) => w.check(state, context, namespace)),

@@ -1,10 +1,11 @@
 // One share of a `check` run: parse some files, hand back the objects the cluster view
 // needs, then judge the share's documents against the view built from every share.
 // The same code runs in the main thread and in worker threads (cli/check-worker.ts).
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import type { PolicyConfig } from '../policies/config.js';
 import type { KubeObject } from '../policies/k8s.js';
 import { isClusterViewObject } from '../policies/cluster-view.js';
+import { mayBeJudged } from '../policies/review.js';
 import { InputError, parseManifests, type SourceDoc } from './inputs.js';
 import { buildView, checkDocuments, type CheckResult } from './run-checks.js';
 
@@ -30,23 +31,33 @@ export class Partition {
     private readonly config: PolicyConfig,
   ) {}
 
-  async parse(): Promise<{ context: ContextObject[]; documents: number; files: number }> {
+  /**
+   * Reads synchronously: nothing else runs meanwhile in this thread, and awaiting each
+   * read left the CPU idle for about 80 ms over 100 files.
+   */
+  parse(): { context: ContextObject[]; documents: number; files: number } {
     const context: ContextObject[] = [];
+    let documents = 0;
+    let files = 0;
     for (const { file, order } of this.files) {
       let text: string;
       try {
-        text = await readFile(file, 'utf8');
+        text = readFileSync(file, 'utf8');
       } catch (err) {
         throw new InputError(`cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, file);
       }
       const docs = parseManifests(text, file);
       this.orderOf.set(file, order);
+      if (docs.length > 0) files++;
+      documents += docs.length;
       docs.forEach((d, i) => {
         if (isClusterViewObject(d.object, this.config.profiles)) context.push({ order, index: i, object: d.object });
+        // Only what can have findings is kept until the view is complete: holding every
+        // parsed object cost about 100 ms of garbage collection at 10k documents.
+        if (mayBeJudged(d.object, this.config)) this.docs.push(d);
       });
-      this.docs.push(...docs);
     }
-    return { context, documents: this.docs.length, files: new Set(this.docs.map((d) => d.file)).size };
+    return { context, documents, files };
   }
 
   check(state: readonly { object: KubeObject }[], context: readonly ContextObject[], namespace: string): CheckResult & { orders: number[] } {

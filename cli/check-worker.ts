@@ -21,7 +21,11 @@ const fail = (err: unknown) =>
       : { type: 'error', message: String((err as Error)?.stack ?? err) },
   );
 
-partition.parse().then((r) => port.postMessage({ type: 'context', ...r }), fail);
+try {
+  port.postMessage({ type: 'context', ...partition.parse() });
+} catch (err) {
+  fail(err);
+}
 
 port.on('message', (msg: { state: { object: KubeObject }[]; context: ContextObject[]; namespace: string }) => {
   try {

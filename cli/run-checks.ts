@@ -4,7 +4,7 @@ import { ObjectClusterView, type ClusterView } from '../policies/cluster-view.js
 import type { PolicyConfig } from '../policies/config.js';
 import { formatPath, type Finding } from '../policies/findings.js';
 import type { KubeObject } from '../policies/k8s.js';
-import { mutateObject, validateObject } from '../policies/review.js';
+import { reviewObject } from '../policies/review.js';
 import { InputError, type SourceDoc } from './inputs.js';
 
 export interface LocatedFinding extends Finding {
@@ -31,6 +31,17 @@ export const buildView = (state: readonly { object: KubeObject }[], inputs: read
 
 const dedupeKey = (f: Finding): string => `${f.rule}|${formatPath(f.path)}|${f.message}`;
 
+/** Findings of both halves, each once: a rule both halves check would otherwise show twice. */
+const merged = (a: readonly Finding[], b: readonly Finding[]): readonly Finding[] => {
+  if (a.length === 0) return b;
+  if (b.length === 0) return a;
+  const seen = new Set<string>();
+  return [...a, ...b].filter((f) => {
+    const k = dedupeKey(f);
+    return seen.has(k) ? false : (seen.add(k), true);
+  });
+};
+
 export const checkDocuments = (docs: readonly SourceDoc[], view: ClusterView, config: PolicyConfig, defaultNamespace: string): CheckResult => {
   const findings: LocatedFinding[] = [];
   let judged = 0;
@@ -38,18 +49,13 @@ export const checkDocuments = (docs: readonly SourceDoc[], view: ClusterView, co
     const obj = doc.object;
     if (typeof obj.kind !== 'string') continue;
     const ns = namespaceOf(obj, defaultNamespace);
-    const m = mutateObject(obj, ns, view, config);
-    if (m.unreadable) throw new InputError(`${obj.kind} ${obj.metadata?.name ?? ''}: ${m.unreadable}`, doc.file, doc.lineOf([]));
-    if (m.skipped) continue;
+    const { mutate, validate } = reviewObject(obj, ns, view, config, 'predict');
+    if (mutate.unreadable) throw new InputError(`${obj.kind} ${obj.metadata?.name ?? ''}: ${mutate.unreadable}`, doc.file, doc.lineOf([]));
+    if (mutate.skipped) continue;
     judged++;
-    const v = validateObject(m.mutated ?? obj, ns, view, config, 'predict');
-    const seen = new Set<string>();
-    for (const f of [...m.findings, ...v.findings]) {
-      const k = dedupeKey(f);
-      if (seen.has(k)) continue;
-      seen.add(k);
-      findings.push({ ...f, file: doc.file, line: doc.lineOf(f.path), kind: obj.kind, namespace: ns, name: obj.metadata?.name ?? '' });
-    }
+    const name = obj.metadata?.name ?? '';
+    for (const f of merged(mutate.findings, validate.findings))
+      findings.push({ ...f, file: doc.file, line: doc.lineOf(f.path), kind: obj.kind, namespace: ns, name });
   }
   return { findings, documents: docs.length, files: new Set(docs.map((d) => d.file)).size, judged };
 };

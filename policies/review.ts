@@ -8,10 +8,10 @@ import { namespaceInfo, podFacts } from './k8s.js';
 import { countMeshed, type Mode } from './mesh-state.js';
 import { mutatePodPart } from './mutation/mutate.js';
 import { judgePodPart } from './rejection.js';
-import { desiredMeshOf } from './targets/desired.js';
+import { desiredMeshOf, type DesiredMesh } from './targets/desired.js';
 import type { TargetProfile } from './targets/profile.js';
 import {
-  clusterRefOf, isIgnored, podSelectorOf, podShapeOf, profileOfCluster, targetOfPod, type PodShape,
+  clusterRefOf, isIgnored, podSelectorOf, podShapeOf, profileOfCluster, targetOfPod, type PodShape, type PodTarget,
 } from './targets/resolve.js';
 import { checkAnnotations, checkIstioSwitchForm } from './validation/annotations.js';
 import { clusterLabel, validateCluster } from './validation/cluster.js';
@@ -44,24 +44,83 @@ type Located =
   | { type: 'skip'; skip: Skip }
   | { type: 'unreadable'; why: string };
 
-const locate = (obj: KubeObject, namespace: string, view: ClusterView, config: PolicyConfig): Located => {
-  const nsObj = view.getNamespace(namespace);
-  const ns = namespaceInfo(namespace, nsObj);
-  const clusterProfile = profileOfCluster(obj, config.profiles);
-  const shape = clusterProfile ? undefined : podShapeOf(obj);
+/** What an object is, before any cluster state is known. */
+type Kind =
+  | { type: 'cluster'; profile: TargetProfile }
+  | { type: 'pod'; shape: PodShape; target: PodTarget | undefined }
+  | { type: 'other' }
+  | { type: 'unreadable'; why: string };
+
+const classify = (obj: KubeObject, config: PolicyConfig): Kind => {
+  const profile = profileOfCluster(obj, config.profiles);
+  if (profile) return { type: 'cluster', profile };
+  const shape = podShapeOf(obj);
   if (typeof shape === 'string') return { type: 'unreadable', why: shape };
-  if (!clusterProfile && !shape) return { type: 'skip', skip: 'not-a-target' };
+  if (!shape) return { type: 'other' };
+  return { type: 'pod', shape, target: targetOfPod(shape.meta?.labels, config.profiles) };
+};
+
+/**
+ * False when no cluster state could make meshguard judge this object (not a target kind,
+ * or a pod of no profile), so a caller holding many objects need not keep it.
+ */
+export const mayBeJudged = (obj: KubeObject, config: PolicyConfig): boolean => {
+  const k = classify(obj, config);
+  return k.type !== 'other' && !(k.type === 'pod' && !k.target);
+};
+
+const locate = (obj: KubeObject, namespace: string, view: ClusterView, config: PolicyConfig): Located => {
+  const k = classify(obj, config);
+  if (k.type === 'unreadable') return { type: 'unreadable', why: k.why };
+  if (k.type === 'other') return { type: 'skip', skip: 'not-a-target' };
+  const ns = namespaceInfo(namespace, view.getNamespace(namespace));
+  const shape = k.type === 'pod' ? k.shape : undefined;
   if (isIgnored(ns.labels) || isIgnored(obj.metadata?.labels) || isIgnored(shape?.meta?.labels)) return { type: 'skip', skip: 'ignored' };
-  if (clusterProfile) return { type: 'cluster', profile: clusterProfile, ns };
-  const target = targetOfPod(shape!.meta?.labels, config.profiles);
-  if (!target) return { type: 'skip', skip: 'not-a-target' };
-  const cr = view.getCluster(clusterRefOf(target.profile), namespace, target.clusterName);
-  return { type: 'pod', ctx: { shape: shape!, profile: target.profile, clusterName: target.clusterName, ns, cr } };
+  if (k.type === 'cluster') return { type: 'cluster', profile: k.profile, ns };
+  if (!k.target) return { type: 'skip', skip: 'not-a-target' };
+  const { profile, clusterName } = k.target;
+  const cr = view.getCluster(clusterRefOf(profile), namespace, clusterName);
+  return { type: 'pod', ctx: { shape: k.shape, profile, clusterName, ns, cr } };
 };
 
 /** The mutating half: the object as meshguard would leave it, and why. */
-export const mutateObject = (obj: KubeObject, namespace: string, view: ClusterView, config: PolicyConfig): ObjectDecision => {
+export const mutateObject = (obj: KubeObject, namespace: string, view: ClusterView, config: PolicyConfig): ObjectDecision =>
+  mutateLocated(obj, namespace, locate(obj, namespace, view, config), config);
+
+/**
+ * The validating half. `podMode` says how to read Pods: 'live' at the validating webhook
+ * (every injector has run), 'predict' offline. Templates are always predicted.
+ */
+export const validateObject = (obj: KubeObject, namespace: string, view: ClusterView, config: PolicyConfig, podMode: Mode): ObjectDecision =>
+  validateLocated(obj, namespace, locate(obj, namespace, view, config), view, config, podMode);
+
+/**
+ * Both halves, as the cluster would run them in turn: validate sees the mutated object.
+ * Same answers as mutateObject then validateObject, for one lookup of the object's
+ * namespace, cluster and desired mesh instead of two (what `meshguard check` runs per document).
+ */
+export const reviewObject = (
+  obj: KubeObject,
+  namespace: string,
+  view: ClusterView,
+  config: PolicyConfig,
+  podMode: Mode,
+): { mutate: ObjectDecision; validate: ObjectDecision } => {
   const loc = locate(obj, namespace, view, config);
+  if (loc.type !== 'pod') {
+    const mutate = mutateLocated(obj, namespace, loc, config);
+    return { mutate, validate: mutate.skipped || mutate.unreadable ? mutate : validateLocated(obj, namespace, loc, view, config, podMode) };
+  }
+  const desired = loc.ctx.cr ? desiredMeshOf(loc.ctx.profile, loc.ctx.cr, loc.ctx.ns) : undefined;
+  const mutate = mutateLocated(obj, namespace, loc, config, desired);
+  if (!mutate.mutated) return { mutate, validate: validateLocated(obj, namespace, loc, view, config, podMode, desired) };
+  // Mutation adds annotations and labels only: the target, cluster and namespace stay.
+  const shape = podShapeOf(mutate.mutated) as PodShape;
+  const after: Located = { type: 'pod', ctx: { ...loc.ctx, shape } };
+  return { mutate, validate: validateLocated(mutate.mutated, namespace, after, view, config, podMode, desired) };
+};
+
+const mutateLocated = (obj: KubeObject, namespace: string, loc: Located, config: PolicyConfig, known?: DesiredMesh): ObjectDecision => {
   if (loc.type === 'skip') return { findings: [], skipped: loc.skip };
   if (loc.type === 'unreadable') return { findings: [], unreadable: loc.why };
   if (loc.type === 'cluster') return { findings: [] };
@@ -73,7 +132,7 @@ export const mutateObject = (obj: KubeObject, namespace: string, view: ClusterVi
   const result = mutatePodPart({
     obj,
     base: shape.base,
-    desired: desiredMeshOf(profile, cr, ns),
+    desired: known ?? desiredMeshOf(profile, cr, ns),
     ns,
     options: config.mesh,
     where,
@@ -82,12 +141,15 @@ export const mutateObject = (obj: KubeObject, namespace: string, view: ClusterVi
   return { findings: [...findings, ...result.findings], mutated: result.mutated };
 };
 
-/**
- * The validating half. `podMode` says how to read Pods: 'live' at the validating webhook
- * (every injector has run), 'predict' offline. Templates are always predicted.
- */
-export const validateObject = (obj: KubeObject, namespace: string, view: ClusterView, config: PolicyConfig, podMode: Mode): ObjectDecision => {
-  const loc = locate(obj, namespace, view, config);
+const validateLocated = (
+  obj: KubeObject,
+  namespace: string,
+  loc: Located,
+  view: ClusterView,
+  config: PolicyConfig,
+  podMode: Mode,
+  known?: DesiredMesh,
+): ObjectDecision => {
   if (loc.type === 'skip') return { findings: [], skipped: loc.skip };
   if (loc.type === 'unreadable') return { findings: [], unreadable: loc.why };
   if (loc.type === 'cluster') return { findings: validateCluster(loc.profile, obj, loc.ns, config.mesh) };
@@ -110,12 +172,11 @@ export const validateObject = (obj: KubeObject, namespace: string, view: Cluster
     );
     return { findings };
   }
-  const desired = desiredMeshOf(profile, cr, ns);
   findings.push(
     ...judgePodPart({
       facts: podFacts(shape.meta, shape.spec),
       base: shape.base,
-      desired,
+      desired: known ?? desiredMeshOf(profile, cr, ns),
       ns,
       mode: shape.isPod ? podMode : 'predict',
       options: config.mesh,

@@ -6,6 +6,7 @@ import t from 'tap';
 import { admit, MAX_WARNING_LENGTH, type AdmissionOutcome } from '../../../policies/admission.js';
 import { DEFAULT_CONFIG, type PolicyConfig } from '../../../policies/config.js';
 import type { KubeObject } from '../../../policies/k8s.js';
+import { mayBeJudged, mutateObject, reviewObject, validateObject } from '../../../policies/review.js';
 import { getIn, templatePathOf } from '../../../policies/targets/resolve.js';
 import { meshesOfAnnotations } from '../../../policies/meshes/index.js';
 import { ctx, decodePatch, review, view } from './fixtures/objects.js';
@@ -184,6 +185,25 @@ t.test('mutation does not invent validation errors', async (t) => {
     { numRuns: NUM_RUNS },
   );
   t.pass('property held');
+});
+
+t.test('reviewObject answers as mutateObject then validateObject on the mutated object', async (t) => {
+  let judged = 0;
+  fc.assert(
+    fc.property(world, subject, (w, obj) => {
+      const c = setup(w);
+      const ns = obj.metadata?.namespace ?? 'db';
+      const both = reviewObject(obj, ns, c.view, c.config, 'predict');
+      const m = mutateObject(obj, ns, c.view, c.config);
+      const v = m.skipped || m.unreadable ? m : validateObject(m.mutated ?? obj, ns, c.view, c.config, 'predict');
+      if (!m.skipped) judged++;
+      // Nothing the cluster could hold makes a skipped candidate judged, and the reverse.
+      if (!mayBeJudged(obj, c.config) && m.skipped !== 'not-a-target') return false;
+      return JSON.stringify(both) === JSON.stringify({ mutate: m, validate: v });
+    }),
+    { numRuns: NUM_RUNS },
+  );
+  t.ok(judged >= NUM_RUNS / 4, `the generators reach judged objects (${judged})`);
 });
 
 t.test('arbitrary input: both webhooks answer and never throw', async (t) => {
