@@ -4,7 +4,7 @@ NODE_MODULES_STAMP := node_modules/.package-lock.json
 TAP := npx tap
 RESULTS := .tap-results
 
-.PHONY: all build run test unit e2e e2e-build lint typecheck bench clean help
+.PHONY: all build run test unit e2e e2e-build lint typecheck bench schemas clean help
 
 all: build
 
@@ -15,6 +15,7 @@ help:
 	@echo "make e2e      build kube-apiserver + etcd if missing and run the end-to-end tier"
 	@echo "make bench    run the benchmarks (results in bench/results/*.json)"
 	@echo "make lint     type-check everything"
+	@echo "make schemas  regenerate policies/validation/compiled-schemas.ts after editing schemas.ts"
 
 $(NODE_MODULES_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -27,6 +28,10 @@ build: node_modules
 
 run: build
 	node dist/cli/main.js serve
+
+# The serviceMesh validators are compiled ahead of time; a unit test fails when stale.
+schemas: node_modules
+	node --import @tapjs/typescript/import scripts/compile-schemas.ts
 
 lint typecheck: node_modules
 	npx tsc -p tsconfig.json --noEmit

@@ -1,4 +1,6 @@
-// Value formats the operators parse with Go and Envoy rules, registered on ajv.
+// Value formats the operators parse with Go and Envoy rules, plus ajv-formats' `uri`:
+// every format the serviceMesh schemas name, for the compiled validators.
+import { fullFormats } from 'ajv-formats/dist/formats.js';
 
 /** Go's time.ParseDuration: "300ms", "1m30s", "-1.5h", "0"; units ns us µs ms s m h. */
 const GO_DURATION = /^[-+]?((\d+(\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h))+$/;
@@ -15,3 +17,9 @@ export const badRetryOnTokens = (s: string): string[] =>
   s.split(',').map((t) => t.trim()).filter((t) => !(ENVOY_RETRY_ON.has(t) || /^[1-5]\d\d$/.test(t)));
 
 export const isEnvoyRetryOn = (s: string): boolean => s.trim() !== '' && badRetryOnTokens(s).length === 0;
+
+export const FORMATS: Record<string, (s: string) => boolean> = {
+  'go-duration': isGoDuration,
+  'envoy-retry-on': isEnvoyRetryOn,
+  uri: fullFormats.uri as (s: string) => boolean,
+};

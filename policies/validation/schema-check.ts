@@ -1,33 +1,15 @@
 // Runs the compiled serviceMesh schemas and turns ajv's errors into findings a person
 // can act on (MG101 for shape errors, MG107 for fields the operator would ignore).
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import addFormatsModule from 'ajv-formats';
+import type { ErrorObject, ValidateFunction } from 'ajv';
 import { finding, formatPath, type Finding, type Path } from '../findings.js';
 import type { ServiceMeshDialect } from '../targets/profile.js';
-import { badRetryOnTokens, isEnvoyRetryOn, isGoDuration } from './formats.js';
-import { annotationsDialectSchema, observabilityPlatformSchema } from './schemas.js';
+import { annotations, observabilityPlatform } from './compiled-schemas.js';
+import { badRetryOnTokens } from './formats.js';
 
-// ajv-formats ships CommonJS; under ESM its function sits on `.default`.
-const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (a: Ajv) => Ajv;
-
-// verbose: errors carry the offending value and the schema, for messages that show both.
-const ajv = new Ajv({ allErrors: true, strict: true, verbose: true });
-addFormats(ajv);
-ajv.addFormat('go-duration', isGoDuration);
-ajv.addFormat('envoy-retry-on', isEnvoyRetryOn);
-
-// Each dialect's validator is compiled once, on first use: a CLI run that meets only
-// Antfly clusters does not pay for compiling the Gunj schema (compiling is most of the
-// start-up cost ajv adds). The cache holds compiled code only; results never depend on it.
-const SCHEMAS: Record<ServiceMeshDialect, object> = {
-  annotations: annotationsDialectSchema,
-  'observability-platform': observabilityPlatformSchema,
-};
-const compiled = new Map<ServiceMeshDialect, ValidateFunction>();
-const validatorOf = (dialect: ServiceMeshDialect): ValidateFunction => {
-  let v = compiled.get(dialect);
-  if (!v) compiled.set(dialect, (v = ajv.compile(SCHEMAS[dialect])));
-  return v;
+// Compiled at build time from schemas.ts (scripts/compile-schemas.ts): no ajv at run time.
+const VALIDATORS: Record<ServiceMeshDialect, ValidateFunction> = {
+  annotations: annotations as ValidateFunction,
+  'observability-platform': observabilityPlatform as ValidateFunction,
 };
 
 const pointerToPath = (pointer: string): string[] =>
@@ -64,7 +46,7 @@ const describe = (e: ErrorObject, where: string): string => {
 
 /** Schema findings for `serviceMesh` found at `base` (e.g. ['spec','serviceMesh']). */
 export const checkServiceMeshSchema = (dialect: ServiceMeshDialect, serviceMesh: unknown, base: Path): Finding[] => {
-  const validate = validatorOf(dialect);
+  const validate = VALIDATORS[dialect];
   if (validate(serviceMesh)) return [];
   const out: Finding[] = [];
   const seen = new Set<string>();
