@@ -2,6 +2,7 @@
 // @ts-nocheck
 /* eslint-disable */
 import { FORMATS } from './formats.js';
+/* c8 ignore start */
 "use strict";
 export const annotations = validate10;
 const schema11 = {"type":"object","properties":{"enabled":{"type":"boolean"},"annotations":{"type":"object","additionalProperties":{"type":"string"}}},"additionalProperties":false};
@@ -1201,3 +1202,4 @@ validate11.errors = vErrors;
 return errors === 0;
 }
 
+/* c8 ignore stop */
