@@ -8,15 +8,13 @@ import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { pino, type Logger } from 'pino';
-import { ensureDevCerts, DEFAULT_DEV_SANS } from '../certs/dev-ca.js';
-import { DEFAULT_CONFIG, type PolicyConfig } from '../policies/config.js';
+import type { PolicyConfig } from '../policies/config.js';
 import type { ManagedClusterView } from '../server/managed-view.js';
 import { exitOnSignals } from '../server/shutdown.js';
 import { loadStateFiles, StaticClusterView } from '../server/state-files.js';
 import type { TlsFiles } from '../server/tls-reloader.js';
 import { startWebhookServer } from '../server/webhook-server.js';
-import { loadConfigFile } from './config-file.js';
-import { collect, numberOption, portOrOff } from './options.js';
+import { collect, loadConfig, numberOption, portOrOff } from './options.js';
 
 const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
 
@@ -74,7 +72,7 @@ export async function serve(opts: ServeOptions): Promise<void> {
   if (opts.tlsCert === undefined && inCluster())
     throw new ServeUsageError('in a cluster, --tls-cert and --tls-key are required (mount the cert-manager Secret)');
 
-  const config = opts.config ? await loadConfigFile(opts.config) : DEFAULT_CONFIG;
+  const config = await loadConfig(opts.config);
   const host = opts.host ?? (live ? '0.0.0.0' : '127.0.0.1');
 
   let tls: TlsFiles;
@@ -82,6 +80,8 @@ export async function serve(opts: ServeOptions): Promise<void> {
   if (opts.tlsCert !== undefined && opts.tlsKey !== undefined) {
     tls = { cert: opts.tlsCert, key: opts.tlsKey };
   } else {
+    // Loaded only here: @peculiar/x509 is ~20 MB of RSS a server given its certificates never needs.
+    const { ensureDevCerts, DEFAULT_DEV_SANS } = await import('../certs/dev-ca.js');
     const dev = await ensureDevCerts(opts.devCertsDir, DEFAULT_DEV_SANS);
     logger.info({ dir: dev.dir, created: dev.created, ...(dev.reason ? { reason: dev.reason } : {}) }, dev.created ? 'created dev certificates' : 'reusing dev certificates');
     tls = { cert: dev.tlsCert, key: dev.tlsKey };
