@@ -71,6 +71,9 @@ export function buildAdmissionApp(opts: AdmissionAppOptions): FastifyInstance<Ht
     },
     loggerInstance: opts.logger as FastifyBaseLogger,
     logController: new QuietRequests(),
+    // Fastify would make a child logger per request for a request id nobody reads: the
+    // admission line carries the review's uid, which is what the API server logs too.
+    childLoggerFactory: (logger) => logger,
     bodyLimit: BODY_LIMIT_BYTES,
     keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
     requestTimeout: REQUEST_TIMEOUT_MS,

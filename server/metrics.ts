@@ -24,6 +24,17 @@ export interface MetricsOptions {
   defaultMetrics?: boolean;
 }
 
+/** One value per distinct list of string arguments. */
+const memo = <A extends string[], R>(make: (...args: A) => R): ((...args: A) => R) => {
+  const cache = new Map<string, R>();
+  return (...args: A): R => {
+    const key = args.join('\u0000');
+    let v = cache.get(key);
+    if (v === undefined) cache.set(key, (v = make(...args)));
+    return v;
+  };
+};
+
 export function createMetrics(opts: MetricsOptions = {}): WebhookMetrics {
   const registry = new Registry();
   if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry });
@@ -108,19 +119,25 @@ export function createMetrics(opts: MetricsOptions = {}): WebhookMetrics {
     },
   });
 
+  // Label values are bounded, so each combination's child is looked up once and kept:
+  // prom-client hashes the label object on every inc() otherwise, several per review.
+  const requestsOf = memo((webhook: string, kind: string, operation: string, decision: string) => requests.labels(webhook, kind, operation, decision));
+  const durationOf = memo((webhook: string) => duration.labels(webhook));
+  const ruleHitsOf = memo((webhook: string, rule: string, severity: string) => ruleHits.labels(webhook, rule, severity));
+
   return {
     registry,
     recordAdmission(webhook, outcome, seconds) {
       const kind = kindLabel(outcome.request.kind);
-      requests.inc({ webhook, kind, operation: opLabel(outcome.request.operation), decision: outcome.decision });
-      duration.observe({ webhook }, seconds);
-      for (const f of outcome.findings) ruleHits.inc({ webhook, rule: f.rule, severity: f.severity });
+      requestsOf(webhook, kind, opLabel(outcome.request.operation), outcome.decision).inc();
+      durationOf(webhook).observe(seconds);
+      for (const f of outcome.findings) ruleHitsOf(webhook, f.rule, f.severity).inc();
       if (outcome.patchOps > 0) patchOps.inc(outcome.patchOps);
       if (outcome.ignored) ignored.inc({ webhook, kind });
     },
     recordError(webhook, seconds) {
-      requests.inc({ webhook, kind: 'unknown', operation: 'unknown', decision: 'error' });
-      duration.observe({ webhook }, seconds);
+      requestsOf(webhook, 'unknown', 'unknown', 'error').inc();
+      durationOf(webhook).observe(seconds);
     },
     recordTlsReload(ok, notAfter) {
       tlsReloads.inc({ result: ok ? 'success' : 'failure' });
