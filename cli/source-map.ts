@@ -5,10 +5,15 @@
 import { EVENT_ID, getScalarValue, type Event, type ScalarEvent } from 'js-yaml';
 import type { Path } from '../policies/findings.js';
 
-// Per event: type, start, end (scalars: value range), and what getScalarValue needs to
-// decode a non-plain scalar key.
-const F = { type: 0, start: 1, end: 2, style: 3, chomping: 4, indent: 5, fast: 6 } as const;
-const WIDTH = 7;
+// Per event: type and scalar style bits, start, end (scalars: value range), indent.
+// Four 32-bit slots per event: the index for 10k documents is ~1M events, and its size
+// is memory the garbage collector weighs too.
+const F = { bits: 0, start: 1, end: 2, indent: 3 } as const;
+const WIDTH = 4;
+// bits: type (4 bits) | style (4) | chomping (4) | fast (1)
+const TYPE_MASK = 0xf;
+const pack = (type: number, style: number, chomping: number, fast: boolean): number =>
+  (type & TYPE_MASK) | ((style & 0xf) << 4) | ((chomping & 0xf) << 8) | (fast ? 1 << 12 : 0);
 
 const startOf = (e: Event): number => {
   switch (e.type) {
@@ -31,25 +36,24 @@ export class EventIndex {
   readonly roots: number[] = [];
 
   constructor(events: readonly Event[]) {
-    this.length = events.length;
-    this.data = new Int32Array(events.length * WIDTH);
-    events.forEach((e, i) => {
-      const o = i * WIDTH;
-      this.data[o + F.type] = e.type;
-      this.data[o + F.start] = startOf(e);
-      if (e.type === EVENT_ID.DOCUMENT) this.roots.push(i + 1);
+    const n = (this.length = events.length);
+    const d = (this.data = new Int32Array(n * WIDTH));
+    for (let i = 0, o = 0; i < n; i++, o += WIDTH) {
+      const e = events[i]!;
+      d[o + F.start] = startOf(e);
       if (e.type === EVENT_ID.SCALAR) {
-        this.data[o + F.end] = e.valueEnd;
-        this.data[o + F.style] = e.style;
-        this.data[o + F.chomping] = e.chomping;
-        this.data[o + F.indent] = e.indent;
-        this.data[o + F.fast] = e.fast ? 1 : 0;
+        d[o + F.bits] = pack(e.type, e.style, e.chomping, e.fast);
+        d[o + F.end] = e.valueEnd;
+        d[o + F.indent] = e.indent;
+      } else {
+        d[o + F.bits] = e.type;
+        if (e.type === EVENT_ID.DOCUMENT) this.roots.push(i + 1);
       }
-    });
+    }
   }
 
   private type(i: number): number {
-    return this.data[i * WIDTH + F.type]!;
+    return this.data[i * WIDTH + F.bits]! & TYPE_MASK;
   }
 
   start(i: number): number {
@@ -59,13 +63,14 @@ export class EventIndex {
   private scalarText(source: string, i: number): string {
     const o = i * WIDTH;
     const d = this.data;
-    if (d[o + F.fast] === 1) return source.slice(d[o + F.start], d[o + F.end]);
+    const bits = d[o + F.bits]!;
+    if (bits & (1 << 12)) return source.slice(d[o + F.start], d[o + F.end]);
     const scalar = {
       type: EVENT_ID.SCALAR,
       valueStart: d[o + F.start]!,
       valueEnd: d[o + F.end]!,
-      style: d[o + F.style]!,
-      chomping: d[o + F.chomping]!,
+      style: (bits >> 4) & 0xf,
+      chomping: (bits >> 8) & 0xf,
       indent: d[o + F.indent]!,
       fast: false,
       anchorStart: -1,
