@@ -81,6 +81,8 @@ export const checkFiles = async (
   const workers = theirs.map((share) => remote(share, config));
   try {
     const local = new Partition(mine, config);
+    // A failing local parse becomes a rejection inside Promise.all, which keeps a handler on
+    // the workers' promises too (a synchronous throw would leave them unhandled).
     const parsed = await Promise.all([Promise.resolve().then(() => local.parse()), ...workers.map((w) => w.context)]);
     const context = mergeContext(parsed.map((p) => p.context));
     const results = await Promise.all([
