@@ -42,5 +42,5 @@ COPY --from=build /src/dist ./dist
 USER 65532:65532
 # 8443 admission (HTTPS), 9090 webhook metrics, 9091 status-syncer metrics/health.
 EXPOSE 8443 9090 9091
-ENTRYPOINT ["node", "/app/dist/cli/main.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=4", "/app/dist/cli/main.js"]
 CMD ["serve"]

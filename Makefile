@@ -26,8 +26,9 @@ node_modules: $(NODE_MODULES_STAMP)
 build: node_modules
 	npm run build
 
+# The same node flags as the image's ENTRYPOINT (Dockerfile); a manifests test keeps them equal.
 run: build
-	node dist/cli/main.js serve
+	node --max-semi-space-size=4 dist/cli/main.js serve
 
 # The serviceMesh validators are compiled ahead of time; a unit test fails when stale.
 schemas: node_modules

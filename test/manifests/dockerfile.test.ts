@@ -1,0 +1,25 @@
+// The image runs meshguard the way the docs and the benchmark say: exec-form ENTRYPOINT,
+// the young generation capped, a numeric non-root user; `make run` uses the same flags.
+import t from 'tap';
+import { readFileSync } from 'node:fs';
+
+const root = new URL('../../', import.meta.url);
+const dockerfile = readFileSync(new URL('Dockerfile', root), 'utf8');
+const makefile = readFileSync(new URL('Makefile', root), 'utf8');
+
+t.test('ENTRYPOINT: exec form, node with a capped young generation, the built CLI', async (t) => {
+  const m = /^ENTRYPOINT\s+(\[.*\])\s*$/m.exec(dockerfile);
+  t.ok(m, 'an exec-form ENTRYPOINT (signals reach node, not a shell)');
+  const argv = JSON.parse(m![1]!) as string[];
+  t.equal(argv[0], 'node');
+  t.equal(argv.at(-1), '/app/dist/cli/main.js');
+  t.ok(argv.includes('--max-semi-space-size=4'), 'young generation capped (docs/operations.md, bench/admission-load.ts)');
+  const flags = argv.filter((a) => a.startsWith('--'));
+  const run = /^run:.*\n\tnode (.*) dist\/cli\/main\.js serve$/m.exec(makefile);
+  t.ok(run, 'make run starts node on dist/cli/main.js');
+  t.same(run![1]!.split(' '), flags, 'make run uses the same node flags as the image');
+});
+
+t.test('the image runs as a numeric non-root user', async (t) => {
+  t.match(dockerfile, /^USER 65532:65532$/m);
+});
