@@ -11,7 +11,7 @@ import { pino, type Logger } from 'pino';
 import type { PolicyConfig } from '../policies/config.js';
 import type { ManagedClusterView } from '../server/managed-view.js';
 import { exitOnSignals } from '../server/shutdown.js';
-import { loadStateFiles, StaticClusterView } from '../server/state-files.js';
+import { loadStateFiles, StaticClusterView } from './state-view.js';
 import type { TlsFiles } from '../server/tls-reloader.js';
 import { startWebhookServer } from '../server/webhook-server.js';
 import { collect, loadConfig, numberOption, portOrOff } from './options.js';

@@ -2,7 +2,7 @@
 import t from 'tap';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { loadStateFiles, StaticClusterView } from '../../server/state-files.js';
+import { loadStateFiles, StaticClusterView } from '../../cli/state-view.js';
 import { BODY_LIMIT_BYTES } from '../../server/app.js';
 import { call, captureLogger, EXAMPLES, get, makePki, review, startTestServer } from './fixtures/helpers.js';
 

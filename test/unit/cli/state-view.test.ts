@@ -1,7 +1,7 @@
 import t from 'tap';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { loadStateFiles, objectsOf, parseStateText, StaticClusterView, StateFileError } from '../../../server/state-files.js';
+import { loadStateFiles, objectsOf, parseStateText, StaticClusterView, StateFileError } from '../../../cli/state-view.js';
 
 t.test('List kinds are flattened; typed list items get the list kind and apiVersion', async (t) => {
   const objs = objectsOf({ apiVersion: 'v1', kind: 'PodList', items: [{ metadata: { name: 'a' } }, { kind: 'Pod', apiVersion: 'v1', metadata: { name: 'b' } }] });

@@ -1,11 +1,12 @@
 // --state files for a standalone server: what the cluster "already holds" (Namespaces,
 // cluster CRs, Pods), e.g. the output of `kubectl get ns,antflyclusters,pods -A -o yaml`.
-// The same reader as the CLI's --state (cli/inputs.ts), so both see the same objects.
-import { InputError, listItem, parseManifests } from '../cli/inputs.js';
+// The same reader as the offline commands' --state (inputs.ts), so both see the same
+// objects. It lives with the CLI: the server only knows the ManagedClusterView it is given.
+import { InputError, listItem, parseManifests } from './inputs.js';
 import { readFile } from 'node:fs/promises';
 import { ObjectClusterView } from '../policies/cluster-view.js';
 import { isPlainObject, type KubeObject } from '../policies/k8s.js';
-import type { ManagedClusterView, ViewStatus } from './managed-view.js';
+import type { ManagedClusterView, ViewStatus } from '../server/managed-view.js';
 
 export class StateFileError extends Error {
   override name = 'StateFileError';
