@@ -35,7 +35,8 @@ interface PodTargetContext {
   profile: TargetProfile;
   clusterName: string;
   ns: NamespaceInfo;
-  cr: KubeObject | undefined;
+  /** The pod's cluster CR and what it asks of its pods; undefined when the CR does not exist. */
+  owner: { cr: KubeObject; desired: DesiredMesh } | undefined;
 }
 
 type Located =
@@ -80,7 +81,7 @@ const locate = (obj: KubeObject, namespace: string, view: ClusterView, config: P
   if (!k.target) return { type: 'skip', skip: 'not-a-target' };
   const { profile, clusterName } = k.target;
   const cr = view.getCluster(clusterRefOf(profile), namespace, clusterName);
-  return { type: 'pod', ctx: { shape: k.shape, profile, clusterName, ns, cr } };
+  return { type: 'pod', ctx: { shape: k.shape, profile, clusterName, ns, owner: cr && { cr, desired: desiredMeshOf(profile, cr, ns) } } };
 };
 
 /** The mutating half: the object as meshguard would leave it, and why. */
@@ -107,36 +108,30 @@ export const reviewObject = (
   podMode: Mode,
 ): { mutate: ObjectDecision; validate: ObjectDecision } => {
   const loc = locate(obj, namespace, view, config);
-  if (loc.type !== 'pod') {
-    const mutate = mutateLocated(obj, namespace, loc, config);
-    return { mutate, validate: mutate.skipped || mutate.unreadable ? mutate : validateLocated(obj, namespace, loc, view, config, podMode) };
-  }
-  const desired = loc.ctx.cr ? desiredMeshOf(loc.ctx.profile, loc.ctx.cr, loc.ctx.ns) : undefined;
-  const mutate = mutateLocated(obj, namespace, loc, config, desired);
-  if (!mutate.mutated) return { mutate, validate: validateLocated(obj, namespace, loc, view, config, podMode, desired) };
+  const mutate = mutateLocated(obj, namespace, loc, config);
+  if (loc.type !== 'pod' || !mutate.mutated) return { mutate, validate: validateLocated(obj, namespace, loc, view, config, podMode) };
   // Mutation adds annotations and labels only: the target, cluster and namespace stay.
-  const shape = podShapeOf(mutate.mutated) as PodShape;
-  const after: Located = { type: 'pod', ctx: { ...loc.ctx, shape } };
-  return { mutate, validate: validateLocated(mutate.mutated, namespace, after, view, config, podMode, desired) };
+  const after: Located = { type: 'pod', ctx: { ...loc.ctx, shape: podShapeOf(mutate.mutated) as PodShape } };
+  return { mutate, validate: validateLocated(mutate.mutated, namespace, after, view, config, podMode) };
 };
 
-const mutateLocated = (obj: KubeObject, namespace: string, loc: Located, config: PolicyConfig, known?: DesiredMesh): ObjectDecision => {
+const mutateLocated = (obj: KubeObject, namespace: string, loc: Located, config: PolicyConfig): ObjectDecision => {
   if (loc.type === 'skip') return { findings: [], skipped: loc.skip };
   if (loc.type === 'unreadable') return { findings: [], unreadable: loc.why };
   if (loc.type === 'cluster') return { findings: [] };
-  const { shape, profile, ns, cr } = loc.ctx;
+  const { shape, ns, owner } = loc.ctx;
   const where = objectLabel(obj, namespace);
   const annotations = shape.meta?.annotations ?? {};
   const findings = checkIstioSwitchForm(annotations, [...shape.base, 'metadata', 'annotations'], { labels: shape.meta?.labels, where });
-  if (!cr) return { findings };
+  if (!owner) return { findings };
   const result = mutatePodPart({
     obj,
     base: shape.base,
-    desired: known ?? desiredMeshOf(profile, cr, ns),
+    desired: owner.desired,
     ns,
     options: config.mesh,
     where,
-    cluster: clusterLabel(cr),
+    cluster: clusterLabel(owner.cr),
   });
   return { findings: [...findings, ...result.findings], mutated: result.mutated };
 };
@@ -148,19 +143,18 @@ const validateLocated = (
   view: ClusterView,
   config: PolicyConfig,
   podMode: Mode,
-  known?: DesiredMesh,
 ): ObjectDecision => {
   if (loc.type === 'skip') return { findings: [], skipped: loc.skip };
   if (loc.type === 'unreadable') return { findings: [], unreadable: loc.why };
   if (loc.type === 'cluster') return { findings: validateCluster(loc.profile, obj, loc.ns, config.mesh) };
-  const { shape, profile, clusterName, ns, cr } = loc.ctx;
+  const { shape, profile, clusterName, ns, owner } = loc.ctx;
   const where = objectLabel(obj, namespace);
   const findings = checkAnnotations(shape.meta?.annotations ?? {}, [...shape.base, 'metadata', 'annotations'], {
     labels: shape.meta?.labels,
     where,
     switchForm: false,
   });
-  if (!cr) {
+  if (!owner) {
     findings.push(
       finding(
         'MG204',
@@ -176,12 +170,12 @@ const validateLocated = (
     ...judgePodPart({
       facts: podFacts(shape.meta, shape.spec),
       base: shape.base,
-      desired: known ?? desiredMeshOf(profile, cr, ns),
+      desired: owner.desired,
       ns,
       mode: shape.isPod ? podMode : 'predict',
       options: config.mesh,
       where,
-      cluster: clusterLabel(cr),
+      cluster: clusterLabel(owner.cr),
       count: () => countMeshed(view.listPods(namespace, podSelectorOf(profile, clusterName)), ns, config.mesh),
     }),
   );
