@@ -6,7 +6,7 @@ import { stat } from 'node:fs/promises';
 import { Worker } from 'node:worker_threads';
 import type { PolicyConfig } from '../policies/config.js';
 import { expandPaths, InputError, type SourceDoc } from './inputs.js';
-import { mergeContext, Partition, type ContextObject, type FileRef } from './check-partition.js';
+import { mergeContext, Partition, type ContextObject, type FileRef, type ShareResult } from './check-partition.js';
 import type { CheckResult } from './run-checks.js';
 
 /** Below this much YAML a worker's start-up (~100 ms) costs more than it saves. */
@@ -34,7 +34,7 @@ const split = (files: { ref: FileRef; bytes: number }[], n: number): FileRef[][]
 
 interface RemoteShare {
   context: Promise<{ context: ContextObject[]; documents: number; files: number }>;
-  check(state: readonly SourceDoc[], context: ContextObject[], namespace: string): Promise<CheckResult & { orders: number[] }>;
+  check(state: readonly SourceDoc[], context: ContextObject[], namespace: string): Promise<ShareResult>;
   close(): void;
 }
 

@@ -15,6 +15,8 @@ export interface FileRef {
   order: number;
 }
 
+export type ShareResult = Pick<CheckResult, 'findings' | 'judged'> & { orders: number[] };
+
 /** An object the cluster view needs, with where it came from (later wins, as sequentially). */
 export interface ContextObject {
   order: number;
@@ -60,10 +62,11 @@ export class Partition {
     return { context, documents, files };
   }
 
-  check(state: readonly { object: KubeObject }[], context: readonly ContextObject[], namespace: string): CheckResult & { orders: number[] } {
+  /** Findings and judged count of the kept documents; document and file counts come from parse(). */
+  check(state: readonly { object: KubeObject }[], context: readonly ContextObject[], namespace: string): ShareResult {
     const view = buildView(state, context);
-    const result = checkDocuments(this.docs, view, this.config, namespace);
-    return { ...result, orders: result.findings.map((f) => this.orderOf.get(f.file) ?? 0) };
+    const { findings, judged } = checkDocuments(this.docs, view, this.config, namespace);
+    return { findings, judged, orders: findings.map((f) => this.orderOf.get(f.file) ?? 0) };
   }
 }
 
