@@ -3,13 +3,14 @@
 import fc from 'fast-check';
 import jsonpatch from 'fast-json-patch';
 import t from 'tap';
+import { isDeepStrictEqual } from 'node:util';
 import { admit, MAX_WARNING_LENGTH, type AdmissionOutcome } from '../../../policies/admission.js';
 import { DEFAULT_CONFIG, type PolicyConfig } from '../../../policies/config.js';
 import type { KubeObject } from '../../../policies/k8s.js';
 import { mayBeJudged, mutateObject, reviewObject, validateObject } from '../../../policies/review.js';
 import { getIn, templatePathOf } from '../../../policies/targets/resolve.js';
 import { meshesOfAnnotations } from '../../../policies/meshes/index.js';
-import { ctx, decodePatch, review, view } from './fixtures/objects.js';
+import { ctx, decodePatch, NS, review, view } from './fixtures/objects.js';
 
 const podAnnotations = (obj: KubeObject): Record<string, string> => {
   const base = templatePathOf(obj.apiVersion, obj.kind);
@@ -147,6 +148,25 @@ t.test('mutate: always answers; the patch applies; mutating again yields no patc
     { numRuns: NUM_RUNS },
   );
   t.ok(withPatch >= NUM_RUNS / 40, `the generators reach the mutation rules (${withPatch} patches)`);
+});
+
+t.test('mutate: the patch turns the object into exactly what mutation made of it', async (t) => {
+  // Stronger than "mutating again yields no patch": every change mutation made is in the
+  // patch, and nothing else is.
+  let patchedCount = 0;
+  fc.assert(
+    fc.property(world, subject, (w, obj) => {
+      const c = setup(w);
+      const m = mutateObject(obj, obj.metadata?.namespace ?? NS, c.view, c.config);
+      const out = admit(review(obj.kind!, obj), 'mutate', c);
+      if (!m.mutated || out.decision !== 'patched') return out.patchOps === 0;
+      patchedCount++;
+      const applied = jsonpatch.applyPatch(structuredClone(obj), decodePatch(out.review.response), true, false).newDocument;
+      return isDeepStrictEqual(applied, m.mutated);
+    }),
+    { numRuns: NUM_RUNS },
+  );
+  t.ok(patchedCount >= NUM_RUNS / 40, `the generators reach the mutation rules (${patchedCount} patches)`);
 });
 
 t.test('validate: always answers, never an internal error', async (t) => {
