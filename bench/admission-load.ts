@@ -1,5 +1,6 @@
 // Admission throughput and latency of `meshguard serve` against a bare node:https baseline
-// (same TLS settings and certificates) that parses the body and answers a fixed "allowed".
+// (same TLS settings and certificates) that parses the body and answers a fixed "allowed",
+// and against bare Fastify doing the same (the framework's own share of the gap).
 // Loopback only, keep-alive, each measurement bounded.
 //
 //   npm run build && node --import @tapjs/typescript/import bench/admission-load.ts [--duration 10] [--connections 10]
@@ -138,6 +139,11 @@ const baseline = spawn(process.execPath, [join(ROOT, 'bench/admission-load-basel
   cwd: ROOT,
   stdio: 'ignore',
 });
+const fastifyPort = await freePort();
+const fastify = spawn(process.execPath, [join(ROOT, 'bench/admission-load-fastify.mjs'), String(fastifyPort), certs.tlsCert, certs.tlsKey], {
+  cwd: ROOT,
+  stdio: 'ignore',
+});
 const mgPort = await freePort();
 const mgMetrics = await freePort();
 const meshguard = spawn(
@@ -152,32 +158,43 @@ const meshguard = spawn(
   { cwd: dir, env: { ...process.env, TS_NODE_TRANSPILE_ONLY: '1' }, stdio: 'ignore' },
 );
 const stopAll = () => {
-  for (const c of [baseline, meshguard]) if (c.exitCode === null) c.kill('SIGTERM');
+  for (const c of [baseline, fastify, meshguard]) if (c.exitCode === null) c.kill('SIGTERM');
 };
 process.on('exit', stopAll);
 
 try {
   await waitReady(basePort, ca, baseline);
+  await waitReady(fastifyPort, ca, fastify);
   await waitReady(mgPort, ca, meshguard);
   const results: Measurement[] = [];
   for (const webhook of ['mutate', 'validate'] as const) {
     const base = await run('baseline', baseline.pid!, basePort, ca, webhook, reviews[webhook]);
+    const bare = await run('fastify', fastify.pid!, fastifyPort, ca, webhook, reviews[webhook]);
     const mg = await run('meshguard', meshguard.pid!, mgPort, ca, webhook, reviews[webhook]);
     const rate = Math.max(1, Math.round(base.requestsPerSec / 2));
     const baseFixed = await run('baseline', baseline.pid!, basePort, ca, webhook, reviews[webhook], rate);
+    const bareFixed = await run('fastify', fastify.pid!, fastifyPort, ca, webhook, reviews[webhook], rate);
     const mgFixed = await run('meshguard', meshguard.pid!, mgPort, ca, webhook, reviews[webhook], rate);
-    results.push(base, mg, baseFixed, mgFixed);
+    results.push(base, bare, mg, baseFixed, bareFixed, mgFixed);
   }
   const by = (t: string, w: string, m: string) => results.find((r) => r.target === t && r.webhook === w && r.mode === m)!;
   const summary = (['mutate', 'validate'] as const).map((w) => {
     const throughputRatio = by('meshguard', w, 'max').requestsPerSec / by('baseline', w, 'max').requestsPerSec;
     const p99Ratio = by('meshguard', w, 'fixed').p99Ms / Math.max(by('baseline', w, 'fixed').p99Ms, 0.001);
     const peak = Math.max(...results.filter((r) => r.target === 'meshguard').map((r) => r.peakRssMb));
+    const ratio = (x: number) => Math.round(x * 1000) / 1000;
     return {
       webhook: w,
-      throughputRatio: Math.round(throughputRatio * 1000) / 1000,
-      p99RatioAtHalfLoad: Math.round(p99Ratio * 1000) / 1000,
+      throughputRatio: ratio(throughputRatio),
+      p99RatioAtHalfLoad: ratio(p99Ratio),
       meshguardPeakRssMb: peak,
+      // Not targets: where the gap lies. Bare Fastify against the baseline is the framework's
+      // share; meshguard against bare Fastify is what meshguard itself does per review.
+      reference: {
+        fastifyThroughputRatio: ratio(by('fastify', w, 'max').requestsPerSec / by('baseline', w, 'max').requestsPerSec),
+        fastifyP99RatioAtHalfLoad: ratio(by('fastify', w, 'fixed').p99Ms / Math.max(by('baseline', w, 'fixed').p99Ms, 0.001)),
+        meshguardToFastifyThroughputRatio: ratio(by('meshguard', w, 'max').requestsPerSec / by('fastify', w, 'max').requestsPerSec),
+      },
       targets: { throughput: throughputRatio >= 0.75, p99: p99Ratio <= 1.5, rss: peak < 120 },
     };
   });
@@ -205,7 +222,9 @@ try {
       (s) =>
         `${s.webhook.padEnd(9)} throughput ${(s.throughputRatio * 100).toFixed(1)}% of baseline (target >= 75%: ${s.targets.throughput ? 'met' : 'MISSED'}), ` +
         `p99 at half load ${s.p99RatioAtHalfLoad}x baseline (target <= 1.5x: ${s.targets.p99 ? 'met' : 'MISSED'}), ` +
-        `peak RSS ${s.meshguardPeakRssMb} MB (target < 120: ${s.targets.rss ? 'met' : 'MISSED'})`,
+        `peak RSS ${s.meshguardPeakRssMb} MB (target < 120: ${s.targets.rss ? 'met' : 'MISSED'})\n` +
+        `${''.padEnd(9)} reference: bare Fastify ${(s.reference.fastifyThroughputRatio * 100).toFixed(1)}% of baseline (p99 ${s.reference.fastifyP99RatioAtHalfLoad}x); ` +
+        `meshguard ${(s.reference.meshguardToFastifyThroughputRatio * 100).toFixed(1)}% of bare Fastify`,
     ),
   ];
   process.stdout.write(`${lines.join('\n')}\nwrote bench/results/admission-load.json\n`);
