@@ -1,8 +1,9 @@
 // The two Fastify apps: the HTTPS admission app the API server calls, and the plain-HTTP
 // ops app (metrics and probes) for Prometheus and the kubelet.
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type RawServerBase } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RawServerBase } from 'fastify';
 import type { Server as HttpsServer } from 'node:https';
 import type { Logger } from 'pino';
+import { baseFastifyOptions } from './fastify-base.js';
 import { registerAdmissionRoutes, type AdmissionRouteOptions } from './admission-routes.js';
 import type { WebhookMetrics } from './metrics.js';
 import { secureContextOptions, type TlsMaterial } from './tls-reloader.js';
@@ -36,22 +37,6 @@ export interface AdmissionAppOptions extends AdmissionRouteOptions {
 
 export type AnyFastify = FastifyInstance<RawServerBase, any, any, FastifyBaseLogger>;
 
-/**
- * Fastify logs two lines per request; the admission handler already writes the one line
- * per review that operators read, so only failures (bad JSON, 413, 415, ...) stay.
- */
-class QuietRequests extends LogController {
-  override incomingRequest(): void {}
-  override requestCompleted(error: Error | null | undefined, request: unknown, reply: unknown): void {
-    if (error) super.requestCompleted(error, request as never, reply as never);
-  }
-  // A client's mistake (bad JSON, wrong content type, too large) is one short line, no stack.
-  override defaultErrorLog(error: Error & { statusCode?: number; code?: string }, request: never, reply: { statusCode: number; log: FastifyBaseLogger }): void {
-    if (reply.statusCode >= 500) return super.defaultErrorLog(error, request, reply as never);
-    reply.log.info({ statusCode: reply.statusCode, code: error.code, url: (request as { url?: string }).url }, error.message);
-  }
-}
-
 const addProbes = (app: AnyFastify, readiness: Readiness): void => {
   app.get('/healthz', async () => 'ok\n');
   app.get('/readyz', async (_req, reply) => {
@@ -69,8 +54,7 @@ export function buildAdmissionApp(opts: AdmissionAppOptions): FastifyInstance<Ht
       requestCert: opts.clientAuth,
       rejectUnauthorized: opts.clientAuth,
     },
-    loggerInstance: opts.logger as FastifyBaseLogger,
-    logController: new QuietRequests(),
+    ...baseFastifyOptions(opts.logger),
     // Fastify would make a child logger per request for a request id nobody reads: the
     // admission line carries the review's uid, which is what the API server logs too.
     childLoggerFactory: (logger) => logger,
@@ -108,7 +92,7 @@ export interface OpsAppOptions {
  * (whose probes carry no client certificate), so the probes are reachable here too.
  */
 export function buildOpsApp(opts: OpsAppOptions): FastifyInstance {
-  const app = Fastify({ loggerInstance: opts.logger as FastifyBaseLogger, logController: new QuietRequests() });
+  const app = Fastify(baseFastifyOptions(opts.logger));
   app.get('/metrics', async (_req, reply) => {
     reply.header('content-type', opts.metrics.registry.contentType);
     return opts.metrics.registry.metrics();

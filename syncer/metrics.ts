@@ -1,8 +1,9 @@
 // Prometheus metrics of the status syncer and its plain-HTTP listener (/metrics, /healthz,
 // /readyz). Its own registry, so tests can run several syncers in one process.
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { baseFastifyOptions } from '../server/fastify-base.js';
 
 export type ReconcileOutcome = 'written' | 'unchanged' | 'gone' | 'error';
 
@@ -64,16 +65,8 @@ export interface OpsOptions {
   notReadyReason(): string | undefined;
 }
 
-/** Scrapes and probes every few seconds would drown the log; only failed requests are logged. */
-class QuietRequests extends LogController {
-  override incomingRequest(): void {}
-  override requestCompleted(error: Error | null | undefined, request: unknown, reply: unknown): void {
-    if (error) super.requestCompleted(error, request as never, reply as never);
-  }
-}
-
 export function buildSyncerOpsApp(opts: OpsOptions): FastifyInstance {
-  const app = Fastify({ loggerInstance: opts.logger as FastifyBaseLogger, logController: new QuietRequests() });
+  const app = Fastify(baseFastifyOptions(opts.logger));
   app.get('/metrics', async (_req, reply) => {
     reply.header('content-type', opts.metrics.registry.contentType);
     return opts.metrics.registry.metrics();
