@@ -9,16 +9,14 @@
 // >= 75% of the baseline's requests/s; at a fixed offered load of half the baseline's
 // maximum its p99 is <= 1.5x the baseline's; its RSS stays < 120 MB.
 import autocannon from 'autocannon';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { request } from 'node:https';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeDevCerts } from '../certs/dev-ca.js';
+import { freePort, imageNodeFlags, ROOT, rssMb, waitReady } from './servers.js';
 
-const ROOT = new URL('../', import.meta.url).pathname;
 const args = process.argv.slice(2);
 const flag = (name: string, dflt: number): number => {
   const i = args.indexOf(`--${name}`);
@@ -27,41 +25,6 @@ const flag = (name: string, dflt: number): number => {
 const DURATION = flag('duration', 10);
 const WARMUP = 2;
 const CONNECTIONS = flag('connections', 10);
-
-const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as AddressInfo;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-
-const rssMb = (pid: number): { rss: number; peak: number } => {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
-  return { rss: kb('VmRSS') / 1024, peak: kb('VmHWM') / 1024 };
-};
-
-const ready = (port: number, ca: string): Promise<boolean> =>
-  new Promise((resolve) => {
-    request({ host: '127.0.0.1', port, path: '/readyz', servername: 'localhost', ca, agent: false }, (res) => {
-      res.resume();
-      resolve(res.statusCode === 200);
-    })
-      .on('error', () => resolve(false))
-      .end();
-  });
-
-async function waitReady(port: number, ca: string, child: ChildProcess): Promise<void> {
-  for (let i = 0; i < 600; i++) {
-    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
-    if (await ready(port, ca)) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error('server did not become ready');
-}
 
 interface Measurement {
   target: string;
@@ -113,8 +76,8 @@ async function run(target: string, pid: number, port: number, ca: string, webhoo
     p999Ms: pct(0.999),
     errors: r.errors + r.timeouts,
     non2xx: r.non2xx,
-    rssMb: Math.round(mem.rss * 10) / 10,
-    peakRssMb: Math.round(mem.peak * 10) / 10,
+    rssMb: mem.rss,
+    peakRssMb: mem.peak,
   };
 }
 
@@ -127,8 +90,7 @@ const reviews = {
 };
 
 // meshguard runs with the node flags of the image's ENTRYPOINT, so RSS is measured as deployed.
-const entrypoint = /^ENTRYPOINT\s+(\[.*\])\s*$/m.exec(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'))?.[1];
-const NODE_FLAGS = entrypoint ? (JSON.parse(entrypoint) as string[]).filter((a) => a.startsWith('--')) : [];
+const NODE_FLAGS = imageNodeFlags();
 const loader = ['--import', '@tapjs/typescript/import'];
 const built = join(ROOT, 'dist/cli/main.js');
 const useDist = existsSync(built);
@@ -163,9 +125,9 @@ const stopAll = () => {
 process.on('exit', stopAll);
 
 try {
-  await waitReady(basePort, ca, baseline);
-  await waitReady(fastifyPort, ca, fastify);
-  await waitReady(mgPort, ca, meshguard);
+  await waitReady(baseline, basePort, { ca, what: 'baseline' });
+  await waitReady(fastify, fastifyPort, { ca, what: 'bare Fastify' });
+  await waitReady(meshguard, mgPort, { ca, what: 'meshguard' });
   const results: Measurement[] = [];
   for (const webhook of ['mutate', 'validate'] as const) {
     const base = await run('baseline', baseline.pid!, basePort, ca, webhook, reviews[webhook]);

@@ -1,0 +1,55 @@
+// What the server benchmarks share: free ports, a process's memory, readiness polling and
+// the node flags meshguard's image runs with.
+import type { ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { createServer, type AddressInfo } from 'node:net';
+import { join } from 'node:path';
+
+export const ROOT = new URL('../', import.meta.url).pathname;
+
+export const freePort = (): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as AddressInfo;
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
+
+/** Resident and peak resident memory of a process, in MB. */
+export const rssMb = (pid: number): { rss: number; peak: number } => {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
+  return { rss: Math.round(kb('VmRSS') / 102.4) / 10, peak: Math.round(kb('VmHWM') / 102.4) / 10 };
+};
+
+/** GET `path` on 127.0.0.1:port (HTTPS with `ca`, else plain HTTP): true on a 200. */
+const probe = (port: number, path: string, ca?: string): Promise<boolean> =>
+  new Promise((resolve) => {
+    const opts = { host: '127.0.0.1', port, path, agent: false as const };
+    const req = ca ? httpsRequest({ ...opts, servername: 'localhost', ca }) : httpRequest(opts);
+    req.on('response', (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.on('error', () => resolve(false));
+    req.end();
+  });
+
+export async function waitReady(child: ChildProcess, port: number, opts: { ca?: string; path?: string; what: string }): Promise<void> {
+  for (let i = 0; i < 600; i++) {
+    if (child.exitCode !== null) throw new Error(`${opts.what} exited with ${child.exitCode}`);
+    if (await probe(port, opts.path ?? '/readyz', opts.ca)) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${opts.what} did not become ready`);
+}
+
+/** The node flags of the image's ENTRYPOINT, so memory is measured as deployed. */
+export const imageNodeFlags = (): string[] => {
+  const entrypoint = /^ENTRYPOINT\s+(\[.*\])\s*$/m.exec(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'))?.[1];
+  return entrypoint ? (JSON.parse(entrypoint) as string[]).filter((a) => a.startsWith('--')) : [];
+};
