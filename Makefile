@@ -61,9 +61,10 @@ test: node_modules
 	exit $$status
 
 # Each benchmark measures its baseline in the same run and writes bench/results/*.json.
-bench: build
+bench: build e2e-build
 	node bench/check-throughput.mjs
 	node --import @tapjs/typescript/import bench/admission-load.ts
+	node --import @tapjs/typescript/import bench/live-memory.ts
 
 clean:
 	rm -rf dist .tap $(RESULTS) coverage

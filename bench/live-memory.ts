@@ -1,0 +1,168 @@
+// Memory of meshguard as it runs in a cluster: `serve` and `sync-status` watching a real
+// kube-apiserver (the e2e tier's, test/e2e/.cache/bin), against the standalone `serve` of
+// bench/admission-load.ts as the baseline in the same run. The live view loads
+// @kubernetes/client-node and holds informer caches; standalone runs have neither.
+//
+//   make e2e-build && npm run build && node --import @tapjs/typescript/import bench/live-memory.ts
+//
+// Writes bench/results/live-memory.json and prints each process's resident memory idle and
+// at its peak under load, beside the memory requests and limits of manifests/base.
+import * as k8s from '@kubernetes/client-node';
+import autocannon from 'autocannon';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import { writeDevCerts } from '../certs/dev-ca.js';
+import { startCluster } from '../test/e2e/lib/cluster.js';
+import { freePort, imageNodeFlags, ROOT, rssMb, waitReady } from './servers.js';
+
+const LOAD_SECONDS = 10;
+const EXTRA_PODS = 100;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const dir = await mkdtemp(join(tmpdir(), 'meshguard-live-memory-'));
+const certs = await writeDevCerts(join(dir, 'certs'));
+const ca = await readFile(certs.caCert, 'utf8');
+const NODE_FLAGS = imageNodeFlags();
+const main = join(ROOT, 'dist/cli/main.js');
+const reviews = {
+  mutate: JSON.stringify(JSON.parse(readFileSync(join(ROOT, 'examples/admission-review-statefulset.json'), 'utf8'))),
+  validate: JSON.stringify(JSON.parse(readFileSync(join(ROOT, 'examples/admission-review-pod.json'), 'utf8'))),
+};
+
+const children: ChildProcess[] = [];
+const start = (args: string[]): ChildProcess => {
+  const c = spawn(process.execPath, [...NODE_FLAGS, main, ...args], { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'] });
+  children.push(c);
+  return c;
+};
+const stop = async (c: ChildProcess) => {
+  if (c.exitCode !== null) return;
+  c.kill('SIGTERM');
+  await new Promise((r) => c.once('exit', r));
+};
+
+/** Both webhooks at full speed for LOAD_SECONDS each, as bench/admission-load.ts posts them. */
+const load = async (port: number): Promise<Record<string, number>> => {
+  const rps: Record<string, number> = {};
+  for (const webhook of ['mutate', 'validate'] as const) {
+    const r = await autocannon({
+      url: `https://127.0.0.1:${port}/${webhook}?timeout=10s`,
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: reviews[webhook],
+      connections: 10,
+      duration: LOAD_SECONDS,
+      servername: 'localhost',
+      tlsOptions: { ca },
+    } as autocannon.Options);
+    if (r.non2xx > 0 || r.errors > 0) throw new Error(`${webhook}: ${r.non2xx} non-2xx answers, ${r.errors} errors`);
+    rps[webhook] = Math.round(r.requests.average);
+  }
+  return rps;
+};
+
+interface Row {
+  process: string;
+  idleMb: number;
+  peakMb: number;
+  requestsPerSec?: Record<string, number>;
+}
+
+const serveArgs = (port: number, metricsPort: number) => [
+  'serve', '--tls-cert', certs.tlsCert, '--tls-key', certs.tlsKey, '--port', String(port), '--metrics-port', String(metricsPort),
+  '--log-level', 'info', '--shutdown-delay-seconds', '0',
+];
+
+async function measureServe(name: string, extra: string[]): Promise<Row> {
+  const port = await freePort();
+  const c = start([...serveArgs(port, await freePort()), ...extra]);
+  await waitReady(c, port, { ca, what: name });
+  await sleep(2000);
+  const idle = rssMb(c.pid!).rss;
+  const requestsPerSec = await load(port);
+  const row = { process: name, idleMb: idle, peakMb: rssMb(c.pid!).peak, requestsPerSec };
+  await stop(c);
+  return row;
+}
+
+/** The requests and limits of a container of manifests/base/deployment.yaml. */
+const resourcesOf = (container: string): { request?: string; limit?: string } => {
+  const docs = parseAllDocuments(readFileSync(join(ROOT, 'manifests/base/deployment.yaml'), 'utf8')).map((d) => d.toJS());
+  const deployment = docs.find((d) => d?.kind === 'Deployment');
+  const c = deployment?.spec?.template?.spec?.containers?.find((x: { name: string }) => x.name === container);
+  return { request: c?.resources?.requests?.memory, limit: c?.resources?.limits?.memory };
+};
+const mi = (q: string | undefined): number | undefined => (q?.endsWith('Mi') ? Number(q.slice(0, -2)) * 1.048576 : undefined);
+
+const cluster = await startCluster({ log: (m) => process.stderr.write(`${m}\n`) });
+try {
+  const kc = cluster.kubeConfig;
+  const objects = kc.makeApiClient(k8s.KubernetesObjectApi);
+  const ext = kc.makeApiClient(k8s.ApiextensionsV1Api);
+  for (const f of ['crd-antflycluster.yaml', 'crd-observabilityplatform.yaml']) {
+    const crd = k8s.loadYaml<k8s.V1CustomResourceDefinition>(readFileSync(join(ROOT, 'test/e2e/fixtures', f), 'utf8'));
+    await ext.createCustomResourceDefinition({ body: crd });
+    for (let i = 0; ; i++) {
+      const got = await ext.readCustomResourceDefinition({ name: crd.metadata!.name! });
+      if (got.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True')) break;
+      if (i > 100) throw new Error(`CRD ${crd.metadata!.name} not established`);
+      await sleep(100);
+    }
+  }
+  // The objects of examples/state.yaml: the namespace, the cluster CR and one of its pods.
+  const state = parseAllDocuments(readFileSync(join(ROOT, 'examples/state.yaml'), 'utf8')).flatMap((d) => {
+    const o = d.toJS();
+    return o?.kind === 'List' ? o.items : [o];
+  });
+  for (const o of state) await objects.create({ ...o, status: undefined });
+
+  const standalone = await measureServe('serve (standalone, --state)', ['--state', join(ROOT, 'examples/state.yaml')]);
+  const live = await measureServe('serve (live, informers)', ['--kubeconfig', cluster.kubeconfigPath]);
+
+  const syncPort = await freePort();
+  const syncer = start(['sync-status', '--kubeconfig', cluster.kubeconfigPath, '--leader-elect', '--lease-namespace', 'default', '--metrics-port', String(syncPort)]);
+  await waitReady(syncer, syncPort, { what: 'sync-status' });
+  await sleep(2000);
+  const syncIdle = rssMb(syncer.pid!).rss;
+  // Pods of the cluster come and go: the syncer recomputes and writes its status.
+  const pod = state.find((o) => o.kind === 'Pod');
+  for (let i = 0; i < EXTRA_PODS; i++) await objects.create({ ...pod, metadata: { ...pod.metadata, name: `demo-data-${i}` }, status: undefined });
+  await sleep(8000);
+  const syncRow: Row = { process: 'sync-status (live, leader)', idleMb: syncIdle, peakMb: rssMb(syncer.pid!).peak };
+  await stop(syncer);
+
+  const rows = [standalone, live, syncRow];
+  const webhookRes = resourcesOf('webhook');
+  const syncerRes = resourcesOf('status-syncer');
+  const report = {
+    when: new Date().toISOString(),
+    node: process.version,
+    settings: { loadSecondsPerWebhook: LOAD_SECONDS, extraPods: EXTRA_PODS, nodeFlags: NODE_FLAGS },
+    rows,
+    summary: {
+      livePeakToStandalonePeak: Math.round((live.peakMb / standalone.peakMb) * 1000) / 1000,
+      webhookPeakUnder120Mb: live.peakMb < 120,
+      manifests: { webhook: webhookRes, statusSyncer: syncerRes },
+    },
+  };
+  await mkdir(join(ROOT, 'bench/results'), { recursive: true });
+  await writeFile(join(ROOT, 'bench/results/live-memory.json'), `${JSON.stringify(report, null, 2)}\n`);
+
+  const pad = (s: string | number, n: number) => String(s).padStart(n);
+  const lines = [
+    `${'process'.padEnd(30)} ${pad('idle MB', 8)} ${pad('peak MB', 8)}  req/s (mutate, validate)`,
+    ...rows.map((r) => `${r.process.padEnd(30)} ${pad(r.idleMb, 8)} ${pad(r.peakMb, 8)}  ${r.requestsPerSec ? `${r.requestsPerSec.mutate}, ${r.requestsPerSec.validate}` : ''}`),
+    '',
+    `live webhook peak ${live.peakMb} MB = ${report.summary.livePeakToStandalonePeak}x standalone (${standalone.peakMb} MB); target < 120 MB: ${live.peakMb < 120 ? 'met' : 'MISSED'}`,
+    `manifests/base: webhook request ${webhookRes.request} (${mi(webhookRes.request)?.toFixed(0)} MB), limit ${webhookRes.limit}; ` +
+      `status-syncer request ${syncerRes.request} (${mi(syncerRes.request)?.toFixed(0)} MB), limit ${syncerRes.limit}`,
+  ];
+  process.stdout.write(`${lines.join('\n')}\nwrote bench/results/live-memory.json\n`);
+} finally {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  await cluster.stop();
+}
