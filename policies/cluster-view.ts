@@ -3,7 +3,7 @@
 // policies never know which one they read.
 import type { KubeObject, Namespace, Pod, StringMap } from './k8s.js';
 import type { TargetProfile } from './targets/profile.js';
-import { groupOf } from './targets/resolve.js';
+import { profileOfCluster } from './targets/resolve.js';
 
 export interface ClusterRef {
   apiVersion: string;
@@ -88,5 +88,4 @@ export const EMPTY_VIEW: ClusterView = new ObjectClusterView();
  * cluster CRs of the profiles. A view built from only these answers every lookup the same.
  */
 export const isClusterViewObject = (o: KubeObject, profiles: readonly TargetProfile[]): boolean =>
-  ((o.kind === 'Namespace' || o.kind === 'Pod') && (o.apiVersion ?? 'v1') === 'v1') ||
-  profiles.some((p) => p.cluster.kind === o.kind && groupOf(p.cluster.apiVersion) === groupOf(o.apiVersion));
+  ((o.kind === 'Namespace' || o.kind === 'Pod') && (o.apiVersion ?? 'v1') === 'v1') || profileOfCluster(o, profiles) !== undefined;
