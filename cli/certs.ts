@@ -4,7 +4,6 @@ import type { Command } from 'commander';
 import { DEFAULT_DEV_SANS, writeDevCerts } from '../certs/dev-ca.js';
 import { collect } from './options.js';
 
-
 export function register(program: Command): void {
   program
     .command('certs')

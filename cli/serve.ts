@@ -38,7 +38,6 @@ export interface ServeOptions {
 /** A usage or configuration problem: reported as one line, exit code 2. */
 class ServeUsageError extends Error {}
 
-
 const inCluster = (): boolean => !!process.env.KUBERNETES_SERVICE_HOST && existsSync(SERVICE_ACCOUNT_TOKEN);
 
 /** The shipped sample review (examples/ sits beside cli/ in the repo, two levels up from dist/cli). */

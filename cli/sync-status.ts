@@ -28,7 +28,6 @@ export interface SyncStatusOptions {
 
 class SyncUsageError extends Error {}
 
-
 export async function syncStatus(opts: SyncStatusOptions): Promise<void> {
   const logger = pino({ level: opts.logLevel }).child({ component: 'syncer' });
   if (opts.leaderElect && !(opts.leaseDurationSeconds > opts.renewDeadlineSeconds && opts.renewDeadlineSeconds > opts.retryPeriodSeconds)) {
