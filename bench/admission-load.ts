@@ -15,7 +15,7 @@ import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeDevCerts } from '../certs/dev-ca.js';
-import { freePort, imageNodeFlags, ROOT, rssMb, waitReady } from './servers.js';
+import { freePort, imageNodeFlags, REVIEWS, reviewLoad, ROOT, rssMb, waitReady, type Webhook } from './servers.js';
 
 const args = process.argv.slice(2);
 const flag = (name: string, dflt: number): number => {
@@ -59,18 +59,8 @@ const median = (xs: number[]): number => {
 };
 
 /** Every target in turn, ROUNDS times, at full speed or at `rate` requests/s. */
-async function measure(targets: Target[], ca: string, webhook: string, body: string, rate?: number): Promise<Measurement[]> {
-  const optsOf = (t: Target): autocannon.Options =>
-    ({
-      url: `https://127.0.0.1:${t.port}/${webhook}?timeout=10s`,
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body,
-      connections: CONNECTIONS,
-      servername: 'localhost',
-      tlsOptions: { ca },
-      ...(rate ? { overallRate: rate } : {}),
-    }) as autocannon.Options;
+async function measure(targets: Target[], ca: string, webhook: Webhook, rate?: number): Promise<Measurement[]> {
+  const optsOf = (t: Target): autocannon.Options => ({ ...reviewLoad(t.port, webhook, ca, CONNECTIONS), ...(rate ? { overallRate: rate } : {}) });
   for (const t of targets) await autocannon({ ...optsOf(t), duration: WARMUP });
   const acc = targets.map(() => ({ rps: [] as number[], latencies: [] as number[], errors: 0, non2xx: 0 }));
   for (let round = 0; round < ROUNDS; round++) {
@@ -114,10 +104,6 @@ async function measure(targets: Target[], ca: string, webhook: string, body: str
 const dir = await mkdtemp(join(tmpdir(), 'meshguard-bench-'));
 const certs = await writeDevCerts(join(dir, 'certs'));
 const ca = await readFile(certs.caCert, 'utf8');
-const reviews = {
-  mutate: JSON.stringify(JSON.parse(await readFile(join(ROOT, 'examples/admission-review-statefulset.json'), 'utf8'))),
-  validate: JSON.stringify(JSON.parse(await readFile(join(ROOT, 'examples/admission-review-pod.json'), 'utf8'))),
-};
 
 // meshguard runs with the node flags of the image's ENTRYPOINT, so RSS is measured as deployed.
 const NODE_FLAGS = imageNodeFlags();
@@ -126,16 +112,13 @@ const built = join(ROOT, 'dist/cli/main.js');
 const useDist = existsSync(built);
 if (!useDist) process.stderr.write('dist/ not built: running meshguard from sources (run `npm run build` for the real thing)\n');
 
+/** A reference server of bench/ (PORT CERT KEY), on the same certificates as meshguard. */
+const reference = (script: string, port: number) =>
+  spawn(process.execPath, [join(ROOT, 'bench', script), String(port), certs.tlsCert, certs.tlsKey], { cwd: ROOT, stdio: 'ignore' });
 const basePort = await freePort();
-const baseline = spawn(process.execPath, [join(ROOT, 'bench/admission-load-baseline.mjs'), String(basePort), certs.tlsCert, certs.tlsKey], {
-  cwd: ROOT,
-  stdio: 'ignore',
-});
+const baseline = reference('admission-load-baseline.mjs', basePort);
 const fastifyPort = await freePort();
-const fastify = spawn(process.execPath, [join(ROOT, 'bench/admission-load-fastify.mjs'), String(fastifyPort), certs.tlsCert, certs.tlsKey], {
-  cwd: ROOT,
-  stdio: 'ignore',
-});
+const fastify = reference('admission-load-fastify.mjs', fastifyPort);
 const mgPort = await freePort();
 const mgMetrics = await freePort();
 const meshguard = spawn(
@@ -165,9 +148,9 @@ try {
     { name: 'meshguard', pid: meshguard.pid!, port: mgPort },
   ];
   for (const webhook of ['mutate', 'validate'] as const) {
-    const max = await measure(targets, ca, webhook, reviews[webhook]);
+    const max = await measure(targets, ca, webhook);
     const rate = Math.max(1, Math.round(max[0]!.requestsPerSec / 2));
-    results.push(...max, ...(await measure(targets, ca, webhook, reviews[webhook], rate)));
+    results.push(...max, ...(await measure(targets, ca, webhook, rate)));
   }
   const by = (t: string, w: string, m: string) => results.find((r) => r.target === t && r.webhook === w && r.mode === m)!;
   const summary = (['mutate', 'validate'] as const).map((w) => {
@@ -195,7 +178,7 @@ try {
     node: process.version,
     cpus: (await import('node:os')).cpus().length,
     settings: { roundSeconds: DURATION, rounds: ROUNDS, warmupSeconds: WARMUP, connections: CONNECTIONS, keepAlive: true, meshguardFrom: useDist ? 'dist' : 'sources', meshguardNodeFlags: NODE_FLAGS },
-    bodyBytes: { mutate: Buffer.byteLength(reviews.mutate), validate: Buffer.byteLength(reviews.validate) },
+    bodyBytes: { mutate: Buffer.byteLength(REVIEWS.mutate), validate: Buffer.byteLength(REVIEWS.validate) },
     results,
     summary,
   };

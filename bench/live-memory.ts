@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { writeDevCerts } from '../certs/dev-ca.js';
 import { startCluster } from '../test/e2e/lib/cluster.js';
-import { freePort, imageNodeFlags, ROOT, rssMb, waitReady } from './servers.js';
+import { freePort, imageNodeFlags, reviewLoad, ROOT, rssMb, waitReady } from './servers.js';
 
 const LOAD_SECONDS = 10;
 const EXTRA_PODS = 100;
@@ -28,10 +28,6 @@ const certs = await writeDevCerts(join(dir, 'certs'));
 const ca = await readFile(certs.caCert, 'utf8');
 const NODE_FLAGS = imageNodeFlags();
 const main = join(ROOT, 'dist/cli/main.js');
-const reviews = {
-  mutate: JSON.stringify(JSON.parse(readFileSync(join(ROOT, 'examples/admission-review-statefulset.json'), 'utf8'))),
-  validate: JSON.stringify(JSON.parse(readFileSync(join(ROOT, 'examples/admission-review-pod.json'), 'utf8'))),
-};
 
 const children: ChildProcess[] = [];
 const start = (args: string[]): ChildProcess => {
@@ -49,16 +45,7 @@ const stop = async (c: ChildProcess) => {
 const load = async (port: number): Promise<Record<string, number>> => {
   const rps: Record<string, number> = {};
   for (const webhook of ['mutate', 'validate'] as const) {
-    const r = await autocannon({
-      url: `https://127.0.0.1:${port}/${webhook}?timeout=10s`,
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: reviews[webhook],
-      connections: 10,
-      duration: LOAD_SECONDS,
-      servername: 'localhost',
-      tlsOptions: { ca },
-    } as autocannon.Options);
+    const r = await autocannon({ ...reviewLoad(port, webhook, ca, 10), duration: LOAD_SECONDS });
     if (r.non2xx > 0 || r.errors > 0) throw new Error(`${webhook}: ${r.non2xx} non-2xx answers, ${r.errors} errors`);
     rps[webhook] = Math.round(r.requests.average);
   }

@@ -1,5 +1,6 @@
 // What the server benchmarks share: free ports, a process's memory, readiness polling and
 // the node flags meshguard's image runs with.
+import type autocannon from 'autocannon';
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
@@ -53,3 +54,23 @@ export const imageNodeFlags = (): string[] => {
   const entrypoint = /^ENTRYPOINT\s+(\[.*\])\s*$/m.exec(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'))?.[1];
   return entrypoint ? (JSON.parse(entrypoint) as string[]).filter((a) => a.startsWith('--')) : [];
 };
+
+export type Webhook = 'mutate' | 'validate';
+
+/** The reviews both server benchmarks post, as compact JSON: a 7.9 KB StatefulSet and a 5.2 KB Pod. */
+export const REVIEWS: Record<Webhook, string> = {
+  mutate: JSON.stringify(JSON.parse(readFileSync(join(ROOT, 'examples/admission-review-statefulset.json'), 'utf8'))),
+  validate: JSON.stringify(JSON.parse(readFileSync(join(ROOT, 'examples/admission-review-pod.json'), 'utf8'))),
+};
+
+/** autocannon posting `webhook`'s review over keep-alive HTTPS, as the API server calls a webhook. */
+export const reviewLoad = (port: number, webhook: Webhook, ca: string, connections: number): autocannon.Options =>
+  ({
+    url: `https://127.0.0.1:${port}/${webhook}?timeout=10s`,
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: REVIEWS[webhook],
+    connections,
+    servername: 'localhost',
+    tlsOptions: { ca },
+  }) as autocannon.Options;
