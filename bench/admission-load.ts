@@ -1,6 +1,8 @@
 // Admission throughput and latency of `meshguard serve` against a bare node:https baseline
-// (same TLS settings and certificates) that parses the body and answers a fixed "allowed",
-// and against bare Fastify doing the same (the framework's own share of the gap).
+// (same TLS settings and certificates) that parses the body and answers a fixed "allowed".
+// Two more servers show where the gap lies: bare Fastify doing the same (the framework's
+// share), and meshguard's server with admit() answering a fixed "allowed" (the shell's
+// share: the framework plus the log line and the metrics every review must have).
 // Loopback only, keep-alive, each measurement bounded.
 //
 //   npm run build && node --import @tapjs/typescript/import bench/admission-load.ts [--duration 5] [--rounds 3] [--connections 10]
@@ -113,12 +115,15 @@ const useDist = existsSync(built);
 if (!useDist) process.stderr.write('dist/ not built: running meshguard from sources (run `npm run build` for the real thing)\n');
 
 /** A reference server of bench/ (PORT CERT KEY), on the same certificates as meshguard. */
-const reference = (script: string, port: number) =>
-  spawn(process.execPath, [join(ROOT, 'bench', script), String(port), certs.tlsCert, certs.tlsKey], { cwd: ROOT, stdio: 'ignore' });
+const reference = (script: string, port: number, nodeFlags: string[] = []) =>
+  spawn(process.execPath, [...nodeFlags, join(ROOT, 'bench', script), String(port), certs.tlsCert, certs.tlsKey], { cwd: ROOT, stdio: 'ignore' });
 const basePort = await freePort();
 const baseline = reference('admission-load-baseline.mjs', basePort);
 const fastifyPort = await freePort();
 const fastify = reference('admission-load-fastify.mjs', fastifyPort);
+// The shell runs meshguard's compiled server, so only with dist/ built.
+const shellPort = await freePort();
+const shell = useDist ? reference('admission-load-shell.mjs', shellPort, NODE_FLAGS) : undefined;
 const mgPort = await freePort();
 const mgMetrics = await freePort();
 const meshguard = spawn(
@@ -133,18 +138,20 @@ const meshguard = spawn(
   { cwd: dir, env: { ...process.env, TS_NODE_TRANSPILE_ONLY: '1' }, stdio: 'ignore' },
 );
 const stopAll = () => {
-  for (const c of [baseline, fastify, meshguard]) if (c.exitCode === null) c.kill('SIGTERM');
+  for (const c of [baseline, fastify, shell, meshguard]) if (c && c.exitCode === null) c.kill('SIGTERM');
 };
 process.on('exit', stopAll);
 
 try {
   await waitReady(baseline, basePort, { ca, what: 'baseline' });
   await waitReady(fastify, fastifyPort, { ca, what: 'bare Fastify' });
+  if (shell) await waitReady(shell, shellPort, { ca, what: 'meshguard shell' });
   await waitReady(meshguard, mgPort, { ca, what: 'meshguard' });
   const results: Measurement[] = [];
   const targets: Target[] = [
     { name: 'baseline', pid: baseline.pid!, port: basePort },
     { name: 'fastify', pid: fastify.pid!, port: fastifyPort },
+    ...(shell ? [{ name: 'shell', pid: shell.pid!, port: shellPort }] : []),
     { name: 'meshguard', pid: meshguard.pid!, port: mgPort },
   ];
   for (const webhook of ['mutate', 'validate'] as const) {
@@ -164,11 +171,19 @@ try {
       p99RatioAtHalfLoad: ratio(p99Ratio),
       meshguardPeakRssMb: peak,
       // Not targets: where the gap lies. Bare Fastify against the baseline is the framework's
-      // share; meshguard against bare Fastify is what meshguard itself does per review.
+      // share; the shell (meshguard's server deciding nothing) adds the log line and metrics;
+      // meshguard against the shell is what the decision costs.
       reference: {
         fastifyThroughputRatio: ratio(by('fastify', w, 'max').requestsPerSec / by('baseline', w, 'max').requestsPerSec),
         fastifyP99RatioAtHalfLoad: ratio(by('fastify', w, 'fixed').p99Ms / Math.max(by('baseline', w, 'fixed').p99Ms, 0.001)),
         meshguardToFastifyThroughputRatio: ratio(by('meshguard', w, 'max').requestsPerSec / by('fastify', w, 'max').requestsPerSec),
+        ...(shell
+          ? {
+              shellThroughputRatio: ratio(by('shell', w, 'max').requestsPerSec / by('baseline', w, 'max').requestsPerSec),
+              shellP99RatioAtHalfLoad: ratio(by('shell', w, 'fixed').p99Ms / Math.max(by('baseline', w, 'fixed').p99Ms, 0.001)),
+              meshguardToShellThroughputRatio: ratio(by('meshguard', w, 'max').requestsPerSec / by('shell', w, 'max').requestsPerSec),
+            }
+          : {}),
       },
       targets: { throughput: throughputRatio >= 0.75, p99: p99Ratio <= 1.5, rss: peak < 120 },
     };
@@ -199,7 +214,11 @@ try {
         `p99 at half load ${s.p99RatioAtHalfLoad}x baseline (target <= 1.5x: ${s.targets.p99 ? 'met' : 'MISSED'}), ` +
         `peak RSS ${s.meshguardPeakRssMb} MB (target < 120: ${s.targets.rss ? 'met' : 'MISSED'})\n` +
         `${''.padEnd(9)} reference: bare Fastify ${(s.reference.fastifyThroughputRatio * 100).toFixed(1)}% of baseline (p99 ${s.reference.fastifyP99RatioAtHalfLoad}x); ` +
-        `meshguard ${(s.reference.meshguardToFastifyThroughputRatio * 100).toFixed(1)}% of bare Fastify`,
+        `meshguard ${(s.reference.meshguardToFastifyThroughputRatio * 100).toFixed(1)}% of bare Fastify` +
+        (s.reference.shellThroughputRatio === undefined
+          ? ''
+          : `; shell (admit() stubbed) ${(s.reference.shellThroughputRatio * 100).toFixed(1)}% of baseline (p99 ${s.reference.shellP99RatioAtHalfLoad}x), ` +
+            `meshguard ${(s.reference.meshguardToShellThroughputRatio! * 100).toFixed(1)}% of the shell`),
     ),
   ];
   process.stdout.write(`${lines.join('\n')}\nwrote bench/results/admission-load.json\n`);
