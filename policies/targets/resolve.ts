@@ -59,13 +59,14 @@ export const podShapeOf = (obj: KubeObject): PodShape | string | undefined => {
   const holder = base.length === 0 ? obj : getIn(obj, base);
   if (holder === undefined && base.length > 0) return { base, meta: undefined, spec: undefined, isPod: false };
   if (!isPlainObject(holder)) return `${base.join('.') || 'object'} is not an object`;
-  const meta = holder.metadata;
+  // An empty `metadata:`, `labels:` or `annotations:` in YAML is null: kubectl accepts it as absent.
+  const meta = holder.metadata ?? undefined;
   const spec = holder.spec;
   if (meta !== undefined && !isPlainObject(meta)) return `${[...base, 'metadata'].join('.')} is not an object`;
   if (spec !== undefined && !isPlainObject(spec)) return `${[...base, 'spec'].join('.')} is not an object`;
   for (const field of ['labels', 'annotations'] as const) {
     const m = (meta as ObjectMeta | undefined)?.[field];
-    if (m !== undefined && !isStringMap(m)) return `${[...base, 'metadata', field].join('.')} must map strings to strings`;
+    if (m !== undefined && m !== null && !isStringMap(m)) return `${[...base, 'metadata', field].join('.')} must map strings to strings`;
   }
   for (const field of ['containers', 'initContainers'] as const) {
     const c = (spec as PodSpec | undefined)?.[field];

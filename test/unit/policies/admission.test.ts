@@ -201,3 +201,12 @@ t.test('not a target: allowed, nothing else', async (t) => {
     t.equal(out.ignored, undefined);
   }
 });
+
+t.test('an empty annotations: in the template (null) is read as absent, not as a bad object', async (t) => {
+  const sent = statefulSet(antflyLabels());
+  (sent.spec.template.metadata as Record<string, unknown>).annotations = null;
+  const out = admit(review('StatefulSet', sent), 'mutate', ctx(view(namespace(), antflyCluster({ serviceMesh: { enabled: true, annotations: { 'sidecar.istio.io/inject': 'true' } } }))));
+  t.equal(out.decision, 'patched');
+  const after = jsonpatch.applyPatch(structuredClone(sent), decodePatch(out.review.response), true, false).newDocument as KubeObject;
+  t.equal(after.spec.template.metadata.annotations['sidecar.istio.io/inject'], 'true');
+});
