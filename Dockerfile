@@ -3,7 +3,7 @@
 # containers in manifests/base/deployment.yaml).
 #   docker build -t meshguard:0.1.0 .
 
-ARG NODE_IMAGE=node:20-bookworm-slim
+ARG NODE_IMAGE=node:24-bookworm-slim
 
 # --- build: full dependency tree, compile TypeScript to dist/ ------------------------
 FROM ${NODE_IMAGE} AS build

@@ -1,14 +1,21 @@
 # meshguard — every task a newcomer needs. `make run` and `make test` are the two that matter.
 SHELL := /bin/bash
+# Every target runs on the Node.js pinned in tools/node (Node 24 LTS from the npm registry),
+# whatever the machine's own node is: its bin directory comes first on PATH, so npm, npx,
+# tsc and tap all run on it. scripts/node-toolchain.sh installs it on first use.
+NODE_TOOLS := tools/node
+NODE_STAMP := $(NODE_TOOLS)/node_modules/.package-lock.json
+export PATH := $(CURDIR)/$(NODE_TOOLS)/node_modules/.bin:$(PATH)
 NODE_MODULES_STAMP := node_modules/.package-lock.json
 TAP := npx tap
 RESULTS := .tap-results
 
-.PHONY: all build run test unit e2e e2e-build lint typecheck bench schemas clean help
+.PHONY: all deps node build run test unit e2e e2e-build lint typecheck bench schemas clean help
 
 all: build
 
 help:
+	@echo "make deps     install the pinned Node.js (tools/node) and the npm dependencies"
 	@echo "make run      build and start the webhook on its embedded defaults (standalone, dev certs)"
 	@echo "make test     install what is needed and run every test tier (unit, cli, integration, manifests, e2e)"
 	@echo "make unit     the fast tiers only (unit, cli, integration, manifests), with coverage"
@@ -17,11 +24,19 @@ help:
 	@echo "make lint     type-check everything"
 	@echo "make schemas  regenerate policies/validation/compiled-schemas.ts after editing schemas.ts"
 
-$(NODE_MODULES_STAMP): package.json package-lock.json
+$(NODE_STAMP): $(NODE_TOOLS)/package.json $(NODE_TOOLS)/package-lock.json scripts/node-toolchain.sh
+	bash scripts/node-toolchain.sh
+	@touch $@
+
+node: $(NODE_STAMP)
+
+# Reinstalled when the lockfile or the pinned Node changes (a major Node version can change
+# what a dependency's install step builds).
+$(NODE_MODULES_STAMP): package.json package-lock.json $(NODE_STAMP)
 	npm ci --no-audit --no-fund
 	@touch $@
 
-node_modules: $(NODE_MODULES_STAMP)
+node_modules deps: $(NODE_MODULES_STAMP)
 
 build: node_modules
 	npm run build

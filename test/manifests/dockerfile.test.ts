@@ -23,3 +23,20 @@ t.test('ENTRYPOINT: exec form, node with a capped young generation, the built CL
 t.test('the image runs as a numeric non-root user', async (t) => {
   t.match(dockerfile, /^USER 65532:65532$/m);
 });
+
+// One runtime everywhere: the image's base, the Node.js `make` pins in tools/node and the
+// engines field name the same major (Node 24 LTS; Node 20 is end of life).
+t.test('the image, make and package.json run the same Node.js major', async (t) => {
+  const pkg = JSON.parse(readFileSync(new URL('package.json', root), 'utf8')) as { engines: { node: string } };
+  const tools = JSON.parse(readFileSync(new URL('tools/node/package.json', root), 'utf8')) as { optionalDependencies: Record<string, string> };
+  const base = /^ARG NODE_IMAGE=node:(\d+)-/m.exec(dockerfile);
+  t.ok(base, 'the Dockerfile names its Node.js base image by major version');
+  const pinned = new Set(Object.values(tools.optionalDependencies));
+  t.equal(pinned.size, 1, 'every platform package of tools/node pins the same version');
+  const [version] = [...pinned] as [string];
+  const major = version.split('.')[0];
+  t.equal(base![1], major, `image base node:${base![1]} is the pinned Node.js ${version}`);
+  t.equal(pkg.engines.node, `>=${major}`, 'engines asks for the pinned major');
+  t.equal(major, '24', 'Node 24 LTS (supported until April 2028)');
+  t.equal(process.versions.node.split('.')[0], major, 'the tests themselves run on the pinned Node.js');
+});
