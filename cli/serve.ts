@@ -4,7 +4,7 @@
 // - standalone: otherwise, the view is the --state files (or empty) and, unless
 //   --tls-cert/--tls-key are given, dev certificates are made (or reused) under
 //   --dev-certs-dir, and a ready-to-paste curl line is printed.
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { pino, type Logger } from 'pino';
@@ -13,6 +13,7 @@ import type { ManagedClusterView } from '../server/managed-view.js';
 import { exitOnSignals } from '../server/shutdown.js';
 import { loadStateFiles, StaticClusterView } from './state-view.js';
 import type { TlsFiles } from '../server/tls-reloader.js';
+import { LOG_ADMISSIONS, type LogAdmissions } from '../server/admission-routes.js';
 import { startWebhookServer } from '../server/webhook-server.js';
 import { collect, loadConfig, numberOption, portOrOff } from './options.js';
 
@@ -30,6 +31,7 @@ export interface ServeOptions {
   state: string[];
   devCertsDir: string;
   logLevel: string;
+  logAdmissions: LogAdmissions;
   shutdownGraceSeconds: number;
   shutdownDelaySeconds: number;
   certPollSeconds: number;
@@ -103,6 +105,7 @@ export async function serve(opts: ServeOptions): Promise<void> {
     view,
     config,
     logger,
+    logAdmissions: opts.logAdmissions,
     shutdownGraceMs: opts.shutdownGraceSeconds * 1000,
     drainDelayMs: opts.shutdownDelaySeconds * 1000,
   });
@@ -135,6 +138,11 @@ export function register(program: Command): void {
     .option('--state <file>', 'standalone: YAML/JSON of what the cluster holds (Namespaces, cluster CRs, Pods); repeatable', collect, [])
     .option('--dev-certs-dir <dir>', 'standalone: where dev certificates are made and reused', '.meshguard/dev-certs')
     .option('--log-level <level>', 'fatal, error, warn, info, debug or trace', 'info')
+    .addOption(
+      new Option('--log-admissions <which>', 'admissions logged at info: "changes" (patched, warned, refused; no-op allows at debug) or "all"')
+        .choices(LOG_ADMISSIONS)
+        .default('changes'),
+    )
     .option('--shutdown-grace-seconds <n>', 'on SIGTERM, exit within this time (keep below terminationGracePeriodSeconds)', numberOption(1, 3600), 25)
     .option('--shutdown-delay-seconds <n>', 'on SIGTERM, keep serving this long after readiness turns false, while endpoints update', numberOption(0, 600), 5)
     .option('--cert-poll-seconds <n>', 'also re-read the certificate files this often (file events can be missed)', numberOption(1, 3600), 10)

@@ -18,7 +18,21 @@ export interface AdmissionRouteOptions {
   logger: Logger;
   /** The seam tests use to make admit() throw; production passes the real one. */
   admitFn?: typeof admit;
+  /**
+   * 'changes' (the default): only admissions that patch, warn about or refuse something are
+   * logged at info; an allow that changes nothing is logged at debug. 'all': every admission
+   * at info. Most reviews of a cluster are no-op allows (every pod of every namespace the
+   * webhook selects), and their lines cost CPU on every call and drown the ones that matter.
+   */
+  logAdmissions?: LogAdmissions;
 }
+
+export type LogAdmissions = 'changes' | 'all';
+export const LOG_ADMISSIONS: readonly LogAdmissions[] = ['changes', 'all'];
+
+/** True when an answer patches, warns or refuses: what an operator reads the log for. */
+const changesSomething = (outcome: AdmissionOutcome): boolean =>
+  outcome.decision !== 'allowed' && outcome.decision !== 'skipped' ? true : (outcome.review.response.warnings?.length ?? 0) > 0;
 
 /** The API server's default webhook timeout; it sends its own as `?timeout=10s`. */
 const DEFAULT_TIMEOUT_SECONDS = 10;
@@ -47,6 +61,7 @@ export function internalErrorReview(body: unknown, message: string): AdmissionOu
 
 export function registerAdmissionRoutes(app: AnyFastify, opts: AdmissionRouteOptions): void {
   const admitFn = opts.admitFn ?? admit;
+  const logAll = opts.logAdmissions === 'all';
   const handler = (webhook: WebhookKind) =>
     function handleAdmission(req: FastifyRequest, reply: FastifyReply): void {
       const started = process.hrtime.bigint();
@@ -65,30 +80,12 @@ export function registerAdmissionRoutes(app: AnyFastify, opts: AdmissionRouteOpt
       }
       const elapsed = seconds();
       opts.metrics.recordAdmission(webhook, outcome, elapsed);
-      const r = outcome.request;
       const response = outcome.review.response;
-      const line = {
-        uid: response.uid,
-        kind: r.kind,
-        namespace: r.namespace,
-        name: r.name,
-        operation: r.operation,
-        webhook,
-        decision: outcome.decision,
-        rules: [...new Set(outcome.findings.map((f) => f.rule))],
-        patchOps: outcome.patchOps,
-        durationMs: Math.round(elapsed * 1e6) / 1e3,
-      };
       const timeout = requestTimeoutSeconds(req.query);
-      if (outcome.decision === 'error') {
-        opts.logger.error({ ...line, message: response.status?.message }, 'admission failed');
-      } else if (elapsed > timeout / 2) {
-        // admit() is synchronous and in-memory: this only happens when the event loop is
-        // starved, and the API server is about to give up on us.
-        opts.logger.warn({ ...line, timeoutSeconds: timeout }, 'admission answered close to the API server timeout');
-      } else {
-        opts.logger.info(line, 'admission');
-      }
+      const late = elapsed > timeout / 2;
+      const level: Level = outcome.decision === 'error' ? 'error' : late ? 'warn' : logAll || changesSomething(outcome) ? 'info' : 'debug';
+      // The line is built only when it is written: for a no-op allow at info, not at all.
+      if (opts.logger.isLevelEnabled(level)) logAdmission(opts.logger, level, webhook, outcome, elapsed, timeout);
       if (opts.logger.isLevelEnabled('debug') && outcome.findings.length > 0) {
         opts.logger.debug({ uid: response.uid, findings: outcome.findings.map((f) => ({ rule: f.rule, severity: f.severity, message: f.message })) }, 'admission findings');
       }
@@ -97,4 +94,29 @@ export function registerAdmissionRoutes(app: AnyFastify, opts: AdmissionRouteOpt
 
   app.post('/mutate', handler('mutate'));
   app.post('/validate', handler('validate'));
+}
+
+type Level = 'error' | 'warn' | 'info' | 'debug';
+
+/** The one line per logged review: its facts, never the object. */
+function logAdmission(logger: Logger, level: Level, webhook: WebhookKind, outcome: AdmissionOutcome, elapsed: number, timeout: number): void {
+  const r = outcome.request;
+  const response = outcome.review.response;
+  const line = {
+    uid: response.uid,
+    kind: r.kind,
+    namespace: r.namespace,
+    name: r.name,
+    operation: r.operation,
+    webhook,
+    decision: outcome.decision,
+    rules: [...new Set(outcome.findings.map((f) => f.rule))],
+    patchOps: outcome.patchOps,
+    durationMs: Math.round(elapsed * 1e6) / 1e3,
+  };
+  if (level === 'error') logger.error({ ...line, message: response.status?.message }, 'admission failed');
+  // admit() is synchronous and in-memory: a late answer only happens when the event loop
+  // is starved, and the API server is about to give up on us.
+  else if (level === 'warn') logger.warn({ ...line, timeoutSeconds: timeout }, 'admission answered close to the API server timeout');
+  else logger[level](line, 'admission');
 }

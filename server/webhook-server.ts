@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { admit } from '../policies/admission.js';
 import type { PolicyConfig } from '../policies/config.js';
+import type { LogAdmissions } from './admission-routes.js';
 import { buildAdmissionApp, buildOpsApp, type Readiness } from './app.js';
 import type { ManagedClusterView } from './managed-view.js';
 import { createMetrics, type WebhookMetrics } from './metrics.js';
@@ -26,6 +27,8 @@ export interface WebhookServerOptions {
   drainDelayMs: number;
   /** Test seam; production uses the policy core's admit(). */
   admitFn?: typeof admit;
+  /** Which admissions are logged at info (see AdmissionRouteOptions); default 'changes'. */
+  logAdmissions?: LogAdmissions;
   /** process_* metrics (a process has one set; tests with many servers turn them off). */
   defaultMetrics?: boolean;
 }
@@ -73,6 +76,7 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
     logger: admissionLogger,
     context: () => ({ view, config: opts.config }),
     ...(opts.admitFn ? { admitFn: opts.admitFn } : {}),
+    ...(opts.logAdmissions ? { logAdmissions: opts.logAdmissions } : {}),
   });
   const ops = opts.metricsPort === null ? undefined : buildOpsApp({ metrics, readiness, logger: logger.child({ component: 'ops' }) });
 

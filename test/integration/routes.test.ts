@@ -7,7 +7,8 @@ import { BODY_LIMIT_BYTES } from '../../server/app.js';
 import { call, captureLogger, EXAMPLES, get, makePki, review, startTestServer } from './fixtures/helpers.js';
 
 const pki = await makePki(t.testdir());
-const { logger, lines } = captureLogger();
+// At debug, so that the level each admission line is written at can be checked.
+const { logger, lines } = captureLogger('debug');
 const server = await startTestServer(pki, {
   view: new StaticClusterView(await loadStateFiles([join(EXAMPLES, 'state.yaml')])),
   logger,
@@ -113,7 +114,7 @@ t.test('one log line per admission with the facts, and no object bodies', async 
   await call(server.port, '/validate', { ca, body: review('v1', 'log-me', { ...pod, metadata: { ...pod.metadata, annotations: { secret: 'do-not-log' } } }) });
   const mine = lines.slice(before).filter((l) => l.uid === 'log-me');
   t.equal(mine.length, 1);
-  t.match(mine[0], { webhook: 'validate', kind: 'Pod', namespace: 'default', name: 'plain', operation: 'CREATE', decision: String, patchOps: 0, rules: Array, durationMs: Number });
+  t.match(mine[0], { msg: 'admission', webhook: 'validate', kind: 'Pod', namespace: 'default', name: 'plain', operation: 'CREATE', decision: String, patchOps: 0, rules: Array, durationMs: Number });
   t.notMatch(JSON.stringify(lines), /do-not-log/);
 });
 
@@ -150,4 +151,31 @@ t.test('an internal error is an AdmissionReview with code 500 sent as HTTP 500 (
   const again = await call(broken.port, '/healthz', { ca: pki2.ca.cert });
   t.equal(again.status, 200, 'the server is still up');
   t.match((await get(broken.metricsPort!, '/metrics')).body, /decision="error"\} 1/);
+});
+
+// Last: these add admissions the metrics test above counts.
+const levelOf = (uid: string, from: number): unknown[] => lines.slice(from).filter((l) => l.uid === uid && l.msg === 'admission').map((l) => l.level);
+
+t.test('by default an allow that changes nothing is logged at debug; patches, warnings and refusals at info', async (t) => {
+  const before = lines.length;
+  await call(server.port, '/validate', { ca, body: review('v1', 'noop', pod) });
+  t.same(levelOf('noop', before), [20], 'no-op allow at debug');
+  const denied = JSON.parse(await readFile(join(EXAMPLES, 'admission-review-pod.json'), 'utf8'));
+  denied.request.uid = 'refused';
+  await call(server.port, '/validate', { ca, body: JSON.stringify(denied) });
+  t.same(levelOf('refused', before), [30], 'refusal at info');
+  const sts = JSON.parse(await readFile(join(EXAMPLES, 'admission-review-statefulset.json'), 'utf8'));
+  sts.request.uid = 'patched';
+  await call(server.port, '/mutate', { ca, body: JSON.stringify(sts) });
+  t.same(levelOf('patched', before), [30], 'patch at info');
+  await call(server.port, '/validate', { ca, body: JSON.stringify({ hello: 'world' }) });
+  t.ok(lines.slice(before).some((l) => l.msg === 'admission' && l.decision === 'invalid' && l.level === 30), 'unreadable review at info');
+});
+
+t.test('with logAdmissions "all" every admission is logged at info', async (t) => {
+  const all = captureLogger('info');
+  const s = await startTestServer(pki, { view: new StaticClusterView(await loadStateFiles([join(EXAMPLES, 'state.yaml')])), logger: all.logger, logAdmissions: 'all' });
+  t.teardown(() => s.shutdown('test done'));
+  await call(s.port, '/validate', { ca, body: review('v1', 'noop-all', pod) });
+  t.same(all.lines.filter((l) => l.uid === 'noop-all' && l.msg === 'admission').map((l) => l.level), [30]);
 });
