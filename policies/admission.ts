@@ -1,6 +1,5 @@
 // AdmissionReview in, AdmissionReview out: the one function both the server and
 // `meshguard review` call, so a pipeline sees exactly what the cluster would decide.
-import jsonpatch from 'fast-json-patch';
 import type { ClusterView } from './cluster-view.js';
 import type { PolicyConfig } from './config.js';
 import { formatPath, RULES, type Finding } from './findings.js';
@@ -180,7 +179,7 @@ const decide = (req: ParsedRequest, webhook: WebhookKind, ctx: PolicyContext): O
     if (d.skipped) return skip(d);
     if (d.unreadable) return unreadable(d);
     const warnings = d.findings.filter((f) => f.severity === 'warning').map(toWarning);
-    const ops = d.mutated ? jsonpatch.compare(obj, d.mutated) : [];
+    const ops = d.patch ?? [];
     return out(patched(req.uid, ops, warnings), ops.length > 0 ? 'patched' : 'allowed', d.findings, ops.length);
   }
 

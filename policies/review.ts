@@ -1,5 +1,6 @@
 // What meshguard decides for one object: the mutating and the validating half, on any
 // cluster view. The admission function and `meshguard check` both call these.
+import type { Operation } from 'fast-json-patch';
 import type { ClusterView } from './cluster-view.js';
 import type { PolicyConfig } from './config.js';
 import { finding, type Finding } from './findings.js';
@@ -20,8 +21,10 @@ export type Skip = 'not-a-target' | 'ignored';
 
 export interface ObjectDecision {
   findings: Finding[];
-  /** Set by mutate when the object changed. */
+  /** Set by mutate when the object is a pod part of an existing cluster (changed or not). */
   mutated?: KubeObject;
+  /** With `mutated`: the RFC 6902 operations from the object to it ([] when unchanged). */
+  patch?: Operation[];
   skipped?: Skip;
   /** The object claims a kind meshguard judges but cannot be read: answer 400. */
   unreadable?: string;
@@ -133,7 +136,7 @@ const mutateLocated = (obj: KubeObject, namespace: string, loc: Located, config:
     where,
     cluster: clusterLabel(owner.cr),
   });
-  return { findings: [...findings, ...result.findings], mutated: result.mutated };
+  return { findings: [...findings, ...result.findings], mutated: result.mutated, patch: result.ops };
 };
 
 const validateLocated = (

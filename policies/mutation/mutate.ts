@@ -1,5 +1,8 @@
 // Mutation rules 1-4 of DESIGN.md applied to the pod part of a Pod or workload. Works on
-// a copy; the caller diffs it against the original into an RFC 6902 patch (rule 5).
+// a copy, and writes the RFC 6902 patch (rule 5) from what it changed: the same operations,
+// in the same order, as fast-json-patch's compare() of the original and the copy (a
+// property test holds them equal), without walking the object twice.
+import jsonpatch, { type Operation } from 'fast-json-patch';
 import { finding, type Finding, type Path } from '../findings.js';
 import type { KubeObject, NamespaceInfo, ObjectMeta, StringMap } from '../k8s.js';
 import { isPlainObject, podFacts } from '../k8s.js';
@@ -26,11 +29,15 @@ export interface MutationInput {
 export interface MutationResult {
   mutated: KubeObject;
   findings: Finding[];
+  /** The RFC 6902 operations that turn `obj` into `mutated` ([] when nothing changed). */
+  ops: Operation[];
 }
 
 /** A writable view of the template metadata maps that creates them only when written. */
 class MetaWriter {
   readonly findings: Finding[] = [];
+  /** Whether anything was written: most reviews of a meshed cluster change nothing. */
+  wrote = false;
   constructor(
     private readonly holder: Record<string, unknown>,
     private readonly base: Path,
@@ -55,6 +62,7 @@ class MetaWriter {
     const meta = this.meta();
     const map = (meta[field] ??= {}) as StringMap;
     map[key] = value;
+    this.wrote = true;
     if (current !== undefined && why !== undefined) {
       const path = [...this.base, 'metadata', field, key];
       this.findings.push(
@@ -91,12 +99,60 @@ const copyAlongPath = (obj: KubeObject, base: Path): { root: KubeObject; holder:
   return { root: root as KubeObject, holder: cur };
 };
 
+const escape = (seg: string | number): string => String(seg).replace(/~/g, '~0').replace(/\//g, '~1');
+
+const isMap = (v: unknown): v is Record<string, unknown> => isPlainObject(v);
+
+/**
+ * compare()'s operations for one label or annotation map that mutation only added keys to or
+ * changed values in: replacements in reverse order of the original keys, then additions in
+ * the order the keys were made.
+ */
+const mapOps = (before: Record<string, unknown>, after: Record<string, unknown>, path: string, ops: Operation[]): void => {
+  const oldKeys = Object.keys(before);
+  for (let i = oldKeys.length - 1; i >= 0; i--) {
+    const k = oldKeys[i]!;
+    if (after[k] !== before[k]) ops.push({ op: 'replace', path: `${path}/${escape(k)}`, value: after[k] });
+  }
+  const newKeys = Object.keys(after);
+  if (newKeys.length === oldKeys.length) return;
+  for (const k of newKeys) if (!Object.hasOwn(before, k)) ops.push({ op: 'add', path: `${path}/${escape(k)}`, value: after[k] });
+};
+
+/**
+ * The patch for a template whose metadata (`before`, as sent; `after`, as mutated) differ
+ * only in what MetaWriter wrote. Shapes it does not write through (a label map that is an
+ * array, say) go to compare() itself, so the answer is the same whatever the input.
+ */
+const metadataOps = (obj: KubeObject, mutated: KubeObject, before: unknown, after: Record<string, unknown> | undefined, prefix: string): Operation[] => {
+  if (after === undefined || before === after) return [];
+  const path = `${prefix}/metadata`;
+  // No metadata object before: the whole new one goes in (add when absent, replace when null or junk).
+  if (!isMap(before)) return [{ op: before === undefined ? 'add' : 'replace', path, value: structuredClone(after) }];
+  const ops: Operation[] = [];
+  const oldKeys = Object.keys(before);
+  for (let i = oldKeys.length - 1; i >= 0; i--) {
+    const k = oldKeys[i]!;
+    const was = before[k];
+    const now = after[k];
+    if (was === now) continue;
+    if (isMap(was) && isMap(now)) mapOps(was, now, `${path}/${escape(k)}`, ops);
+    else if (was === null) ops.push({ op: 'replace', path: `${path}/${escape(k)}`, value: { ...(now as object) } });
+    else return jsonpatch.compare(obj, mutated);
+  }
+  const newKeys = Object.keys(after);
+  if (newKeys.length !== oldKeys.length)
+    for (const k of newKeys) if (!Object.hasOwn(before, k)) ops.push({ op: 'add', path: `${path}/${escape(k)}`, value: { ...(after[k] as object) } });
+  return ops;
+};
+
 /** Kubernetes label values: at most 63 characters, alphanumeric at both ends, `-_.` inside (or empty). */
 const isLabelValue = (v: string): boolean => v.length <= 63 && /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/.test(v);
 
 export const mutatePodPart = (input: MutationInput): MutationResult => {
   const { root: mutated, holder } = copyAlongPath(input.obj, input.base);
-  if (!holder) return { mutated, findings: [] };
+  if (!holder) return { mutated, findings: [], ops: [] };
+  const before = getPath(input.obj, input.base);
   const w = new MetaWriter(holder, input.base, input.where, input.cluster);
   const { desired } = input;
   const annotationsPath: Path = [...input.base, 'metadata', 'annotations'];
@@ -166,6 +222,14 @@ export const mutatePodPart = (input: MutationInput): MutationResult => {
       for (const [k, v] of Object.entries(mesh.optOut.annotations ?? {})) w.set('annotations', k, v, why);
     }
   }
-  return { mutated, findings: w.findings };
+  const prefix = input.base.map((seg) => `/${escape(seg)}`).join('');
+  return { mutated, findings: w.findings, ops: w.wrote ? metadataOps(input.obj, mutated, before?.metadata, holder.metadata as Record<string, unknown>, prefix) : [] };
+};
+
+/** The object at `path` in `obj` (copyAlongPath checked that each step is a plain object). */
+const getPath = (obj: KubeObject, path: Path): Record<string, unknown> | undefined => {
+  let cur: unknown = obj;
+  for (const seg of path) cur = (cur as Record<string, unknown>)[seg as string];
+  return cur as Record<string, unknown> | undefined;
 };
 

@@ -169,6 +169,44 @@ t.test('mutate: the patch turns the object into exactly what mutation made of it
   t.ok(patchedCount >= NUM_RUNS / 40, `the generators reach the mutation rules (${patchedCount} patches)`);
 });
 
+/** Template (or Pod) metadata in the shapes mutation writes through differently. */
+const reshape = (obj: KubeObject, how: string): KubeObject => {
+  const o = structuredClone(obj);
+  const base = templatePathOf(o.apiVersion, o.kind) ?? [];
+  const holder = (base.length ? getIn(o, base) : o) as Record<string, unknown> | undefined;
+  const meta = holder?.metadata as Record<string, unknown> | undefined;
+  if (!holder || !meta) return o;
+  if (how === 'annotations-null') meta.annotations = null;
+  if (how === 'annotations-array') meta.annotations = [];
+  if (how === 'annotations-first') holder.metadata = { annotations: meta.annotations ?? {}, ...meta };
+  if (how === 'no-annotations') delete meta.annotations;
+  return o;
+};
+
+t.test('mutate: its patch is exactly fast-json-patch compare() of the object and what mutation made of it', async (t) => {
+  // mutation writes its operations as it changes the template; compare() of the two objects
+  // is the reference, operation for operation and in order.
+  let nonEmpty = 0;
+  fc.assert(
+    fc.property(world, subject, fc.constantFrom('as-is', 'as-is', 'annotations-null', 'annotations-array', 'annotations-first', 'no-annotations'), (w, subj, how) => {
+      const c = setup(w);
+      const obj = reshape(subj, how);
+      let m;
+      try {
+        m = mutateObject(obj, obj.metadata?.namespace ?? NS, c.view, c.config);
+      } catch {
+        return true; // a shape mutation cannot write (admit() answers it as an internal error)
+      }
+      if (!m.mutated) return m.patch === undefined;
+      const expected = jsonpatch.compare(obj, m.mutated);
+      if (expected.length > 0) nonEmpty++;
+      return isDeepStrictEqual(m.patch, expected);
+    }),
+    { numRuns: NUM_RUNS * 2 },
+  );
+  t.ok(nonEmpty >= NUM_RUNS / 20, `the generators reach the mutation rules (${nonEmpty} patches)`);
+});
+
 t.test('validate: always answers, never an internal error', async (t) => {
   fc.assert(
     fc.property(world, subject, opts, fc.option(podArb, { nil: undefined }), (w, obj, o, old) => {
