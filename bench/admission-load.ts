@@ -6,6 +6,13 @@
 // Loopback only, keep-alive, each measurement bounded.
 //
 //   npm run build && node --import @tapjs/typescript/import bench/admission-load.ts [--duration 5] [--rounds 3] [--connections 10]
+//     [--only baseline,meshguard,...] [--before DIR]
+//
+// --before DIR adds a target "before": the meshguard built in DIR (a checkout of another
+// commit with its dist/ built), run exactly as this one, so that a change is measured
+// against its parent in the same interleaved rounds. --only keeps some targets (baseline
+// and meshguard always run); the results file is then not written, as it would not be a
+// full run.
 //
 // Writes bench/results/admission-load.json and prints a table. Targets: meshguard reaches
 // >= 75% of the baseline's requests/s; at a fixed offered load of half the baseline's
@@ -31,6 +38,13 @@ const DURATION = flag('duration', 5);
 const ROUNDS = flag('rounds', 3);
 const WARMUP = 2;
 const CONNECTIONS = flag('connections', 10);
+const text = (name: string): string | undefined => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+const BEFORE = text('before');
+const ONLY = text('only')?.split(',');
+const wanted = (name: string) => !ONLY || ONLY.includes(name) || name === 'baseline' || name === 'meshguard';
 
 interface Measurement {
   target: string;
@@ -120,38 +134,44 @@ const reference = (script: string, port: number, nodeFlags: string[] = []) =>
 const basePort = await freePort();
 const baseline = reference('admission-load-baseline.mjs', basePort);
 const fastifyPort = await freePort();
-const fastify = reference('admission-load-fastify.mjs', fastifyPort);
+const fastify = wanted('fastify') ? reference('admission-load-fastify.mjs', fastifyPort) : undefined;
 // The shell runs meshguard's compiled server, so only with dist/ built.
 const shellPort = await freePort();
-const shell = useDist ? reference('admission-load-shell.mjs', shellPort, NODE_FLAGS) : undefined;
+const shell = useDist && wanted('shell') ? reference('admission-load-shell.mjs', shellPort, NODE_FLAGS) : undefined;
+/** `meshguard serve` from `main` (a built main.js, or the sources with the TS loader) on `port`. */
+const serveMeshguard = async (main: string[], port: number) =>
+  spawn(
+    process.execPath,
+    [
+      ...NODE_FLAGS,
+      ...main,
+      'serve', '--tls-cert', certs.tlsCert, '--tls-key', certs.tlsKey, '--state', join(ROOT, 'examples/state.yaml'),
+      '--port', String(port), '--metrics-port', String(await freePort()), '--log-level', 'info', '--shutdown-delay-seconds', '0',
+    ],
+    // Logs at info (as in production) go to /dev/null.
+    { cwd: dir, env: { ...process.env, TS_NODE_TRANSPILE_ONLY: '1' }, stdio: 'ignore' },
+  );
 const mgPort = await freePort();
-const mgMetrics = await freePort();
-const meshguard = spawn(
-  process.execPath,
-  [
-    ...NODE_FLAGS,
-    ...(useDist ? [built] : [...loader, join(ROOT, 'cli/main.ts')]),
-    'serve', '--tls-cert', certs.tlsCert, '--tls-key', certs.tlsKey, '--state', join(ROOT, 'examples/state.yaml'),
-    '--port', String(mgPort), '--metrics-port', String(mgMetrics), '--log-level', 'info', '--shutdown-delay-seconds', '0',
-  ],
-  // Logs at info (one line per admission, as in production) go to /dev/null.
-  { cwd: dir, env: { ...process.env, TS_NODE_TRANSPILE_ONLY: '1' }, stdio: 'ignore' },
-);
+const meshguard = await serveMeshguard(useDist ? [built] : [...loader, join(ROOT, 'cli/main.ts')], mgPort);
+const beforePort = await freePort();
+const before = BEFORE ? await serveMeshguard([join(BEFORE, 'dist/cli/main.js')], beforePort) : undefined;
 const stopAll = () => {
-  for (const c of [baseline, fastify, shell, meshguard]) if (c && c.exitCode === null) c.kill('SIGTERM');
+  for (const c of [baseline, fastify, shell, meshguard, before]) if (c && c.exitCode === null) c.kill('SIGTERM');
 };
 process.on('exit', stopAll);
 
 try {
   await waitReady(baseline, basePort, { ca, what: 'baseline' });
-  await waitReady(fastify, fastifyPort, { ca, what: 'bare Fastify' });
+  if (fastify) await waitReady(fastify, fastifyPort, { ca, what: 'bare Fastify' });
   if (shell) await waitReady(shell, shellPort, { ca, what: 'meshguard shell' });
   await waitReady(meshguard, mgPort, { ca, what: 'meshguard' });
+  if (before) await waitReady(before, beforePort, { ca, what: `meshguard of ${BEFORE}` });
   const results: Measurement[] = [];
   const targets: Target[] = [
     { name: 'baseline', pid: baseline.pid!, port: basePort },
-    { name: 'fastify', pid: fastify.pid!, port: fastifyPort },
+    ...(fastify ? [{ name: 'fastify', pid: fastify.pid!, port: fastifyPort }] : []),
     ...(shell ? [{ name: 'shell', pid: shell.pid!, port: shellPort }] : []),
+    ...(before ? [{ name: 'before', pid: before.pid!, port: beforePort }] : []),
     { name: 'meshguard', pid: meshguard.pid!, port: mgPort },
   ];
   for (const webhook of ['mutate', 'validate'] as const) {
@@ -174,9 +194,20 @@ try {
       // share; the shell (meshguard's server deciding nothing) adds the log line and metrics;
       // meshguard against the shell is what the decision costs.
       reference: {
-        fastifyThroughputRatio: ratio(by('fastify', w, 'max').requestsPerSec / by('baseline', w, 'max').requestsPerSec),
-        fastifyP99RatioAtHalfLoad: ratio(by('fastify', w, 'fixed').p99Ms / Math.max(by('baseline', w, 'fixed').p99Ms, 0.001)),
-        meshguardToFastifyThroughputRatio: ratio(by('meshguard', w, 'max').requestsPerSec / by('fastify', w, 'max').requestsPerSec),
+        ...(fastify
+          ? {
+              fastifyThroughputRatio: ratio(by('fastify', w, 'max').requestsPerSec / by('baseline', w, 'max').requestsPerSec),
+              fastifyP99RatioAtHalfLoad: ratio(by('fastify', w, 'fixed').p99Ms / Math.max(by('baseline', w, 'fixed').p99Ms, 0.001)),
+              meshguardToFastifyThroughputRatio: ratio(by('meshguard', w, 'max').requestsPerSec / by('fastify', w, 'max').requestsPerSec),
+            }
+          : {}),
+        ...(before
+          ? {
+              beforeThroughputRatio: ratio(by('before', w, 'max').requestsPerSec / by('baseline', w, 'max').requestsPerSec),
+              beforeP99RatioAtHalfLoad: ratio(by('before', w, 'fixed').p99Ms / Math.max(by('baseline', w, 'fixed').p99Ms, 0.001)),
+              meshguardToBeforeThroughputRatio: ratio(by('meshguard', w, 'max').requestsPerSec / by('before', w, 'max').requestsPerSec),
+            }
+          : {}),
         ...(shell
           ? {
               shellThroughputRatio: ratio(by('shell', w, 'max').requestsPerSec / by('baseline', w, 'max').requestsPerSec),
@@ -197,8 +228,11 @@ try {
     results,
     summary,
   };
-  await mkdir(join(ROOT, 'bench/results'), { recursive: true });
-  await writeFile(join(ROOT, 'bench/results/admission-load.json'), `${JSON.stringify(report, null, 2)}\n`);
+  const partial = ONLY !== undefined || BEFORE !== undefined;
+  if (!partial) {
+    await mkdir(join(ROOT, 'bench/results'), { recursive: true });
+    await writeFile(join(ROOT, 'bench/results/admission-load.json'), `${JSON.stringify(report, null, 2)}\n`);
+  }
 
   const pad = (s: string | number, n: number) => String(s).padStart(n);
   const lines = [
@@ -213,15 +247,22 @@ try {
         `${s.webhook.padEnd(9)} throughput ${(s.throughputRatio * 100).toFixed(1)}% of baseline (target >= 75%: ${s.targets.throughput ? 'met' : 'MISSED'}), ` +
         `p99 at half load ${s.p99RatioAtHalfLoad}x baseline (target <= 1.5x: ${s.targets.p99 ? 'met' : 'MISSED'}), ` +
         `peak RSS ${s.meshguardPeakRssMb} MB (target < 120: ${s.targets.rss ? 'met' : 'MISSED'})\n` +
-        `${''.padEnd(9)} reference: bare Fastify ${(s.reference.fastifyThroughputRatio * 100).toFixed(1)}% of baseline (p99 ${s.reference.fastifyP99RatioAtHalfLoad}x); ` +
-        `meshguard ${(s.reference.meshguardToFastifyThroughputRatio * 100).toFixed(1)}% of bare Fastify` +
+        `${''.padEnd(9)} reference:` +
+        (s.reference.fastifyThroughputRatio === undefined
+          ? ''
+          : ` bare Fastify ${(s.reference.fastifyThroughputRatio * 100).toFixed(1)}% of baseline (p99 ${s.reference.fastifyP99RatioAtHalfLoad}x); ` +
+            `meshguard ${(s.reference.meshguardToFastifyThroughputRatio! * 100).toFixed(1)}% of bare Fastify`) +
+        (s.reference.beforeThroughputRatio === undefined
+          ? ''
+          : `; before ${(s.reference.beforeThroughputRatio * 100).toFixed(1)}% of baseline (p99 ${s.reference.beforeP99RatioAtHalfLoad}x), ` +
+            `meshguard ${(s.reference.meshguardToBeforeThroughputRatio! * 100).toFixed(1)}% of before`) +
         (s.reference.shellThroughputRatio === undefined
           ? ''
           : `; shell (admit() stubbed) ${(s.reference.shellThroughputRatio * 100).toFixed(1)}% of baseline (p99 ${s.reference.shellP99RatioAtHalfLoad}x), ` +
             `meshguard ${(s.reference.meshguardToShellThroughputRatio! * 100).toFixed(1)}% of the shell`),
     ),
   ];
-  process.stdout.write(`${lines.join('\n')}\nwrote bench/results/admission-load.json\n`);
+  process.stdout.write(`${lines.join('\n')}\n${partial ? '(--only/--before: bench/results/admission-load.json left as it was)' : 'wrote bench/results/admission-load.json'}\n`);
 } finally {
   stopAll();
 }
