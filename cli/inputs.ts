@@ -84,18 +84,27 @@ export const parseManifests = (text: string, file: string): SourceDoc[] => {
   }
   const lines = new LineIndex(text);
   const out: SourceDoc[] = [];
+  /** Lines of paths under the node at `node`, from a copy of that node's events only. */
+  const locator = (node: number) => {
+    const own = index.subtree(node);
+    return (path: Path) => lines.lineOf(own.offsetOfPath(text, 0, path));
+  };
   values.forEach((value, n) => {
     const root = index.roots[n]!;
-    const at = (prefix: Path) => (path: Path) => lines.lineOf(index.offsetOfPath(text, root, [...prefix, ...path]));
     if (value === null || value === undefined) return;
     if (!isPlainObject(value)) throw new InputError(`document ${n + 1} is not a mapping (a Kubernetes object)`, file, lines.lineOf(index.start(root)));
     if (typeof value.kind === 'string' && value.kind.endsWith('List') && Array.isArray(value.items)) {
+      // Each item is located from its own node, found in one pass over the sequence.
+      const nodes = index.sequenceItems(text, root, 'items');
+      const whole = nodes.length === value.items.length ? undefined : index.subtree(root);
       value.items.forEach((item, i) => {
-        if (isPlainObject(item)) out.push({ file, index: n, prefix: ['items', i], object: listItem(value, item), lineOf: at(['items', i]) });
+        if (!isPlainObject(item)) return;
+        const lineOf = whole ? (path: Path) => lines.lineOf(whole.offsetOfPath(text, 0, ['items', i, ...path])) : locator(nodes[i]!);
+        out.push({ file, index: n, prefix: ['items', i], object: listItem(value, item), lineOf });
       });
       return;
     }
-    out.push({ file, index: n, prefix: [], object: value as KubeObject, lineOf: at([]) });
+    out.push({ file, index: n, prefix: [], object: value as KubeObject, lineOf: locator(root) });
   });
   return out;
 };

@@ -52,3 +52,28 @@ t.test('typed list items take the list kind; malformed input names the line', as
   t.throws(() => parseManifests('a: [1,\n', 'bad.yaml'), { message: /^bad\.yaml:2: / });
   t.throws(() => parseManifests('- 1\n- 2\n', 'seq.yaml'), { message: /seq\.yaml:1: document 1 is not a mapping/ });
 });
+
+t.test('List items are located from their own node, whatever the shape of the list', async (t) => {
+  // Items found in one pass over the sequence (not one walk per item): the lines must be
+  // those of the item's own keys, past skipped scalars, flow items and aliases.
+  const list = `kind: List
+"items":
+  - &first
+    kind: Namespace
+    apiVersion: v1
+    metadata: {name: a}
+  - just a string
+  - {kind: Namespace, apiVersion: v1, metadata: {name: b}}
+  - *first
+  - kind: Namespace
+    apiVersion: v1
+    metadata:
+      labels: {x: y}
+      name: c
+apiVersion: v1
+`;
+  const docs = parseManifests(list, 'l.yaml');
+  t.same(docs.map((d) => d.prefix), [['items', 0], ['items', 2], ['items', 3], ['items', 4]]);
+  t.same(docs.map((d) => d.lineOf(['metadata', 'name'])), [6, 8, 9, 14]);
+  t.same(docs.map((d) => d.lineOf([])), [4, 8, 9, 10]);
+});
