@@ -80,6 +80,7 @@ bench: build e2e-build
 	node bench/check-throughput.mjs
 	node --import @tapjs/typescript/import bench/admission-load.ts
 	node --import @tapjs/typescript/import bench/live-memory.ts
+	node --import @tapjs/typescript/import bench/runtime.ts $(if $(COMPARE_NODE),--compare-node $(COMPARE_NODE))
 
 clean:
 	rm -rf dist .tap $(RESULTS) coverage
