@@ -47,7 +47,7 @@ const remote = (files: FileRef[], config: PolicyConfig): RemoteShare => {
     worker.on('message', (m) => {
       if (m.type === 'context') resolve(m);
       else if (m.type === 'result') onResult?.(m.result);
-      else if (m.type === 'error') onError?.(m.input ? new InputError(m.input.reason, m.input.file, m.input.line) : new Error(m.message));
+      else if (m.type === 'error') onError?.(m.input ? new InputError(m.input.reason, m.input.file, m.input.line, m.input.code) : new Error(m.message));
     });
     worker.on('error', (e) => onError?.(e));
   });

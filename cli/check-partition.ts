@@ -1,12 +1,11 @@
 // One share of a `check` run: parse some files, hand back the objects the cluster view
 // needs, then judge the share's documents against the view built from every share.
 // The same code runs in the main thread and in worker threads (cli/check-worker.ts).
-import { readFileSync } from 'node:fs';
 import type { PolicyConfig } from '../policies/config.js';
 import type { KubeObject } from '../policies/k8s.js';
 import { isClusterViewObject } from '../policies/cluster-view.js';
 import { mayBeJudged } from '../policies/review.js';
-import { InputError, parseManifests, type SourceDoc } from './inputs.js';
+import { parseManifests, readTextFileSync, type SourceDoc } from './inputs.js';
 import { buildView, checkDocuments, type CheckResult } from './run-checks.js';
 
 export interface FileRef {
@@ -42,12 +41,7 @@ export class Partition {
     let documents = 0;
     let files = 0;
     for (const { file, order } of this.files) {
-      let text: string;
-      try {
-        text = readFileSync(file, 'utf8');
-      } catch (err) {
-        throw new InputError(`cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, file);
-      }
+      const text = readTextFileSync(file);
       const docs = parseManifests(text, file);
       this.orderOf.set(file, order);
       if (docs.length > 0) files++;
@@ -64,7 +58,7 @@ export class Partition {
 
   /** Findings and judged count of the kept documents; document and file counts come from parse(). */
   check(state: readonly { object: KubeObject }[], context: readonly ContextObject[], namespace: string): ShareResult {
-    const view = buildView(state, context);
+    const view = buildView(state, context, namespace);
     const { findings, judged } = checkDocuments(this.docs, view, this.config, namespace);
     return { findings, judged, orders: findings.map((f) => this.orderOf.get(f.file) ?? 0) };
   }

@@ -17,7 +17,7 @@ const partition = new Partition(files, config);
 const fail = (err: unknown) =>
   port.postMessage(
     err instanceof InputError
-      ? { type: 'error', input: { reason: err.reason, file: err.file, line: err.line } }
+      ? { type: 'error', input: { reason: err.reason, file: err.file, line: err.line, code: err.code } }
       : { type: 'error', message: String((err as Error)?.stack ?? err) },
   );
 

@@ -1,6 +1,7 @@
 // `meshguard check`: what the cluster would decide for every manifest, as findings.
 import type { Command } from 'commander';
-import { InputError, loadManifests } from './inputs.js';
+import { MG_ERR_USAGE_FLAG } from '../policies/errors.js';
+import { loadManifests } from './inputs.js';
 import { addOfflineOptions, loadConfig, loadState, numberOption, type OfflineOptions } from './options.js';
 import { buildView, checkDocuments, summarize } from './run-checks.js';
 import { checkFiles } from './check-files.js';
@@ -22,13 +23,13 @@ export function register(program: Command): void {
       .option('-f, --format <format>', `output format: ${FORMATS.join('|')}`, 'text')
       .option('-j, --jobs <n>', 'threads for large inputs (default: half the CPUs available)', numberOption(1, 1024)),
   ).action(async (paths: string[], opts: OfflineOptions & { format: string; jobs?: number }) => {
-    if (!(FORMATS as readonly string[]).includes(opts.format)) throw new InputError(`unknown --format ${JSON.stringify(opts.format)}; use ${FORMATS.join(', ')}`, 'usage');
+    if (!(FORMATS as readonly string[]).includes(opts.format)) throw MG_ERR_USAGE_FLAG('--format', opts.format, `use ${FORMATS.join(', ')}`);
     const [config, state] = await Promise.all([loadConfig(opts.config), loadState(opts.state)]);
     let result;
     if (paths.includes('-')) {
       // stdin is read once, in this thread
       const docs = await loadManifests(paths);
-      result = checkDocuments(docs, buildView(state, docs), config, opts.namespace);
+      result = checkDocuments(docs, buildView(state, docs, opts.namespace), config, opts.namespace);
     } else result = await checkFiles(paths, state, config, opts.namespace, opts.jobs);
     const format = opts.format as Format;
     const text =

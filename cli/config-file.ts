@@ -17,10 +17,15 @@ import { Ajv, type ErrorObject } from 'ajv';
 import { readFile } from 'node:fs/promises';
 import { LineCounter, parseDocument } from 'yaml';
 import { DEFAULT_CONFIG, type PolicyConfig } from '../policies/config.js';
+import { MeshguardError, MG_ERR_CONFIG, quote } from '../policies/errors.js';
 import type { ConsensusPort, TargetProfile } from '../policies/targets/profile.js';
 
-export class ConfigFileError extends Error {
+/** MG_ERR_CONFIG of the error catalog; one problem per line (printed joined on one). */
+export class ConfigFileError extends MeshguardError {
   override name = 'ConfigFileError';
+  constructor(message: string) {
+    super(MG_ERR_CONFIG.code, MG_ERR_CONFIG.exitCode, message);
+  }
 }
 
 const labelKey = { type: 'string', minLength: 1, maxLength: 316, pattern: '^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$' };
@@ -187,7 +192,8 @@ export async function loadConfigFile(file: string): Promise<PolicyConfig> {
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    throw new ConfigFileError(`cannot read config file ${file}: ${(err as Error).message}`);
+    // The code (ENOENT, EISDIR, EACCES) says it; Node's message would repeat the path.
+    throw new ConfigFileError(`cannot read config file ${quote(file)}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
   return parseConfigText(text, file);
 }

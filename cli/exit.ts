@@ -1,7 +1,8 @@
-// Exit codes are part of the CLI contract (DESIGN.md): CI pipelines branch on them.
+// Exit codes are part of the CLI contract (DESIGN.md): CI pipelines branch on them. They are
+// defined with the error catalog (policies/errors.ts), which gives each error its code.
 import { createRequire } from 'node:module';
 
-export const EXIT = { ok: 0, findings: 1, unusable: 2 } as const;
+export { EXIT } from '../policies/errors.js';
 
 const require = createRequire(import.meta.url);
 const findPackage = (): { version: string } => {

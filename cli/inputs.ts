@@ -1,23 +1,37 @@
 // Reads the manifests a CLI run is given: files, directories (recursive), `-` for stdin;
 // multi-document YAML and JSON; `kind: List` expanded into its items.
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { isUtf8 } from 'node:buffer';
+import { readFileSync } from 'node:fs';
+import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { constructFromEvents, parseEvents, YAMLException } from 'js-yaml';
+import { constructFromEvents, CORE_SCHEMA, EVENT_ID, mergeTag, parseEvents, YAMLException } from 'js-yaml';
+import {
+  InputError,
+  MG_ERR_INPUT_DOCUMENT,
+  MG_ERR_INPUT_LOOP,
+  MG_ERR_INPUT_MISSING,
+  MG_ERR_INPUT_READ,
+  MG_ERR_INPUT_UTF8,
+  MG_ERR_INPUT_YAML,
+} from '../policies/errors.js';
 import type { Path } from '../policies/findings.js';
 import type { KubeObject } from '../policies/k8s.js';
 import { isPlainObject } from '../policies/k8s.js';
 import { EventIndex, LineIndex } from './source-map.js';
 
-/** Unreadable input: exit code 2, with where it went wrong. */
-export class InputError extends Error {
-  constructor(
-    readonly reason: string,
-    readonly file: string,
-    readonly line?: number,
-  ) {
-    super(line ? `${file}:${line}: ${reason}` : `${file}: ${reason}`);
-  }
-}
+/** Unreadable input: exit code 2, with where it went wrong (a catalog error, policies/errors.ts). */
+export { InputError };
+
+/**
+ * The schema kubectl reads manifests with, as far as meshguard can tell the difference:
+ * kubectl converts YAML to JSON with sigs.k8s.io/yaml, whose go-yaml v2 decoder resolves
+ * merge keys (`<<: *base`, or a sequence of mappings, earlier ones winning; an explicit
+ * key after the merge overrides it). js-yaml's CORE_SCHEMA leaves `<<` a plain key, which
+ * made a kubectl-valid manifest unreadable here (labels "must map strings to strings").
+ * One difference remains: go-yaml v2 lets a merge overwrite an explicit key written
+ * *before* the `<<`, js-yaml (and the YAML merge-key spec) keep the explicit key.
+ */
+export const MANIFEST_SCHEMA = CORE_SCHEMA.withTags(mergeTag);
 
 export interface SourceDoc {
   file: string;
@@ -32,32 +46,116 @@ export interface SourceDoc {
 
 const MANIFEST = /\.(ya?ml|json)$/i;
 
+/** The catalog error for a failed stat/read of `file`: a loop and a missing file are named as such. */
+const fsError = (err: unknown, file: string): InputError => {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ELOOP') return MG_ERR_INPUT_LOOP(file) as InputError;
+  if (code === 'ENOENT' || code === 'ENOTDIR') return MG_ERR_INPUT_MISSING(file) as InputError;
+  return MG_ERR_INPUT_READ(file, code ?? (err as Error).message) as InputError;
+};
+
+/**
+ * Every manifest file under `paths`, each once: a file named twice (or reached through a
+ * directory and by name, or through two links) is read once, under the first name it was
+ * given, so its findings are not doubled. A directory link back into its own ancestry
+ * would recurse without end: it is refused as a loop.
+ */
 export const expandPaths = async (paths: readonly string[]): Promise<string[]> => {
   const out: string[] = [];
-  for (const p of paths) {
-    if (p === '-') {
-      out.push(p);
-      continue;
+  const seen = new Set<string>();
+  const walk = async (list: readonly string[], ancestors: readonly string[]): Promise<void> => {
+    for (const p of list) {
+      if (p === '-') {
+        if (!seen.has(p)) out.push(p);
+        seen.add(p);
+        continue;
+      }
+      let st;
+      let real;
+      try {
+        st = await stat(p);
+        real = await realpath(p);
+      } catch (err) {
+        throw fsError(err, p);
+      }
+      if (st.isDirectory()) {
+        if (ancestors.includes(real)) throw MG_ERR_INPUT_LOOP(p);
+        let entries;
+        try {
+          entries = (await readdir(p, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name));
+        } catch (err) {
+          throw fsError(err, p);
+        }
+        const nested = entries.filter((e) => e.isDirectory() || MANIFEST.test(e.name)).map((e) => join(p, e.name));
+        await walk(nested, [...ancestors, real]);
+      } else if (!seen.has(real)) {
+        seen.add(real);
+        out.push(p);
+      }
     }
-    let st;
-    try {
-      st = await stat(p);
-    } catch {
-      throw new InputError('no such file or directory', p);
-    }
-    if (st.isDirectory()) {
-      const entries = (await readdir(p, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name));
-      const nested = entries.filter((e) => e.isDirectory() || MANIFEST.test(e.name)).map((e) => join(p, e.name));
-      out.push(...(await expandPaths(nested)));
-    } else out.push(p);
-  }
+  };
+  await walk(paths, []);
   return out;
+};
+
+/** 1-based line of the first byte of `buf` that is not UTF-8, or 0 when all of it is. */
+const firstBadUtf8Line = (buf: Buffer): number => {
+  if (isUtf8(buf)) return 0;
+  // Rare path: find the offending sequence by decoding ever longer prefixes line by line.
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  let line = 1;
+  let start = 0;
+  for (;;) {
+    const nl = buf.indexOf(0x0a, start);
+    const end = nl < 0 ? buf.length : nl;
+    try {
+      decoder.decode(buf.subarray(start, end));
+    } catch {
+      return line;
+    }
+    if (nl < 0) return line;
+    start = nl + 1;
+    line++;
+  }
+};
+
+/**
+ * Bytes as text, refusing what is not UTF-8. kubectl refuses it too (go-yaml's reader
+ * stops at an "invalid leading UTF-8 octet"); decoding with replacement instead would
+ * judge, and `inject` would print, text that is not what the file holds.
+ */
+export const decodeUtf8 = (buf: Buffer, file: string): string => {
+  const line = firstBadUtf8Line(buf);
+  if (line > 0) throw MG_ERR_INPUT_UTF8(file, line);
+  return buf.toString('utf8');
+};
+
+/** One input file's text (synchronous: see Partition.parse for why). */
+export const readTextFileSync = (file: string): string => {
+  let buf: Buffer;
+  try {
+    buf = readFileSync(file);
+  } catch (err) {
+    throw fsError(err, file);
+  }
+  return decodeUtf8(buf, file);
+};
+
+/** One input file's text. */
+export const readTextFile = async (file: string): Promise<string> => {
+  let buf: Buffer;
+  try {
+    buf = await readFile(file);
+  } catch (err) {
+    throw fsError(err, file);
+  }
+  return decodeUtf8(buf, file);
 };
 
 const readStdin = async (): Promise<string> => {
   const chunks: Buffer[] = [];
   for await (const c of process.stdin) chunks.push(c as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
+  return decodeUtf8(Buffer.concat(chunks), '<stdin>');
 };
 
 /**
@@ -70,17 +168,34 @@ export const listItem = (list: Record<string, unknown>, item: Record<string, unk
   return { ...item, kind: item.kind ?? kind.slice(0, -'List'.length), apiVersion: item.apiVersion ?? list.apiVersion } as KubeObject;
 };
 
+/**
+ * A copy sharing no object with another part of the value. js-yaml hands every alias of
+ * an anchor the same object, so a mutation of the pod template's labels would also change
+ * the StatefulSet's selector that aliases them; the API server gets JSON, where nothing
+ * is shared, and changes only the template.
+ */
+const unshared = (v: unknown): unknown => {
+  if (Array.isArray(v)) return v.map(unshared);
+  if (isPlainObject(v)) {
+    const out: Record<string, unknown> = {};
+    for (const k of Object.keys(v)) out[k] = unshared(v[k]);
+    return out;
+  }
+  return v;
+};
+
 /** Parses one file's text into source documents. */
 export const parseManifests = (text: string, file: string): SourceDoc[] => {
   let index: EventIndex;
   let values: unknown[];
   try {
     const events = parseEvents(text, { filename: file });
-    values = constructFromEvents(events, { source: text, filename: file });
+    values = constructFromEvents(events, { source: text, filename: file, schema: MANIFEST_SCHEMA });
+    if (text.includes('*') && events.some((e) => e.type === EVENT_ID.ALIAS)) values = values.map(unshared);
     index = new EventIndex(events);
   } catch (err) {
-    if (err instanceof YAMLException) throw new InputError(err.reason || err.message, file, (err.mark?.line ?? 0) + 1);
-    throw new InputError((err as Error).message, file);
+    if (err instanceof YAMLException) throw MG_ERR_INPUT_YAML(file, (err.mark?.line ?? 0) + 1, err.reason || err.message);
+    throw MG_ERR_INPUT_YAML(file, undefined, (err as Error).message);
   }
   const lines = new LineIndex(text);
   const out: SourceDoc[] = [];
@@ -92,7 +207,7 @@ export const parseManifests = (text: string, file: string): SourceDoc[] => {
   values.forEach((value, n) => {
     const root = index.roots[n]!;
     if (value === null || value === undefined) return;
-    if (!isPlainObject(value)) throw new InputError(`document ${n + 1} is not a mapping (a Kubernetes object)`, file, lines.lineOf(index.start(root)));
+    if (!isPlainObject(value)) throw MG_ERR_INPUT_DOCUMENT(file, lines.lineOf(index.start(root)), `document ${n + 1} is not a mapping (a Kubernetes object)`);
     if (typeof value.kind === 'string' && value.kind.endsWith('List') && Array.isArray(value.items)) {
       // Each item is located from its own node, found in one pass over the sequence.
       const nodes = index.sequenceItems(text, root, 'items');
@@ -120,13 +235,7 @@ export const readManifestFiles = async (paths: readonly string[]): Promise<Loade
   const out: LoadedFile[] = [];
   for (const file of files) {
     if (file === '-') out.push({ file: '<stdin>', text: await readStdin() });
-    else {
-      try {
-        out.push({ file, text: await readFile(file, 'utf8') });
-      } catch (err) {
-        throw new InputError(`cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, file);
-      }
-    }
+    else out.push({ file, text: await readTextFile(file) });
   }
   return out;
 };

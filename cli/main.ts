@@ -7,7 +7,7 @@
 // pay for the server's fastify, Kubernetes client and certificate libraries.
 import { Command, CommanderError } from 'commander';
 import { EXIT, VERSION } from './exit.js';
-import { InputError } from './inputs.js';
+import { reportError } from './report-error.js';
 
 type Registrar = { register(program: Command): void };
 
@@ -25,24 +25,20 @@ program
   .name('meshguard')
   .description('Admission webhook and offline checker for service-mesh integration of stateful clusters')
   .version(VERSION)
-  .showHelpAfterError()
+  // Usage errors are printed once, in the catalog's one-line form, by reportError below.
+  .configureOutput({ outputError: () => {} })
   .exitOverride();
 
+const named = process.argv.slice(2).find((a) => !a.startsWith('-'));
 try {
-  const named = process.argv.slice(2).find((a) => !a.startsWith('-'));
   // Help, --version and unknown commands need the full list; a known command needs itself.
   const wanted = named && named in COMMANDS ? [named] : Object.keys(COMMANDS);
   for (const name of wanted) (await COMMANDS[name]!()).register(program);
   await program.parseAsync(process.argv);
 } catch (err) {
-  if (err instanceof CommanderError) {
-    // Help and --version are not failures; every usage error is exit 2 (DESIGN.md).
-    process.exitCode = err.exitCode === 0 ? EXIT.ok : EXIT.unusable;
-  } else if (err instanceof InputError) {
-    process.stderr.write(`meshguard: ${err.message}\n`);
-    process.exitCode = EXIT.unusable;
-  } else {
-    process.stderr.write(`meshguard: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    process.exitCode = EXIT.unusable;
-  }
+  // Help and --version are not failures; help shown because no command was given is a
+  // usage error whose explanation is the help itself; every other error is one line.
+  if (err instanceof CommanderError && err.exitCode === 0) process.exitCode = EXIT.ok;
+  else if (err instanceof CommanderError && err.code === 'commander.help') process.exitCode = EXIT.unusable;
+  else process.exitCode = reportError(err, named && named in COMMANDS ? named : undefined);
 }

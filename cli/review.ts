@@ -1,7 +1,8 @@
 // `meshguard review`: one AdmissionReview in, exactly the server's answer out.
 import type { Command } from 'commander';
 import { admit, type WebhookKind } from '../policies/admission.js';
-import { InputError, readManifestFiles, parseManifests } from './inputs.js';
+import { MG_ERR_INPUT_EMPTY, MG_ERR_USAGE_FLAG } from '../policies/errors.js';
+import { readManifestFiles, parseManifests } from './inputs.js';
 import { addOfflineOptions, loadConfig, loadState, type OfflineOptions } from './options.js';
 import { buildView } from './run-checks.js';
 import { EXIT } from './exit.js';
@@ -14,11 +15,13 @@ export function register(program: Command): void {
       .requiredOption('--webhook <kind>', 'which webhook answers: mutate|validate')
       .argument('<file>', 'the AdmissionReview (JSON or YAML), or - for stdin'),
   ).action(async (file: string, opts: OfflineOptions & { webhook: string }) => {
-    if (opts.webhook !== 'mutate' && opts.webhook !== 'validate') throw new InputError(`--webhook must be mutate or validate, not ${JSON.stringify(opts.webhook)}`, 'usage');
+    if (opts.webhook !== 'mutate' && opts.webhook !== 'validate') throw MG_ERR_USAGE_FLAG('--webhook', opts.webhook, 'use mutate or validate');
     const [config, state, files] = await Promise.all([loadConfig(opts.config), loadState(opts.state), readManifestFiles([file])]);
+    // A directory is expanded like check's inputs: it must come down to exactly one file.
+    if (files.length !== 1) throw MG_ERR_INPUT_EMPTY(file, `expected one AdmissionReview file, found ${files.length} manifest files`);
     const f = files[0]!;
     const docs = parseManifests(f.text, f.file);
-    if (docs.length !== 1) throw new InputError(`expected exactly one AdmissionReview, found ${docs.length} documents`, f.file);
+    if (docs.length !== 1) throw MG_ERR_INPUT_EMPTY(f.file, `expected exactly one AdmissionReview, found ${docs.length} documents`);
     const outcome = admit(docs[0]!.object, opts.webhook as WebhookKind, { view: buildView(state, []), config });
     process.stdout.write(JSON.stringify(outcome.review, null, 2) + '\n');
     if (outcome.decision === 'invalid' && !outcome.request.uid) {

@@ -5,7 +5,8 @@ import type { PolicyConfig } from '../policies/config.js';
 import { formatPath, type Finding } from '../policies/findings.js';
 import type { KubeObject } from '../policies/k8s.js';
 import { reviewObject } from '../policies/review.js';
-import { InputError, type SourceDoc } from './inputs.js';
+import { MG_ERR_INPUT_OBJECT } from '../policies/errors.js';
+import type { SourceDoc } from './inputs.js';
 
 export interface LocatedFinding extends Finding {
   file: string;
@@ -25,9 +26,25 @@ export interface CheckResult {
 
 export const namespaceOf = (o: KubeObject, fallback: string): string => o.metadata?.namespace ?? fallback;
 
-/** The cluster as the run sees it: --state first, then the inputs (inputs win). */
-export const buildView = (state: readonly { object: KubeObject }[], inputs: readonly { object: KubeObject }[]): ClusterView =>
-  new ObjectClusterView([...state, ...inputs].map((d) => d.object));
+/**
+ * An object as the API server would store it when applied with `-n namespace`: a
+ * Namespace is cluster-scoped; everything else the view holds (Pods, cluster CRs) is
+ * namespaced and lands in the namespace given, as `kubectl apply -n` puts it there.
+ */
+export const placed = (o: KubeObject, namespace: string): KubeObject =>
+  o.metadata?.namespace || o.kind === 'Namespace' || !o.metadata ? o : { ...o, metadata: { ...o.metadata, namespace } };
+
+/**
+ * The cluster as the run sees it: --state first, then the inputs (inputs win). Objects
+ * that name no namespace are stored in `defaultNamespace`, the one they are judged in
+ * (`check -n prod`): a namespace-less cluster CR stored under `default` was not found
+ * for the workloads judged in `prod`.
+ */
+export const buildView = (
+  state: readonly { object: KubeObject }[],
+  inputs: readonly { object: KubeObject }[],
+  defaultNamespace = 'default',
+): ClusterView => new ObjectClusterView([...state, ...inputs].map((d) => placed(d.object, defaultNamespace)));
 
 const dedupeKey = (f: Finding): string => `${f.rule}|${formatPath(f.path)}|${f.message}`;
 
@@ -49,8 +66,9 @@ export const checkDocuments = (docs: readonly SourceDoc[], view: ClusterView, co
     const obj = doc.object;
     if (typeof obj.kind !== 'string') continue;
     const ns = namespaceOf(obj, defaultNamespace);
-    const { mutate, validate } = reviewObject(obj, ns, view, config, 'predict');
-    if (mutate.unreadable) throw new InputError(`${obj.kind} ${obj.metadata?.name ?? ''}: ${mutate.unreadable}`, doc.file, doc.lineOf([]));
+    // Judged where it would be stored, so its own messages name the namespace it lands in.
+    const { mutate, validate } = reviewObject(placed(obj, ns), ns, view, config, 'predict');
+    if (mutate.unreadable) throw MG_ERR_INPUT_OBJECT(doc.file, doc.lineOf([]), `${obj.kind} ${obj.metadata?.name ?? ''}: ${mutate.unreadable}`);
     if (mutate.skipped) continue;
     judged++;
     const name = obj.metadata?.name ?? '';

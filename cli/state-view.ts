@@ -5,11 +5,16 @@
 import { InputError, listItem, parseManifests } from './inputs.js';
 import { readFile } from 'node:fs/promises';
 import { ObjectClusterView } from '../policies/cluster-view.js';
+import { MeshguardError, MG_ERR_STATE } from '../policies/errors.js';
 import { isPlainObject, type KubeObject } from '../policies/k8s.js';
 import type { ManagedClusterView, ViewStatus } from '../server/managed-view.js';
 
-export class StateFileError extends Error {
+/** MG_ERR_STATE of the error catalog. */
+export class StateFileError extends MeshguardError {
   override name = 'StateFileError';
+  constructor(message: string) {
+    super(MG_ERR_STATE.code, MG_ERR_STATE.exitCode, message);
+  }
 }
 
 /** Every object of a parsed JSON value, with `List` kinds flattened (typed lists as in cli/inputs). */

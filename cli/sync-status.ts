@@ -1,13 +1,13 @@
 // `meshguard sync-status`: the status syncer, meant as a second container next to the
 // webhook (same image). See docs/syncer.md for flags, RBAC and metrics.
-import { KubeConfig } from '@kubernetes/client-node';
 import type { Command } from 'commander';
 import { randomUUID } from 'node:crypto';
-import { hostname } from 'node:os';
-import { pino } from 'pino';
-import { InformerClusterView } from '../server/informer-view.js';
-import { startSyncer } from '../syncer/syncer.js';
+import { existsSync } from 'node:fs';
+import { homedir, hostname } from 'node:os';
+import { delimiter, join } from 'node:path';
+import { MeshguardError, MG_ERR_KUBECONFIG, MG_ERR_KUBECONFIG_MISSING, MG_ERR_START, MG_ERR_USAGE } from '../policies/errors.js';
 import { loadConfig, numberOption, portOrOff } from './options.js';
+import { reportError } from './report-error.js';
 
 export interface SyncStatusOptions {
   kubeconfig?: string;
@@ -26,13 +26,33 @@ export interface SyncStatusOptions {
   logLevel: string;
 }
 
-class SyncUsageError extends Error {}
+const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
+
+/**
+ * Whether KubeConfig.loadFromDefault has anything real to load: $KUBECONFIG,
+ * ~/.kube/config or a pod's service account. Without any of them it falls back to
+ * http://localhost:8080, and the informers retry that address forever: a process that
+ * never exits and never says why.
+ */
+export const hasDefaultKubeconfig = (env: NodeJS.ProcessEnv = process.env, home = homedir()): boolean =>
+  (env.KUBECONFIG ?? '').split(delimiter).some(Boolean) ||
+  existsSync(join(home, '.kube', 'config')) ||
+  (Boolean(env.KUBERNETES_SERVICE_HOST) && existsSync(SERVICE_ACCOUNT_TOKEN));
 
 export async function syncStatus(opts: SyncStatusOptions): Promise<void> {
-  const logger = pino({ level: opts.logLevel }).child({ component: 'syncer' });
   if (opts.leaderElect && !(opts.leaseDurationSeconds > opts.renewDeadlineSeconds && opts.renewDeadlineSeconds > opts.retryPeriodSeconds)) {
-    throw new SyncUsageError('need --lease-duration-seconds > --renew-deadline-seconds > --retry-period-seconds');
+    throw MG_ERR_USAGE('need --lease-duration-seconds > --renew-deadline-seconds > --retry-period-seconds');
   }
+  if (!opts.kubeconfig && !hasDefaultKubeconfig()) throw MG_ERR_KUBECONFIG_MISSING();
+  // Loaded after the flags are known to be usable: the Kubernetes client takes seconds to
+  // load on a busy node, and a usage error should not wait for it.
+  const [{ KubeConfig }, { pino }, { InformerClusterView }, { startSyncer }] = await Promise.all([
+    import('@kubernetes/client-node'),
+    import('pino'),
+    import('../server/informer-view.js'),
+    import('../syncer/syncer.js'),
+  ]);
+  const logger = pino({ level: opts.logLevel }).child({ component: 'syncer' });
   const config = await loadConfig(opts.config);
   const kubeConfig = new KubeConfig();
   try {
@@ -40,9 +60,9 @@ export async function syncStatus(opts: SyncStatusOptions): Promise<void> {
     if (opts.kubeconfig) kubeConfig.loadFromFile(opts.kubeconfig);
     else kubeConfig.loadFromDefault();
   } catch (err) {
-    throw new SyncUsageError(`cannot load kubeconfig ${opts.kubeconfig ?? '(default)'}: ${(err as Error).message}`);
+    throw MG_ERR_KUBECONFIG(opts.kubeconfig ?? '(default)', (err as Error).message);
   }
-  if (!kubeConfig.getCurrentCluster()) throw new SyncUsageError('no cluster to talk to: give --kubeconfig or run in a pod');
+  if (!kubeConfig.getCurrentCluster()) throw MG_ERR_KUBECONFIG_MISSING();
 
   // Pod name when run in a pod (HOSTNAME), plus a random part so that a restarted container
   // is a new candidate and never mistakes the lease of its previous life for its own.
@@ -115,10 +135,11 @@ export function register(program: Command): void {
       try {
         await syncStatus(opts);
       } catch (err) {
-        const usage = err instanceof SyncUsageError || (err as Error).name === 'ConfigFileError';
-        process.stderr.write(`meshguard sync-status: ${(err as Error).message}\n`);
+        // A catalog error is a usage or configuration problem (exit 2); anything else means
+        // the syncer could not start (exit 1, docs/syncer.md).
+        const code = reportError(err instanceof MeshguardError ? err : MG_ERR_START((err as Error).message), 'sync-status');
         // Exit now: a half-started syncer (informers, timers) would keep the process alive.
-        process.exit(usage ? 2 : 1);
+        process.exit(code);
       }
     });
 }

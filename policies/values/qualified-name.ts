@@ -33,3 +33,6 @@ export const qualifiedNameError = (key: string): string | undefined => {
 };
 
 export const isQualifiedName = (key: string): boolean => qualifiedNameError(key) === undefined;
+
+/** A DNS-1123 subdomain (apimachinery IsDNS1123Subdomain), e.g. "meshguard.meshguard-system.svc". */
+export const isDnsSubdomain = (name: string): boolean => name.length <= PREFIX_MAX && SUBDOMAIN.test(name);
