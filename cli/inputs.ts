@@ -199,11 +199,8 @@ export const parseManifests = (text: string, file: string): SourceDoc[] => {
   }
   const lines = new LineIndex(text);
   const out: SourceDoc[] = [];
-  /** Lines of paths under the node at `node`, from a copy of that node's events only. */
-  const locator = (node: number) => {
-    const own = index.subtree(node);
-    return (path: Path) => lines.lineOf(own.offsetOfPath(text, 0, path));
-  };
+  /** Lines of paths under the node at `node` (a document's root, or an item of a List). */
+  const locator = (node: number) => (path: Path) => lines.lineOf(index.offsetOfPath(text, node, path));
   values.forEach((value, n) => {
     const root = index.roots[n]!;
     if (value === null || value === undefined) return;
@@ -211,10 +208,10 @@ export const parseManifests = (text: string, file: string): SourceDoc[] => {
     if (typeof value.kind === 'string' && value.kind.endsWith('List') && Array.isArray(value.items)) {
       // Each item is located from its own node, found in one pass over the sequence.
       const nodes = index.sequenceItems(text, root, 'items');
-      const whole = nodes.length === value.items.length ? undefined : index.subtree(root);
+      const aligned = nodes.length === value.items.length;
       value.items.forEach((item, i) => {
         if (!isPlainObject(item)) return;
-        const lineOf = whole ? (path: Path) => lines.lineOf(whole.offsetOfPath(text, 0, ['items', i, ...path])) : locator(nodes[i]!);
+        const lineOf = aligned ? locator(nodes[i]!) : (path: Path) => locator(root)(['items', i, ...path]);
         out.push({ file, index: n, prefix: ['items', i], object: listItem(value, item), lineOf });
       });
       return;

@@ -35,13 +35,7 @@ export class EventIndex {
   /** Index of the root node of each document. */
   readonly roots: number[] = [];
 
-  constructor(events: readonly Event[] | Int32Array) {
-    if (events instanceof Int32Array) {
-      this.data = events;
-      this.length = events.length / WIDTH;
-      this.roots.push(0);
-      return;
-    }
+  constructor(events: readonly Event[]) {
     const n = (this.length = events.length);
     const d = (this.data = new Int32Array(n * WIDTH));
     for (let i = 0, o = 0; i < n; i++, o += WIDTH) {
@@ -98,15 +92,6 @@ export class EventIndex {
       else if (tj === EVENT_ID.POP && --depth === 0) return j + 1;
     }
     return this.length;
-  }
-
-  /**
-   * The events of the node at `i` alone, as an index whose root (0) is that node. A
-   * document kept for its findings holds this copy, not its whole file's events: at 100k
-   * documents the index of the documents no rule reads was memory held for nothing.
-   */
-  subtree(i: number): EventIndex {
-    return new EventIndex(this.data.slice(i * WIDTH, this.skipNode(i) * WIDTH));
   }
 
   /**
