@@ -81,6 +81,7 @@ bench: build e2e-build
 	node --import @tapjs/typescript/import bench/admission-load.ts
 	node --import @tapjs/typescript/import bench/live-memory.ts
 	node --import @tapjs/typescript/import bench/runtime.ts $(if $(COMPARE_NODE),--compare-node $(COMPARE_NODE))
+	node --import @tapjs/typescript/import bench/apiserver-admission.ts
 
 clean:
 	rm -rf dist .tap $(RESULTS) coverage

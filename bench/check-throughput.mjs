@@ -1,9 +1,16 @@
-// `meshguard check` over generated manifest sets of 1,000 and 10,000 documents, against
-// two baselines measured in the same run on the same files: parsing alone with js-yaml,
-// and with the yaml library's document model. Every measurement is a fresh process, so
-// node start-up is paid equally by all three.
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+// `meshguard check` over generated manifest sets of 1,000, 10,000 and 100,000 documents,
+// against baselines measured in the same run on the same files: parsing alone with js-yaml,
+// and (up to 10k) with the yaml library's document model. Every measurement is a fresh
+// process, so node start-up is paid equally by all; the runs of the subjects take turns.
+// Also: peak resident memory (VmHWM) of each run against the input size, and the 10k
+// documents as one `kind: List` against the same items as separate documents.
+//
+//   npm run build && node bench/check-throughput.mjs [--runs 5] [--sizes 1000,10000,100000]
+//
+// Targets: check at 10k <= 1.5x js-yaml; 100k in <= 10x the 10k time; peak RSS < 5x the
+// input + 150 MB; the List no slower than 1.5x the separate documents (linear).
+import { spawn } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeCorpus } from './corpus.mjs';
@@ -11,55 +18,138 @@ import { writeCorpus } from './corpus.mjs';
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
 const cli = join(root, 'dist', 'cli', 'main.js');
-const RUNS = Number(process.env.BENCH_RUNS ?? 5);
-const SIZES = [1000, 10000];
-
-const time = (args) => {
-  const start = process.hrtime.bigint();
-  try {
-    execFileSync(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'], maxBuffer: 1 << 30 });
-  } catch (err) {
-    // check exits 1 when it has error findings: that is a result, not a failure.
-    if (err.status !== 1) throw err;
-  }
-  return Number(process.hrtime.bigint() - start) / 1e9;
+const argv = process.argv.slice(2);
+const opt = (name, dflt) => {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 ? argv[i + 1] : dflt;
 };
+const RUNS = Number(opt('runs', process.env.BENCH_RUNS ?? 5));
+const SIZES = opt('sizes', '1000,10000,100000').split(',').map(Number);
+/** 100k documents take a minute a run: fewer runs there. */
+const runsFor = (size) => (size >= 100_000 ? Math.min(RUNS, 2) : RUNS);
+
+/** Seconds and peak resident memory (MB) of one process; VmHWM is read until it exits. */
+const run = (args) =>
+  new Promise((resolve, reject) => {
+    const start = process.hrtime.bigint();
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'] });
+    let peakKb = 0;
+    const poll = () => {
+      try {
+        const kb = Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? 0);
+        if (kb > peakKb) peakKb = kb;
+      } catch {
+        // gone between the exit and this read
+      }
+    };
+    const timer = setInterval(poll, 20);
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      clearInterval(timer);
+      // check exits 1 when it has error findings: that is a result, not a failure.
+      if (code !== 0 && code !== 1) return reject(new Error(`${args.join(' ')} exited with ${code}`));
+      resolve({ seconds: Number(process.hrtime.bigint() - start) / 1e9, peakMb: Math.round(peakKb / 102.4) / 10 });
+    });
+  });
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
+/** Every subject once per round, in turn; medians over the rounds. */
+async function measure(subjects, runs) {
+  for (const args of Object.values(subjects)) await run(args); // warm the page cache
+  const acc = Object.fromEntries(Object.keys(subjects).map((k) => [k, []]));
+  for (let r = 0; r < runs; r++) for (const [name, args] of Object.entries(subjects)) acc[name].push(await run(args));
+  return Object.fromEntries(
+    Object.entries(acc).map(([name, xs]) => [name, { seconds: median(xs.map((x) => x.seconds)), peakMb: Math.max(...xs.map((x) => x.peakMb)) }]),
+  );
+}
+
+/** The documents of `dir` as the items of one `kind: List` in `file`. */
+const writeAsList = (dir, file) => {
+  const docs = readdirSync(dir).sort().flatMap((f) => readFileSync(join(dir, f), 'utf8').split(/^---\n/m)).filter((d) => d.trim() !== '');
+  const items = docs.map((d) =>
+    d
+      .trimEnd()
+      .split('\n')
+      .filter((l) => !l.startsWith('#'))
+      .map((l, i) => (i === 0 ? `  - ${l}` : l === '' ? l : `    ${l}`))
+      .join('\n'),
+  );
+  writeFileSync(file, `apiVersion: v1\nkind: List\nitems:\n${items.join('\n')}\n`);
+  return docs.length;
+};
+
+const JS_YAML = 'js-yaml parse (baseline)';
+const YAML = 'yaml parse (baseline)';
+const CHECK = 'meshguard check';
 const results = { benchmark: 'check-throughput', runs: RUNS, node: process.version, sizes: [] };
 for (const size of SIZES) {
   const dir = join(here, '.corpus', `docs-${size}`);
   const corpus = writeCorpus(dir, size);
   const subjects = {
-    'js-yaml parse (baseline)': [join(here, 'parse-baseline.mjs'), 'js-yaml', dir],
-    'yaml parse (baseline)': [join(here, 'parse-baseline.mjs'), 'yaml', dir],
-    'meshguard check': [cli, 'check', '--format', 'json', dir],
+    [JS_YAML]: [join(here, 'parse-baseline.mjs'), 'js-yaml', dir],
+    // The yaml library's document model takes minutes at 100k and is only a reference.
+    ...(size <= 10_000 ? { [YAML]: [join(here, 'parse-baseline.mjs'), 'yaml', dir] } : {}),
+    [CHECK]: [cli, 'check', '--format', 'json', dir],
   };
-  const row = { documents: corpus.documents, bytes: corpus.bytes, seconds: {}, docsPerSecond: {} };
-  for (const [name, args] of Object.entries(subjects)) {
-    time(args); // warm the page cache
-    const s = median(Array.from({ length: RUNS }, () => time(args)));
-    row.seconds[name] = s;
-    row.docsPerSecond[name] = Math.round(corpus.documents / s);
-  }
-  row.ratioToJsYaml = row.seconds['meshguard check'] / row.seconds['js-yaml parse (baseline)'];
-  row.ratioToYaml = row.seconds['meshguard check'] / row.seconds['yaml parse (baseline)'];
+  const m = await measure(subjects, runsFor(size));
+  const row = {
+    documents: corpus.documents,
+    bytes: corpus.bytes,
+    runs: runsFor(size),
+    seconds: Object.fromEntries(Object.entries(m).map(([k, v]) => [k, v.seconds])),
+    peakRssMb: Object.fromEntries(Object.entries(m).map(([k, v]) => [k, v.peakMb])),
+    docsPerSecond: Object.fromEntries(Object.entries(m).map(([k, v]) => [k, Math.round(corpus.documents / v.seconds)])),
+  };
+  row.ratioToJsYaml = row.seconds[CHECK] / row.seconds[JS_YAML];
+  if (row.seconds[YAML]) row.ratioToYaml = row.seconds[CHECK] / row.seconds[YAML];
+  row.rssBudgetMb = Math.round((5 * corpus.bytes) / 1e6 + 150);
+  row.rssWithinBudget = row.peakRssMb[CHECK] < row.rssBudgetMb;
   results.sizes.push(row);
+  rmSync(dir, { recursive: true, force: true });
 }
-const [small, large] = results.sizes;
-results.growth1kTo10k = large.seconds['meshguard check'] / small.seconds['meshguard check'];
-results.growthBaseline1kTo10k = large.seconds['js-yaml parse (baseline)'] / small.seconds['js-yaml parse (baseline)'];
-results.target = { ratioToJsYaml: 1.5 };
-results.meetsTarget = large.ratioToJsYaml <= 1.5;
+
+// kind: List against separate documents, 10k items, in the same rounds.
+{
+  const size = 10_000;
+  const dir = join(here, '.corpus', `docs-${size}`);
+  writeCorpus(dir, size);
+  const listDir = join(here, '.corpus', 'list-10000');
+  rmSync(listDir, { recursive: true, force: true });
+  mkdirSync(listDir, { recursive: true });
+  const items = writeAsList(dir, join(listDir, 'list.yaml'));
+  const m = await measure({ documents: [cli, 'check', '--format', 'json', dir], list: [cli, 'check', '--format', 'json', listDir] }, RUNS);
+  results.list = { items, documentsSeconds: m.documents.seconds, listSeconds: m.list.seconds, ratio: m.list.seconds / m.documents.seconds };
+  rmSync(dir, { recursive: true, force: true });
+  rmSync(listDir, { recursive: true, force: true });
+}
+
+const at = (n) => results.sizes.find((r) => r.documents === n);
+const [small, large, huge] = [at(1000), at(10000), at(100000)];
+if (small && large) {
+  results.growth1kTo10k = large.seconds[CHECK] / small.seconds[CHECK];
+  results.growthBaseline1kTo10k = large.seconds[JS_YAML] / small.seconds[JS_YAML];
+}
+if (large && huge) {
+  results.growth10kTo100k = huge.seconds[CHECK] / large.seconds[CHECK];
+  results.growthBaseline10kTo100k = huge.seconds[JS_YAML] / large.seconds[JS_YAML];
+}
+results.targets = {
+  ratioToJsYamlAt10k: { target: 1.5, met: large ? large.ratioToJsYaml <= 1.5 : null },
+  growth10kTo100k: { target: 10, met: results.growth10kTo100k === undefined ? null : results.growth10kTo100k <= 10 },
+  peakRss: { target: '5x input + 150 MB', met: results.sizes.every((r) => r.rssWithinBudget) },
+  listLinear: { target: 1.5, met: results.list.ratio <= 1.5 },
+};
 
 for (const r of results.sizes) {
-  console.log(`\n${r.documents} documents (${(r.bytes / 1e6).toFixed(1)} MB), median of ${RUNS}`);
+  console.log(`\n${r.documents} documents (${(r.bytes / 1e6).toFixed(1)} MB), median of ${r.runs}`);
   for (const [name, s] of Object.entries(r.seconds))
-    console.log(`  ${name.padEnd(26)} ${s.toFixed(3).padStart(7)} s  ${String(r.docsPerSecond[name]).padStart(7)} docs/s`);
-  console.log(`  check / js-yaml: ${r.ratioToJsYaml.toFixed(2)}x   check / yaml: ${r.ratioToYaml.toFixed(2)}x`);
+    console.log(`  ${name.padEnd(26)} ${s.toFixed(3).padStart(8)} s  ${String(r.docsPerSecond[name]).padStart(7)} docs/s  peak RSS ${r.peakRssMb[name]} MB`);
+  console.log(`  check / js-yaml: ${r.ratioToJsYaml.toFixed(2)}x${r.ratioToYaml ? `   check / yaml: ${r.ratioToYaml.toFixed(2)}x` : ''}   check RSS budget ${r.rssBudgetMb} MB: ${r.rssWithinBudget ? 'within' : 'OVER'}`);
 }
-console.log(`\ngrowth 1k -> 10k: check ${results.growth1kTo10k.toFixed(2)}x, js-yaml ${results.growthBaseline1kTo10k.toFixed(2)}x (10x documents)`);
-console.log(`target check <= 1.5x js-yaml at 10k: ${results.meetsTarget ? 'met' : 'NOT met'}`);
+if (results.growth1kTo10k) console.log(`\ngrowth 1k -> 10k: check ${results.growth1kTo10k.toFixed(2)}x, js-yaml ${results.growthBaseline1kTo10k.toFixed(2)}x (10x documents)`);
+if (results.growth10kTo100k) console.log(`growth 10k -> 100k: check ${results.growth10kTo100k.toFixed(2)}x, js-yaml ${results.growthBaseline10kTo100k.toFixed(2)}x (target <= 10x)`);
+console.log(`kind: List of ${results.list.items} items ${results.list.listSeconds.toFixed(3)} s against ${results.list.documentsSeconds.toFixed(3)} s as documents: ${results.list.ratio.toFixed(2)}x`);
+console.log(`targets: ${Object.entries(results.targets).map(([k, v]) => `${k} ${v.met === null ? 'not measured' : v.met ? 'met' : 'NOT met'}`).join(', ')}`);
 mkdirSync(join(here, 'results'), { recursive: true });
 writeFileSync(join(here, 'results', 'check-throughput.json'), JSON.stringify(results, null, 2) + '\n');
