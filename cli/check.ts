@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { MG_ERR_USAGE_FLAG } from '../policies/errors.js';
 import { loadManifests } from './inputs.js';
-import { addOfflineOptions, loadConfig, loadState, numberOption, type OfflineOptions } from './options.js';
+import { addEnforcementOption, addOfflineOptions, loadConfig, loadState, numberOption, type OfflineOptions } from './options.js';
 import { buildView, checkDocuments, summarize } from './run-checks.js';
 import { checkFiles } from './check-files.js';
 import { renderJson } from './formats/json.js';
@@ -15,16 +15,16 @@ const FORMATS = ['text', 'json', 'junit', 'sarif'] as const;
 type Format = (typeof FORMATS)[number];
 
 export function register(program: Command): void {
-  addOfflineOptions(
+  addEnforcementOption(addOfflineOptions(
     program
       .command('check')
-      .description('check manifests the way the webhook would judge them (exit 0 clean, 1 error findings, 2 unreadable input)')
+      .description('check manifests the way the webhook would judge them (exit 0 nothing denied, 1 a finding the cluster would deny, 2 unreadable input or usage)')
       .argument('<paths...>', 'files or directories (recursive .yaml/.yml/.json), or - for stdin')
       .option('-f, --format <format>', `output format: ${FORMATS.join('|')}`, 'text')
       .option('-j, --jobs <n>', 'threads for large inputs (default: half the CPUs available)', numberOption(1, 1024)),
-  ).action(async (paths: string[], opts: OfflineOptions & { format: string; jobs?: number }) => {
+  )).action(async (paths: string[], opts: OfflineOptions & { format: string; jobs?: number; enforcement?: string }) => {
     if (!(FORMATS as readonly string[]).includes(opts.format)) throw MG_ERR_USAGE_FLAG('--format', opts.format, `use ${FORMATS.join(', ')}`);
-    const [config, state] = await Promise.all([loadConfig(opts.config), loadState(opts.state)]);
+    const [config, state] = await Promise.all([loadConfig(opts.config, opts.enforcement), loadState(opts.state)]);
     let result;
     if (paths.includes('-')) {
       // stdin is read once, in this thread
@@ -41,6 +41,6 @@ export function register(program: Command): void {
             ? renderSarif(result, VERSION)
             : renderText(result, process.stdout.isTTY === true && !process.env.NO_COLOR);
     process.stdout.write(text);
-    process.exitCode = summarize(result).errors > 0 ? EXIT.findings : EXIT.ok;
+    process.exitCode = summarize(result).deny > 0 ? EXIT.findings : EXIT.ok;
   });
 }

@@ -13,11 +13,16 @@
 //       consensusPorts: [{ path: [spec, raft, port], default: 7000 }]
 //   mesh:
 //     consulDefaultInject: false
+//   enforcement:
+//     default: audit                                   # deny (default) | warn | audit
+//     rules: { MG201: warn }                           # per rule; a namespace label wins
 import { Ajv, type ErrorObject } from 'ajv';
 import { readFile } from 'node:fs/promises';
 import { LineCounter, parseDocument } from 'yaml';
 import { DEFAULT_CONFIG, type PolicyConfig } from '../policies/config.js';
 import { MeshguardError, MG_ERR_CONFIG, quote } from '../policies/errors.js';
+import { ACTIONS, type EnforcementConfig } from '../policies/enforcement.js';
+import { RULES } from '../policies/findings.js';
 import type { ConsensusPort, TargetProfile } from '../policies/targets/profile.js';
 
 /** MG_ERR_CONFIG of the error catalog; one problem per line (printed joined on one). */
@@ -83,6 +88,15 @@ const configSchema = {
       additionalProperties: false,
       properties: { consulDefaultInject: { type: 'boolean' } },
     },
+    enforcement: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        default: { enum: [...ACTIONS] },
+        // Rule ids are checked against the registry in mergeConfig, with the list in the message.
+        rules: { type: 'object', additionalProperties: { enum: [...ACTIONS] } },
+      },
+    },
   },
 };
 
@@ -98,6 +112,7 @@ interface ProfileInput {
 interface ConfigInput {
   profiles?: Record<string, ProfileInput>;
   mesh?: Partial<PolicyConfig['mesh']>;
+  enforcement?: Partial<EnforcementConfig>;
 }
 
 const validate = new Ajv({ allErrors: true, strict: true }).compile<ConfigInput>(configSchema);
@@ -156,8 +171,18 @@ export function mergeConfig(input: ConfigInput, base: PolicyConfig = DEFAULT_CON
     if (other) problems.push(`profiles "${other}" and "${p.name}" both claim ${p.cluster.kind} (${p.cluster.apiVersion})`);
     kinds.set(key, p.name);
   }
+  const unknownRules = Object.keys(input.enforcement?.rules ?? {}).filter((id) => !(id in RULES));
+  if (unknownRules.length > 0)
+    problems.push(`enforcement.rules names ${unknownRules.map((id) => JSON.stringify(id)).join(', ')}, which are not meshguard rule ids (docs/rules.md lists them)`);
   if (problems.length > 0) throw new ConfigFileError(problems.join('\n'));
-  return { profiles: [...byName.values()], mesh: { ...base.mesh, ...input.mesh } };
+  return {
+    profiles: [...byName.values()],
+    mesh: { ...base.mesh, ...input.mesh },
+    enforcement: {
+      default: input.enforcement?.default ?? base.enforcement.default,
+      rules: { ...base.enforcement.rules, ...input.enforcement?.rules },
+    },
+  };
 }
 
 /** Parses and validates configuration text; `file` is only for messages. */

@@ -3,6 +3,7 @@
 import type { Command } from 'commander';
 import jsonpatch from 'fast-json-patch';
 import { parseAllDocuments } from 'yaml';
+import { judge } from '../policies/enforcement.js';
 import type { KubeObject } from '../policies/k8s.js';
 import { isPlainObject } from '../policies/k8s.js';
 import { mutateObject } from '../policies/review.js';
@@ -37,7 +38,8 @@ export function register(program: Command): void {
         const ns = namespaceOf(obj, opts.namespace);
         const m = mutateObject(obj, ns, view, config);
         if (m.unreadable) throw MG_ERR_INPUT_OBJECT(sd.file, sd.lineOf([]), `${obj.kind} ${obj.metadata?.name ?? ''}: ${m.unreadable}`);
-        for (const finding of m.findings)
+        const nsLabels = view.getNamespace(ns)?.metadata?.labels;
+        for (const finding of judge(m.findings, nsLabels, config.enforcement))
           located.push({ ...finding, file: sd.file, line: sd.lineOf(finding.path), kind: obj.kind, namespace: ns, name: obj.metadata?.name ?? '' });
         if (m.mutated) applyToDocument(yamlDocs[sd.index]!, sd.prefix, jsonpatch.compare(obj as object, m.mutated as KubeObject));
       }

@@ -1,6 +1,8 @@
 // Flags shared by the offline commands, and how they turn into a policy context.
 import { InvalidArgumentError, type Command } from 'commander';
 import { DEFAULT_CONFIG, type PolicyConfig } from '../policies/config.js';
+import { ACTIONS, isAction } from '../policies/enforcement.js';
+import { MG_ERR_USAGE_FLAG } from '../policies/errors.js';
 import { loadManifests, type SourceDoc } from './inputs.js';
 
 export const collect = (value: string, previous: string[]): string[] => [...previous, value];
@@ -30,10 +32,20 @@ export const addOfflineOptions = (cmd: Command): Command =>
     .option('--config <file>', 'meshguard configuration file (target profiles, mesh options)')
     .option('-n, --namespace <name>', 'namespace for objects that do not name one', 'default');
 
-export const loadConfig = async (file: string | undefined): Promise<PolicyConfig> => {
-  if (!file) return DEFAULT_CONFIG;
-  const { loadConfigFile } = await import('./config-file.js');
-  return loadConfigFile(file);
+/** `--enforcement`: one action for every finding, whatever the namespace labels and the configuration say. */
+export const addEnforcementOption = (cmd: Command): Command =>
+  cmd.option('--enforcement <action>', `act on every finding as ${ACTIONS.join('|')}, overriding namespace labels and the configuration`);
+
+export const loadConfig = async (file: string | undefined, enforcement?: string): Promise<PolicyConfig> => {
+  // Checked before the file is read: a usage error is reported as such, and first.
+  if (enforcement !== undefined && !isAction(enforcement))
+    throw MG_ERR_USAGE_FLAG('--enforcement', enforcement, `use ${ACTIONS.join(', ')}`);
+  let config = DEFAULT_CONFIG;
+  if (file) {
+    const { loadConfigFile } = await import('./config-file.js');
+    config = await loadConfigFile(file);
+  }
+  return enforcement === undefined ? config : { ...config, enforcement: { ...config.enforcement, override: enforcement } };
 };
 
 export const loadState = (files: readonly string[]): Promise<SourceDoc[]> => (files.length > 0 ? loadManifests(files) : Promise.resolve([]));

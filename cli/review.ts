@@ -3,20 +3,20 @@ import type { Command } from 'commander';
 import { admit, type WebhookKind } from '../policies/admission.js';
 import { MG_ERR_INPUT_EMPTY, MG_ERR_USAGE_FLAG } from '../policies/errors.js';
 import { readManifestFiles, parseManifests } from './inputs.js';
-import { addOfflineOptions, loadConfig, loadState, type OfflineOptions } from './options.js';
+import { addEnforcementOption, addOfflineOptions, loadConfig, loadState, type OfflineOptions } from './options.js';
 import { buildView } from './run-checks.js';
 import { EXIT } from './exit.js';
 
 export function register(program: Command): void {
-  addOfflineOptions(
+  addEnforcementOption(addOfflineOptions(
     program
       .command('review')
       .description('answer one AdmissionReview as the webhook would (exit 0 when a response was produced, 2 on unusable input)')
       .requiredOption('--webhook <kind>', 'which webhook answers: mutate|validate')
       .argument('<file>', 'the AdmissionReview (JSON or YAML), or - for stdin'),
-  ).action(async (file: string, opts: OfflineOptions & { webhook: string }) => {
+  )).action(async (file: string, opts: OfflineOptions & { webhook: string; enforcement?: string }) => {
     if (opts.webhook !== 'mutate' && opts.webhook !== 'validate') throw MG_ERR_USAGE_FLAG('--webhook', opts.webhook, 'use mutate or validate');
-    const [config, state, files] = await Promise.all([loadConfig(opts.config), loadState(opts.state), readManifestFiles([file])]);
+    const [config, state, files] = await Promise.all([loadConfig(opts.config, opts.enforcement), loadState(opts.state), readManifestFiles([file])]);
     // A directory is expanded like check's inputs: it must come down to exactly one file.
     if (files.length !== 1) throw MG_ERR_INPUT_EMPTY(file, `expected one AdmissionReview file, found ${files.length} manifest files`);
     const f = files[0]!;

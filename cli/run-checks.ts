@@ -2,19 +2,19 @@
 // mutate-then-validate path the cluster would take, with file and line for each finding.
 import { ObjectClusterView, type ClusterView } from '../policies/cluster-view.js';
 import type { PolicyConfig } from '../policies/config.js';
-import { formatPath, type Finding } from '../policies/findings.js';
+import type { JudgedFinding } from '../policies/enforcement.js';
+import { judgeObject } from '../policies/judge.js';
 import type { KubeObject } from '../policies/k8s.js';
-import { reviewObject } from '../policies/review.js';
 import { MG_ERR_INPUT_OBJECT } from '../policies/errors.js';
 import type { SourceDoc } from './inputs.js';
 
-export interface LocatedFinding extends Finding {
+export type LocatedFinding = JudgedFinding & {
   file: string;
   line: number;
   kind: string;
   namespace: string;
   name: string;
-}
+};
 
 export interface CheckResult {
   findings: LocatedFinding[];
@@ -46,19 +46,6 @@ export const buildView = (
   defaultNamespace = 'default',
 ): ClusterView => new ObjectClusterView([...state, ...inputs].map((d) => placed(d.object, defaultNamespace)));
 
-const dedupeKey = (f: Finding): string => `${f.rule}|${formatPath(f.path)}|${f.message}`;
-
-/** Findings of both halves, each once: a rule both halves check would otherwise show twice. */
-const merged = (a: readonly Finding[], b: readonly Finding[]): readonly Finding[] => {
-  if (a.length === 0) return b;
-  if (b.length === 0) return a;
-  const seen = new Set<string>();
-  return [...a, ...b].filter((f) => {
-    const k = dedupeKey(f);
-    return seen.has(k) ? false : (seen.add(k), true);
-  });
-};
-
 export const checkDocuments = (docs: readonly SourceDoc[], view: ClusterView, config: PolicyConfig, defaultNamespace: string): CheckResult => {
   const findings: LocatedFinding[] = [];
   let judged = 0;
@@ -67,12 +54,12 @@ export const checkDocuments = (docs: readonly SourceDoc[], view: ClusterView, co
     if (typeof obj.kind !== 'string') continue;
     const ns = namespaceOf(obj, defaultNamespace);
     // Judged where it would be stored, so its own messages name the namespace it lands in.
-    const { mutate, validate } = reviewObject(placed(obj, ns), ns, view, config, 'predict');
-    if (mutate.unreadable) throw MG_ERR_INPUT_OBJECT(doc.file, doc.lineOf([]), `${obj.kind} ${obj.metadata?.name ?? ''}: ${mutate.unreadable}`);
-    if (mutate.skipped) continue;
+    const j = judgeObject(placed(obj, ns), ns, view, config, 'predict');
+    if (j.unreadable !== undefined) throw MG_ERR_INPUT_OBJECT(doc.file, doc.lineOf([]), `${obj.kind} ${obj.metadata?.name ?? ''}: ${j.unreadable}`);
+    if (j.skipped) continue;
     judged++;
     const name = obj.metadata?.name ?? '';
-    for (const f of merged(mutate.findings, validate.findings))
+    for (const f of j.findings)
       findings.push({ ...f, file: doc.file, line: doc.lineOf(f.path), kind: obj.kind, namespace: ns, name });
   }
   return { findings, documents: docs.length, files: new Set(docs.map((d) => d.file)).size, judged };
@@ -82,6 +69,10 @@ export interface Summary {
   errors: number;
   warnings: number;
   infos: number;
+  /** Findings by action: `deny` > 0 means the cluster would refuse something (exit 1). */
+  deny: number;
+  warn: number;
+  audit: number;
   documents: number;
   files: number;
 }
@@ -90,6 +81,9 @@ export const summarize = (r: CheckResult): Summary => ({
   errors: r.findings.filter((f) => f.severity === 'error').length,
   warnings: r.findings.filter((f) => f.severity === 'warning').length,
   infos: r.findings.filter((f) => f.severity === 'info').length,
+  deny: r.findings.filter((f) => f.action === 'deny').length,
+  warn: r.findings.filter((f) => f.action === 'warn').length,
+  audit: r.findings.filter((f) => f.action === 'audit').length,
   documents: r.documents,
   files: r.files,
 });

@@ -2,6 +2,7 @@
 // `meshguard review` call, so a pipeline sees exactly what the cluster would decide.
 import type { ClusterView } from './cluster-view.js';
 import type { PolicyConfig } from './config.js';
+import { enforcementLabelProblem, judge, type JudgedFinding } from './enforcement.js';
 import { formatPath, RULES, type Finding } from './findings.js';
 import type { KubeObject } from './k8s.js';
 import { isPlainObject } from './k8s.js';
@@ -17,6 +18,8 @@ export interface AdmissionResponseBody {
   /** base64 of the RFC 6902 patch */
   patch?: string;
   warnings?: string[];
+  /** Recorded by the API server in its audit log, each key prefixed with the webhook's name. */
+  auditAnnotations?: Record<string, string>;
 }
 
 export type ReviewApiVersion = 'admission.k8s.io/v1' | 'admission.k8s.io/v1beta1';
@@ -32,7 +35,8 @@ export type AdmissionDecision = 'allowed' | 'denied' | 'patched' | 'skipped' | '
 /** What the shell needs for logs and metrics, besides the review itself. */
 export interface AdmissionOutcome {
   review: AdmissionReviewOut;
-  findings: Finding[];
+  /** Every finding of the answer with its action (deny, warn, audit), whatever was returned. */
+  findings: JudgedFinding[];
   /** Number of RFC 6902 operations in the patch (0 when none). */
   patchOps: number;
   /** Facts about the request for logs/metrics; absent fields were not readable. */
@@ -78,10 +82,28 @@ export const patched = (uid: string, patch: readonly unknown[], warnings: string
     ? allowed(uid, warnings)
     : { ...allowed(uid, warnings), patchType: 'JSONPatch', patch: Buffer.from(JSON.stringify(patch)).toString('base64') };
 
-export const toWarning = (f: Finding): string => {
-  const text = `${f.rule}: ${f.summary ?? f.message}`;
-  return text.length <= MAX_WARNING_LENGTH ? text : `${text.slice(0, MAX_WARNING_LENGTH - 1)}…`;
-};
+/** The auditAnnotations key holding the findings (the API server prefixes it with the webhook name). */
+export const FINDINGS_AUDIT_KEY = 'findings';
+
+/**
+ * The findings of an answer for the API server's audit log, in every mode: an audited
+ * finding is recorded there even though the answer says nothing of it.
+ */
+const withAudit = (response: AdmissionResponseBody, findings: readonly JudgedFinding[]): AdmissionResponseBody =>
+  findings.length === 0
+    ? response
+    : {
+        ...response,
+        auditAnnotations: {
+          [FINDINGS_AUDIT_KEY]: JSON.stringify(
+            findings.map((f) => ({ rule: f.rule, severity: f.severity, action: f.action, message: f.message, path: formatPath(f.path) })),
+          ),
+        },
+      };
+
+const clip = (text: string): string => (text.length <= MAX_WARNING_LENGTH ? text : `${text.slice(0, MAX_WARNING_LENGTH - 1)}…`);
+
+export const toWarning = (f: Finding): string => clip(`${f.rule}: ${f.summary ?? f.message}`);
 
 const denialMessage = (errors: readonly Finding[]): string =>
   `meshguard: ${errors.map((f) => `[${f.rule}] ${f.message}${f.path.length > 1 ? ` (field ${formatPath(f.path)})` : ''}`).join(' ')}`;
@@ -159,8 +181,8 @@ const parse = (input: unknown): ParsedRequest | { apiVersion: ReviewApiVersion; 
 // --- the decision ---
 
 const decide = (req: ParsedRequest, webhook: WebhookKind, ctx: PolicyContext): Omit<AdmissionOutcome, 'request'> => {
-  const out = (response: AdmissionResponseBody, decision: AdmissionDecision, findings: Finding[] = [], patchOps = 0, ignored = false) => ({
-    review: reply(req.apiVersion, response),
+  const out = (response: AdmissionResponseBody, decision: AdmissionDecision, findings: JudgedFinding[] = [], patchOps = 0, ignored = false) => ({
+    review: reply(req.apiVersion, withAudit(response, findings)),
     findings,
     patchOps,
     decision,
@@ -173,24 +195,31 @@ const decide = (req: ParsedRequest, webhook: WebhookKind, ctx: PolicyContext): O
   const skip = (d: ObjectDecision) => out(allowed(req.uid), 'skipped', [], 0, d.skipped === 'ignored');
   const unreadable = (d: ObjectDecision) =>
     out(denied(req.uid, 400, `meshguard cannot read ${req.kind ?? 'object'} ${req.namespace}/${req.name ?? ''}: ${d.unreadable}`), 'invalid');
+  const nsLabels = ctx.view.getNamespace(req.namespace)?.metadata?.labels;
+  const judged = (findings: readonly Finding[]) => judge(findings, nsLabels, ctx.config.enforcement);
 
   if (webhook === 'mutate') {
     const d = mutateObject(obj, req.namespace, ctx.view, ctx.config);
     if (d.skipped) return skip(d);
     if (d.unreadable) return unreadable(d);
-    const warnings = d.findings.filter((f) => f.severity === 'warning').map(toWarning);
+    // Mutation never refuses and is never held back by the mode: only what is said changes.
+    const findings = judged(d.findings);
+    const warnings = findings.filter((f) => f.action === 'warn').map(toWarning);
     const ops = d.patch ?? [];
-    return out(patched(req.uid, ops, warnings), ops.length > 0 ? 'patched' : 'allowed', d.findings, ops.length);
+    return out(patched(req.uid, ops, warnings), ops.length > 0 ? 'patched' : 'allowed', findings, ops.length);
   }
 
   const d = validateObject(obj, req.namespace, ctx.view, ctx.config, 'live');
   if (d.skipped) return skip(d);
   if (d.unreadable) return unreadable(d);
-  let findings = d.findings;
-  if (req.operation === 'UPDATE') findings = forgiveUnchanged(findings, req, ctx);
-  const errors = findings.filter((f) => f.severity === 'error');
-  const warnings = findings.filter((f) => f.severity === 'warning').map(toWarning);
-  if (errors.length > 0) return out(denied(req.uid, 403, denialMessage(errors), warnings), 'denied', findings);
+  let raw = d.findings;
+  if (req.operation === 'UPDATE') raw = forgiveUnchanged(raw, req, ctx);
+  const findings = judged(raw);
+  const refused = findings.filter((f) => f.action === 'deny');
+  const warnings = findings.filter((f) => f.action === 'warn').map(toWarning);
+  const labelProblem = enforcementLabelProblem(req.namespace, nsLabels);
+  if (labelProblem !== undefined) warnings.push(clip(labelProblem));
+  if (refused.length > 0) return out(denied(req.uid, 403, denialMessage(refused), warnings), 'denied', findings);
   return out(allowed(req.uid, warnings), 'allowed', findings);
 };
 

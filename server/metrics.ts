@@ -62,6 +62,12 @@ export function createMetrics(opts: MetricsOptions = {}): WebhookMetrics {
     labelNames: ['webhook', 'rule', 'severity'] as const,
     registers: [registry],
   });
+  const findingsTotal = new Counter({
+    name: 'meshguard_admission_findings_total',
+    help: 'Findings of admission answers, by rule id, severity and action (deny, warn, audit): what enforcement would refuse is visible before it does.',
+    labelNames: ['rule', 'severity', 'action'] as const,
+    registers: [registry],
+  });
   const patchOps = new Counter({
     name: 'meshguard_patch_operations_total',
     help: 'RFC 6902 operations returned in mutating admission answers.',
@@ -124,6 +130,7 @@ export function createMetrics(opts: MetricsOptions = {}): WebhookMetrics {
   const requestsOf = memo((webhook: string, kind: string, operation: string, decision: string) => requests.labels(webhook, kind, operation, decision));
   const durationOf = memo((webhook: string) => duration.labels(webhook));
   const ruleHitsOf = memo((webhook: string, rule: string, severity: string) => ruleHits.labels(webhook, rule, severity));
+  const findingsOf = memo((rule: string, severity: string, action: string) => findingsTotal.labels(rule, severity, action));
 
   return {
     registry,
@@ -131,7 +138,10 @@ export function createMetrics(opts: MetricsOptions = {}): WebhookMetrics {
       const kind = kindLabel(outcome.request.kind);
       requestsOf(webhook, kind, opLabel(outcome.request.operation), outcome.decision).inc();
       durationOf(webhook).observe(seconds);
-      for (const f of outcome.findings) ruleHitsOf(webhook, f.rule, f.severity).inc();
+      for (const f of outcome.findings) {
+        ruleHitsOf(webhook, f.rule, f.severity).inc();
+        findingsOf(f.rule, f.severity, f.action).inc();
+      }
       if (outcome.patchOps > 0) patchOps.inc(outcome.patchOps);
       if (outcome.ignored) ignored.inc({ webhook, kind });
     },

@@ -8,6 +8,7 @@ export const renderJson = (r: CheckResult): string =>
       findings: r.findings.map((f) => ({
         rule: f.rule,
         severity: f.severity,
+        action: f.action,
         message: f.message,
         file: f.file,
         line: f.line,

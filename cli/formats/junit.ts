@@ -1,5 +1,6 @@
-// JUnit XML: one suite per file, one case per judged object, a failure per error finding
-// (warnings and infos go to system-out), so CI dashboards show meshguard like tests.
+// JUnit XML: one suite per file, one case per judged object, a failure per finding the
+// cluster would deny (warned and audited findings go to system-out), so CI dashboards show
+// meshguard like tests and fail exactly where `check` exits 1.
 import { formatPath } from '../../policies/findings.js';
 import type { CheckResult, LocatedFinding } from '../run-checks.js';
 
@@ -14,18 +15,18 @@ export const renderJunit = (r: CheckResult): string => {
     cases.set(name, [...(cases.get(name) ?? []), f]);
     byFile.set(f.file, cases);
   }
-  const errors = r.findings.filter((f) => f.severity === 'error').length;
-  const out = ['<?xml version="1.0" encoding="UTF-8"?>', `<testsuites name="meshguard" tests="${r.judged}" failures="${errors}">`];
+  const denied = (x: LocatedFinding) => x.action === 'deny';
+  const out = ['<?xml version="1.0" encoding="UTF-8"?>', `<testsuites name="meshguard" tests="${r.judged}" failures="${r.findings.filter(denied).length}">`];
   for (const [file, cases] of byFile) {
-    const failures = [...cases.values()].flat().filter((f) => f.severity === 'error').length;
+    const failures = [...cases.values()].flat().filter(denied).length;
     out.push(`  <testsuite name="${esc(file)}" tests="${cases.size}" failures="${failures}">`);
     for (const [name, fs] of cases) {
       out.push(`    <testcase classname="${esc(file)}" name="${esc(name)}">`);
-      for (const f of fs.filter((x) => x.severity === 'error'))
+      for (const f of fs.filter(denied))
         out.push(`      <failure type="${f.rule}" message="${esc(f.message)}">${esc(`${f.file}:${f.line} ${formatPath(f.path)}`)}</failure>`);
-      const other = fs.filter((x) => x.severity !== 'error');
+      const other = fs.filter((x) => !denied(x));
       if (other.length > 0)
-        out.push(`      <system-out>${esc(other.map((f) => `${f.severity} ${f.rule} ${f.file}:${f.line}: ${f.message}`).join('\n'))}</system-out>`);
+        out.push(`      <system-out>${esc(other.map((f) => `${f.severity} (${f.action}) ${f.rule} ${f.file}:${f.line}: ${f.message}`).join('\n'))}</system-out>`);
       out.push('    </testcase>');
     }
     out.push('  </testsuite>');

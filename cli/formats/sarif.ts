@@ -1,8 +1,12 @@
-// SARIF 2.1.0, so code-scanning UIs annotate the manifest lines directly.
+// SARIF 2.1.0, so code-scanning UIs annotate the manifest lines directly. A result's level
+// follows its action (what the cluster does), its severity is kept in the properties.
+import type { Action } from '../../policies/enforcement.js';
 import { formatPath, RULES, type RuleId, type Severity } from '../../policies/findings.js';
 import type { CheckResult } from '../run-checks.js';
 
-const LEVEL: Record<Severity, 'error' | 'warning' | 'note'> = { error: 'error', warning: 'warning', info: 'note' };
+type Level = 'error' | 'warning' | 'note';
+const LEVEL: Record<Severity, Level> = { error: 'error', warning: 'warning', info: 'note' };
+const ACTION_LEVEL: Record<Action, Level> = { deny: 'error', warn: 'warning', audit: 'note' };
 
 export const renderSarif = (r: CheckResult, version: string): string =>
   JSON.stringify(
@@ -26,8 +30,9 @@ export const renderSarif = (r: CheckResult, version: string): string =>
           },
           results: r.findings.map((f) => ({
             ruleId: f.rule,
-            level: LEVEL[f.severity],
+            level: ACTION_LEVEL[f.action],
             message: { text: f.message },
+            properties: { severity: f.severity, action: f.action },
             locations: [
               {
                 physicalLocation: { artifactLocation: { uri: f.file }, region: { startLine: f.line } },

@@ -21,15 +21,15 @@ export const renderText = (r: CheckResult, colour: boolean): string => {
     lines.push(c('bold', file));
     for (const f of [...fs].sort((a, b) => a.line - b.line)) {
       const sev = f.severity.padEnd(7);
-      lines.push(`  ${String(f.line).padStart(4)}  ${c(f.severity, sev)} ${c('bold', f.rule)}  ${f.message}`);
+      lines.push(`  ${String(f.line).padStart(4)}  ${c(f.severity, sev)} ${f.action.padEnd(5)} ${c('bold', f.rule)}  ${f.message}`);
       lines.push(c('dim', `        ${f.kind} ${f.namespace}/${f.name}  ${formatPath(f.path)}`));
     }
     lines.push('');
   }
   const s = summarize(r);
-  const verdict = s.errors > 0 ? c('error', '✖') : c('info', '✔');
+  const verdict = s.deny > 0 ? c('error', '✖') : c('info', '✔');
   lines.push(
-    `${verdict} ${plural(s.errors, 'error')}, ${plural(s.warnings, 'warning')}, ${s.infos} info in ${plural(s.documents, 'document')} (${plural(s.files, 'file')})`,
+    `${verdict} ${plural(s.errors, 'error')}, ${plural(s.warnings, 'warning')}, ${s.infos} info in ${plural(s.documents, 'document')} (${plural(s.files, 'file')}); ${s.deny} denied, ${s.warn} warned, ${s.audit} audited`,
   );
   return lines.join('\n') + '\n';
 };

@@ -125,6 +125,7 @@ t.test('GET /metrics (plain HTTP) exposes admission, rule, patch, TLS and cluste
   t.match(m.body, /meshguard_admission_requests_total\{webhook="mutate",kind="StatefulSet",operation="CREATE",decision="patched"\} 1/);
   t.match(m.body, /meshguard_admission_duration_seconds_bucket\{le="[^"]+",webhook="mutate"\}/);
   t.match(m.body, /meshguard_rule_hits_total\{webhook="validate",rule="MG201",severity="error"\} \d+/);
+  t.match(m.body, /meshguard_admission_findings_total\{rule="MG201",severity="error",action="deny"\} [1-9]/);
   t.match(m.body, /meshguard_patch_operations_total [1-9]/);
   t.match(m.body, /meshguard_tls_reloads_total\{result="success"\} 1/);
   t.match(m.body, /meshguard_tls_certificate_expiry_timestamp_seconds \d+/);

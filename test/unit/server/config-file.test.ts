@@ -51,3 +51,15 @@ t.test('loadConfigFile reads the file and reports a missing one', async (t) => {
   t.equal((await loadConfigFile(join(dir, 'c.yaml'))).mesh.consulDefaultInject, true);
   await t.rejects(loadConfigFile(join(dir, 'missing.yaml')), { message: /cannot read config file/ });
 });
+
+t.test('enforcement: default and per-rule actions; unknown rules and actions are errors with the line', async (t) => {
+  t.same(parseConfigText('', 'c.yaml').enforcement, { default: 'deny', rules: {} });
+  t.same(parseConfigText('enforcement:\n  default: audit\n  rules: {MG201: warn, MG206: deny}\n', 'c.yaml').enforcement, {
+    default: 'audit',
+    rules: { MG201: 'warn', MG206: 'deny' },
+  });
+  t.same(parseConfigText('enforcement: {rules: {MG205: audit}}\n', 'c.yaml').enforcement, { default: 'deny', rules: { MG205: 'audit' } });
+  t.throws(() => parseConfigText('enforcement:\n  rules: {MG201: block}\n', 'c.yaml'), { message: /^c\.yaml:2: enforcement\.rules\.MG201 must be one of "deny", "warn", "audit"/ });
+  t.throws(() => parseConfigText('enforcement:\n  rules: {MG999: warn, mg201: warn}\n', 'c.yaml'), { message: /enforcement\.rules names "MG999", "mg201", which are not meshguard rule ids/ });
+  t.throws(() => parseConfigText('enforcement:\n  override: warn\n', 'c.yaml'), { message: /enforcement unknown field "override"/ }, 'the override is the CLI flag only');
+});
