@@ -24,6 +24,8 @@ export interface SyncStatusOptions {
   quietPeriodMs: number;
   maxDelayMs: number;
   logLevel: string;
+  policyReports: boolean;
+  policyReportCrdRetrySeconds: number;
 }
 
 const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
@@ -91,6 +93,7 @@ export async function syncStatus(opts: SyncStatusOptions): Promise<void> {
     maxDelayMs: opts.maxDelayMs,
     metricsHost: opts.metricsHost,
     metricsPort: opts.metricsPort === false ? null : opts.metricsPort,
+    ...(opts.policyReports ? { policyReports: { crdRetryMs: opts.policyReportCrdRetrySeconds * 1000 } } : {}),
   });
 
   let signalled = false;
@@ -131,6 +134,8 @@ export function register(program: Command): void {
     .option('--quiet-period-ms <n>', 'write a cluster once its changes pause this long', numberOption(0, 600_000), 500)
     .option('--max-delay-ms <n>', '...but no later than this after its first unhandled change', numberOption(0, 600_000), 5000)
     .option('--log-level <level>', 'fatal, error, warn, info, debug or trace', 'info')
+    .option('--no-policy-reports', 'do not write wgpolicyk8s.io PolicyReports (written by default once their CRD is installed)')
+    .option('--policy-report-crd-retry-seconds <n>', 'while the PolicyReport CRD is not installed, look for it this often', numberOption(1, 86400), 30)
     .action(async (opts: SyncStatusOptions) => {
       try {
         await syncStatus(opts);

@@ -15,6 +15,8 @@ export interface SyncerMetrics {
   reconciles: Counter<'outcome'>;
   leader: Gauge;
   lastSync: Gauge;
+  reportWrites: Counter<'outcome'>;
+  reportCrd: Gauge;
 }
 
 export function createSyncerMetrics(opts: { defaultMetrics?: boolean } = {}): SyncerMetrics {
@@ -53,6 +55,17 @@ export function createSyncerMetrics(opts: { defaultMetrics?: boolean } = {}): Sy
     lastSync: new Gauge({
       name: 'meshguard_syncer_last_sync_timestamp_seconds',
       help: 'When a cluster status was last reconciled successfully (written or found up to date), as a Unix timestamp.',
+      registers,
+    }),
+    reportWrites: new Counter({
+      name: 'meshguard_syncer_policy_reports_total',
+      help: 'PolicyReport reconciliations of a namespace, by outcome (created, updated, unchanged, deleted, absent, crd-missing, error).',
+      labelNames: ['outcome'] as const,
+      registers,
+    }),
+    reportCrd: new Gauge({
+      name: 'meshguard_syncer_policy_report_crd_installed',
+      help: '1 while the wgpolicyk8s.io/v1alpha2 PolicyReport CRD is installed (reports are written), 0 while it is not (looked for again periodically).',
       registers,
     }),
   };

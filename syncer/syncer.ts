@@ -3,15 +3,20 @@
 // reconciles: read the CR, let the policy core decide the status, write it when it differs,
 // and raise the Warning event when a cluster enters Partial.
 //
+// As leader it also writes a PolicyReport per namespace holding target clusters (see
+// policies/policy-report.ts), on the same coalesced triggers, once the PolicyReport CRD is
+// found; while it is not installed it is looked for again every `policyReports.crdRetryMs`.
+//
 // Recovery: the informers retry failed lists/watches (server/informer-view.ts) and replay
 // what they missed from their resourceVersion; a periodic resync re-checks every cluster
 // anyway, so a missed event costs at most --resync-seconds of staleness.
-import { CoordinationV1Api, CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import { ApisApi, CoordinationV1Api, CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import type { FastifyInstance } from 'fastify';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { PolicyConfig } from '../policies/config.js';
 import { namespaceInfo, type KubeObject } from '../policies/k8s.js';
+import { namespaceReport, POLICY_REPORT_GROUP, POLICY_REPORT_VERSION } from '../policies/policy-report.js';
 import { computeServiceMeshStatus, PARTIAL_INJECTION_EVENT_REASON } from '../policies/status.js';
 import type { TargetProfile } from '../policies/targets/profile.js';
 import { podSelectorOf, profileOfCluster, targetOfPod } from '../policies/targets/resolve.js';
@@ -21,6 +26,7 @@ import { Coalescer, REAL_CLOCK, type Clock } from './coalescer.js';
 import { emitEvent } from './events.js';
 import { LeaderElector } from './leader-election.js';
 import { buildSyncerOpsApp, createSyncerMetrics, type ReconcileOutcome, type SyncerMetrics } from './metrics.js';
+import { writeReport } from './report-writer.js';
 import { coordinatesOf, writeStatus } from './status-writer.js';
 
 /** The cluster view with change notifications (InformerClusterView). */
@@ -54,6 +60,8 @@ export interface SyncerOptions {
   metricsPort: number | null;
   defaultMetrics?: boolean;
   clock?: Clock;
+  /** Write PolicyReports (absent: none). */
+  policyReports?: { crdRetryMs: number };
 }
 
 export interface Syncer {
@@ -71,6 +79,8 @@ interface Target {
 }
 
 const SEP = '\u0000';
+/** Coalescer keys of namespace reports start with this; cluster keys start with a profile name. */
+const REPORT = '\u0001';
 const keyOf = (profile: TargetProfile, namespace: string, name: string): string => [profile.name, namespace, name].join(SEP);
 
 /** RFC 3339 with whole seconds, as metav1.Time serializes. */
@@ -86,6 +96,13 @@ export async function startSyncer(opts: SyncerOptions): Promise<Syncer> {
   const identity = opts.identity ?? opts.leaderElection?.identity ?? 'meshguard-syncer';
 
   const targets = new Map<string, Target>();
+  const reports = opts.policyReports;
+  const apis = reports ? opts.kubeConfig.makeApiClient(ApisApi) : undefined;
+  let reportCrd = false;
+  let crdTimer: unknown;
+  let stopped = false;
+  /** Namespaces whose report this replica wrote or found: the ones to delete when their last cluster goes. */
+  const reported = new Set<string>();
   /** Which cluster each pod was last counted for, so a relabelled pod also updates its old cluster. */
   const podCluster = new Map<string, string>();
 
@@ -182,14 +199,71 @@ export async function startSyncer(opts: SyncerOptions): Promise<Syncer> {
     }
   };
 
+  const reconcileReport = async (namespace: string): Promise<void> => {
+    if (!view.synced || !isLeader() || !reportCrd) return;
+    const content = namespaceReport(namespace, view, config);
+    if (content === undefined && !reported.has(namespace)) return;
+    let outcome;
+    try {
+      outcome = await writeReport(custom, namespace, content);
+    } catch (err) {
+      metrics.reportWrites.inc({ outcome: 'error' });
+      throw err;
+    }
+    metrics.reportWrites.inc({ outcome });
+    if (outcome === 'crd-missing') return crdGone();
+    if (content === undefined) reported.delete(namespace);
+    else reported.add(namespace);
+    if (outcome !== 'unchanged' && outcome !== 'absent') logger.info({ namespace, outcome, summary: content?.summary }, 'policy report written');
+  };
+
+  /** Discovery says whether wgpolicyk8s.io/v1alpha2 is served; no RBAC needed (system:discovery). */
+  const lookForCrd = async (): Promise<void> => {
+    if (!reports || stopped) return;
+    let found = false;
+    try {
+      const list = await apis!.getAPIVersions();
+      found = (list.groups ?? []).some((g) => g.name === POLICY_REPORT_GROUP && g.versions.some((v) => v.version === POLICY_REPORT_VERSION));
+    } catch (err) {
+      logger.warn({ err: (err as Error)?.message ?? String(err) }, 'API discovery failed; looking for the PolicyReport CRD again later');
+    }
+    if (stopped) return;
+    metrics.reportCrd.set(found ? 1 : 0);
+    if (found) {
+      reportCrd = true;
+      logger.info({ apiVersion: `${POLICY_REPORT_GROUP}/${POLICY_REPORT_VERSION}` }, 'PolicyReport CRD found; writing policy reports');
+      enqueueAll('PolicyReport CRD found');
+      return;
+    }
+    crdTimer = clock.setTimeout(() => void lookForCrd(), reports.crdRetryMs);
+  };
+
+  function crdGone(): void {
+    if (!reportCrd) return;
+    reportCrd = false;
+    reported.clear();
+    metrics.reportCrd.set(0);
+    logger.info({ retryMs: reports!.crdRetryMs }, 'PolicyReport CRD not installed; no policy reports until it is');
+    crdTimer = clock.setTimeout(() => void lookForCrd(), reports!.crdRetryMs);
+  }
+
+  const triggerReport = (namespace: string | undefined): void => {
+    if (reportCrd && namespace) coalescer.trigger(REPORT + namespace);
+  };
+
   const coalescer = new Coalescer({
     quietMs: opts.quietMs,
     maxDelayMs: opts.maxDelayMs,
     clock,
-    run: reconcile,
+    run: (key) => (key.startsWith(REPORT) ? reconcileReport(key.slice(REPORT.length)) : reconcile(key)),
     onError: (key, err, retryInMs) => {
+      const message = (err as Error)?.message ?? String(err);
+      if (key.startsWith(REPORT)) {
+        logger.warn({ namespace: key.slice(REPORT.length), err: message, retryInMs }, 'policy report write failed; retrying');
+        return;
+      }
       const [, namespace, name] = key.split(SEP);
-      logger.warn({ cluster: `${namespace}/${name}`, err: (err as Error)?.message ?? String(err), retryInMs }, 'status sync failed; retrying');
+      logger.warn({ cluster: `${namespace}/${name}`, err: message, retryInMs }, 'status sync failed; retrying');
     },
   });
 
@@ -201,14 +275,18 @@ export async function startSyncer(opts: SyncerOptions): Promise<Syncer> {
         const { namespace, name } = cr.metadata ?? {};
         if (!namespace || !name) continue;
         coalescer.trigger(remember(profile, namespace, name));
+        triggerReport(namespace);
         n++;
       }
     }
+    for (const namespace of reported) triggerReport(namespace);
     logger.debug({ why, clusters: n }, 'resync');
   }
 
   const onChange: ChangeListener = (event, resource, obj) => {
     const meta = obj.metadata ?? {};
+    // Any change to what a namespace holds (or to its labels: enforcement, mesh) can change its report.
+    triggerReport(resource === 'namespaces' ? meta.name : meta.namespace);
     if (resource === 'namespaces') {
       // Namespace labels can decide which mesh a cluster means.
       for (const profile of profiles) {
@@ -269,6 +347,7 @@ export async function startSyncer(opts: SyncerOptions): Promise<Syncer> {
 
   await view.start();
   waitForSync();
+  void lookForCrd();
   resyncTimer = clock.setTimeout(resync, opts.resyncMs);
   elector?.start();
 
@@ -282,8 +361,10 @@ export async function startSyncer(opts: SyncerOptions): Promise<Syncer> {
     isLeader,
     stop: () =>
       (stopping ??= (async () => {
+        stopped = true;
         clock.clearTimeout(syncPoll);
         clock.clearTimeout(resyncTimer);
+        clock.clearTimeout(crdTimer);
         unsubscribe();
         await coalescer.stop();
         await elector?.stop();

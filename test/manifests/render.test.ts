@@ -355,6 +355,8 @@ t.test('RBAC: exactly the permissions the webhook and the syncer need', async (t
         'antfly.io|antflyclusters/status|patch|',
         'observability.io|observabilityplatforms/status|patch|',
         '|events|create|', 'events.k8s.io|events|create|',
+        'wgpolicyk8s.io|policyreports|create|',
+        'wgpolicyk8s.io|policyreports|get|meshguard', 'wgpolicyk8s.io|policyreports|update|meshguard', 'wgpolicyk8s.io|policyreports|delete|meshguard',
       ].sort(),
       `${overlay}: ClusterRole rules`,
     );

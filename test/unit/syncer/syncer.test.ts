@@ -3,60 +3,15 @@
 import { CoordinationV1Api, CoreV1Api, CustomObjectsApi, type KubeConfig, type V1Lease } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import t from 'tap';
-import { ObjectClusterView } from '../../../policies/cluster-view.js';
 import { DEFAULT_CONFIG } from '../../../policies/config.js';
 import type { KubeObject, Pod } from '../../../policies/k8s.js';
-import type { ChangeEvent, ChangeListener } from '../../../server/informer-view.js';
-import type { ViewStatus } from '../../../server/managed-view.js';
-import { startSyncer, type SyncerOptions, type WatchedClusterView } from '../../../syncer/syncer.js';
+import { startSyncer, type SyncerOptions } from '../../../syncer/syncer.js';
 import { FakeClock } from './fixtures/fake-clock.js';
+import { FakeView } from './fixtures/fake-view.js';
 
 const logger = pino({ level: 'silent' });
 const apiError = (code: number) => Object.assign(new Error(`HTTP ${code}`), { code });
 const copy = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
-
-/** ObjectClusterView plus what the informer view adds: change events, a sync flag, a lifecycle. */
-class FakeView extends ObjectClusterView implements WatchedClusterView {
-  synced = false;
-  started = 0;
-  stopped = 0;
-  private readonly listeners = new Set<ChangeListener>();
-  private readonly removed = new Set<string>();
-
-  onChange(l: ChangeListener): () => void {
-    this.listeners.add(l);
-    return () => this.listeners.delete(l);
-  }
-  emit(event: ChangeEvent, resource: string, obj: KubeObject): void {
-    if (event === 'delete') this.removed.add(`${obj.kind}/${obj.metadata?.namespace}/${obj.metadata?.name}`);
-    else {
-      this.removed.delete(`${obj.kind}/${obj.metadata?.namespace}/${obj.metadata?.name}`);
-      this.add(obj);
-    }
-    for (const l of this.listeners) l(event, resource, obj);
-  }
-  override getCluster(ref: { apiVersion: string; kind: string }, namespace: string, name: string): KubeObject | undefined {
-    return this.removed.has(`${ref.kind}/${namespace}/${name}`) ? undefined : super.getCluster(ref, namespace, name);
-  }
-  override listClusters(ref: { apiVersion: string; kind: string }): KubeObject[] {
-    return super.listClusters(ref).filter((c) => !this.removed.has(`${c.kind}/${c.metadata?.namespace}/${c.metadata?.name}`));
-  }
-  override listPods(namespace: string, matchLabels: Record<string, string>): Pod[] {
-    return super.listPods(namespace, matchLabels).filter((p) => !this.removed.has(`Pod/${namespace}/${p.metadata?.name}`));
-  }
-  sizes(): Record<string, number> {
-    return {};
-  }
-  status(): ViewStatus {
-    return { objects: {}, synced: {}, missing: [] };
-  }
-  async start(): Promise<void> {
-    this.started++;
-  }
-  async stop(): Promise<void> {
-    this.stopped++;
-  }
-}
 
 /** The API server side: cluster CRs with status, events, one lease. */
 class FakeApi {
