@@ -3,7 +3,6 @@
 // handful of writes, deleted clusters are survived, two syncers elect one writer, the
 // survivor takes over from a killed leader, and an API-server restart is recovered from.
 // Needs the binaries from test/e2e/build.sh and `npm run build` (`make e2e` does both).
-import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,7 +11,7 @@ import * as k8s from '@kubernetes/client-node';
 import t from 'tap';
 
 import { startCluster, type TestCluster } from './lib/cluster.js';
-import { collectLines } from './lib/child-output.js';
+import { LEASE_NS, SyncerProcess } from './lib/syncer-process.js';
 import { eventually, sleep } from './lib/wait.js';
 
 // Budgets, not assertions: the API server starts and restarts on 2 shared cores.
@@ -22,7 +21,6 @@ const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..', '..');
 const MAIN = path.join(ROOT, 'dist', 'cli', 'main.js');
 const NS = 'e2e-syncer';
-const LEASE_NS = 'meshguard-system';
 const LEASE = 'meshguard-status-syncer';
 const GROUP = { group: 'antfly.io', version: 'v1', plural: 'antflyclusters' };
 const ANTFLY_LABELS = (cluster: string) => ({ 'app.kubernetes.io/name': 'antfly-database', 'app.kubernetes.io/instance': cluster });
@@ -30,73 +28,6 @@ const ANTFLY_LABELS = (cluster: string) => ({ 'app.kubernetes.io/name': 'antfly-
 const LEASE_FLAGS = ['--lease-duration-seconds=6', '--renew-deadline-seconds=4', '--retry-period-seconds=1'];
 
 const waitUntil = <T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 90_000): Promise<T> => eventually(what, fn, timeoutMs);
-
-/** One `meshguard sync-status` child process and its metrics. */
-class SyncerProcess {
-  readonly lines: string[] = [];
-  port = 0;
-  identity = '';
-  private exited: Promise<void>;
-
-  private constructor(
-    readonly name: string,
-    readonly child: ChildProcess,
-  ) {
-    this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
-    collectLines(child, this.lines);
-  }
-
-  static async start(name: string, kubeconfig: string, extra: string[] = []): Promise<SyncerProcess> {
-    const child = spawn(
-      process.execPath,
-      [MAIN, 'sync-status', `--kubeconfig=${kubeconfig}`, '--metrics-host=127.0.0.1', '--metrics-port=0', '--resync-seconds=3', '--log-level=debug', ...extra],
-      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, POD_NAME: name, POD_NAMESPACE: LEASE_NS } },
-    );
-    const p = new SyncerProcess(name, child);
-    await waitUntil(`${name} to start`, async () => {
-      if (child.exitCode !== null) throw new Error(`${name} exited: ${p.lines.slice(-20).join('\n')}`);
-      for (const line of p.lines) {
-        const m = /^\{.*"msg":"status syncer started".*\}$/.exec(line);
-        if (!m) continue;
-        const rec = JSON.parse(line) as { metricsPort: number; leaderElection?: { identity: string } | false };
-        p.port = rec.metricsPort;
-        p.identity = rec.leaderElection ? rec.leaderElection.identity : '';
-        return true;
-      }
-      return undefined;
-    }, 30_000);
-    return p;
-  }
-
-  get running(): boolean {
-    return this.child.exitCode === null && this.child.signalCode === null;
-  }
-
-  async get(route: string): Promise<{ status: number; body: string }> {
-    const res = await fetch(`http://127.0.0.1:${this.port}${route}`, { signal: AbortSignal.timeout(5000) });
-    return { status: res.status, body: await res.text() };
-  }
-
-  /** Value of a sample (`name` or `name{label="v"}`), 0 when absent. */
-  async metric(sample: string): Promise<number> {
-    const { body } = await this.get('/metrics');
-    for (const line of body.split('\n')) {
-      if (line.startsWith('#')) continue;
-      const sp = line.lastIndexOf(' ');
-      if (line.slice(0, sp) === sample) return Number(line.slice(sp + 1));
-    }
-    return 0;
-  }
-
-  async kill(signal: NodeJS.Signals): Promise<void> {
-    if (this.running) this.child.kill(signal);
-    await this.exited;
-  }
-
-  tail(n = 30): string {
-    return this.lines.slice(-n).join('\n');
-  }
-}
 
 interface MeshStatus {
   enabled: boolean;

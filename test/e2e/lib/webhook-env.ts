@@ -132,7 +132,7 @@ export class MeshguardProcess {
    * ports the kernel picks (--port 0 --metrics-port 0; the listening log line says which).
    * Resolves when /readyz answers 200 over HTTPS, verified with the dev CA.
    */
-  static async start(opts: { kubeconfig: string; cert: ServingCert; timeoutMs?: number }): Promise<MeshguardProcess> {
+  static async start(opts: { kubeconfig: string; cert: ServingCert; timeoutMs?: number; args?: string[] }): Promise<MeshguardProcess> {
     const child = spawn(
       process.execPath,
       [
@@ -154,6 +154,7 @@ export class MeshguardProcess {
         '0',
         '--shutdown-grace-seconds',
         '10',
+        ...(opts.args ?? []),
       ],
       { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, KUBERNETES_SERVICE_HOST: '' } },
     );
