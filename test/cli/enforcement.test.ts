@@ -29,7 +29,7 @@ t.test('--enforcement overrides every action; exit 1 only when something would b
   for (const bad of ['Deny', '']) {
     const r = run(['check', '--enforcement', bad, fx('bad-cluster.yaml')]);
     t.equal(r.code, 2, `--enforcement ${JSON.stringify(bad)} is a usage error`);
-    t.match(r.err, /--enforcement .* use deny, warn, audit/);
+    t.match(r.err, /^meshguard: --enforcement "[^"]*": use deny, warn, audit \[MG_ERR_USAGE_FLAG\]$/m);
     t.equal(r.out, '', 'nothing checked');
   }
   t.equal(run(['review', '--webhook', 'validate', '--enforcement', 'block', fx('review-pod.json')]).code, 2);
