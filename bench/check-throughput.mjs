@@ -18,6 +18,9 @@ import { writeCorpus } from './corpus.mjs';
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
 const cli = join(root, 'dist', 'cli', 'main.js');
+/** The node flags of the CLI's shebang (`meshguard check` runs with them), passed explicitly. */
+const cliFlags = (/^#!.*\bnode\s+(.*)$/m.exec(readFileSync(cli, 'utf8').split('\n', 1)[0])?.[1] ?? '').split(/\s+/).filter((f) => f.startsWith('--'));
+const checkArgs = (dir) => [...cliFlags, cli, 'check', '--format', 'json', dir];
 const argv = process.argv.slice(2);
 const opt = (name, dflt) => {
   const i = argv.indexOf(`--${name}`);
@@ -82,7 +85,7 @@ const writeAsList = (dir, file) => {
 const JS_YAML = 'js-yaml parse (baseline)';
 const YAML = 'yaml parse (baseline)';
 const CHECK = 'meshguard check';
-const results = { benchmark: 'check-throughput', runs: RUNS, node: process.version, sizes: [] };
+const results = { benchmark: 'check-throughput', runs: RUNS, node: process.version, checkNodeFlags: cliFlags, sizes: [] };
 for (const size of SIZES) {
   const dir = join(here, '.corpus', `docs-${size}`);
   const corpus = writeCorpus(dir, size);
@@ -90,7 +93,7 @@ for (const size of SIZES) {
     [JS_YAML]: [join(here, 'parse-baseline.mjs'), 'js-yaml', dir],
     // The yaml library's document model takes minutes at 100k and is only a reference.
     ...(size <= 10_000 ? { [YAML]: [join(here, 'parse-baseline.mjs'), 'yaml', dir] } : {}),
-    [CHECK]: [cli, 'check', '--format', 'json', dir],
+    [CHECK]: checkArgs(dir),
   };
   const m = await measure(subjects, runsFor(size));
   const row = {
@@ -118,7 +121,7 @@ for (const size of SIZES) {
   rmSync(listDir, { recursive: true, force: true });
   mkdirSync(listDir, { recursive: true });
   const items = writeAsList(dir, join(listDir, 'list.yaml'));
-  const m = await measure({ documents: [cli, 'check', '--format', 'json', dir], list: [cli, 'check', '--format', 'json', listDir] }, RUNS);
+  const m = await measure({ documents: checkArgs(dir), list: checkArgs(listDir) }, RUNS);
   results.list = { items, documentsSeconds: m.documents.seconds, listSeconds: m.list.seconds, ratio: m.list.seconds / m.documents.seconds };
   rmSync(dir, { recursive: true, force: true });
   rmSync(listDir, { recursive: true, force: true });
