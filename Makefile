@@ -10,7 +10,7 @@ NODE_MODULES_STAMP := node_modules/.package-lock.json
 TAP := npx tap
 RESULTS := .tap-results
 
-.PHONY: all deps node build run test unit e2e e2e-build lint typecheck bench schemas clean help
+.PHONY: all deps node build run test unit e2e e2e-build lint typecheck bench schemas rules-doc clean help
 
 all: build
 
@@ -23,6 +23,7 @@ help:
 	@echo "make bench    run the benchmarks (results in bench/results/*.json)"
 	@echo "make lint     type-check everything"
 	@echo "make schemas  regenerate policies/validation/compiled-schemas.ts after editing schemas.ts"
+	@echo "make rules-doc regenerate docs/rules.md from the rule registry (policies/rules/)"
 
 $(NODE_STAMP): $(NODE_TOOLS)/package.json $(NODE_TOOLS)/package-lock.json scripts/node-toolchain.sh
 	bash scripts/node-toolchain.sh
@@ -48,6 +49,10 @@ run: build
 # The serviceMesh validators are compiled ahead of time; a unit test fails when stale.
 schemas: node_modules
 	node --import @tapjs/typescript/import scripts/compile-schemas.ts
+
+# docs/rules.md is generated from the rule registry; a unit test fails when stale.
+rules-doc: node_modules
+	node --import @tapjs/typescript/import scripts/rules-doc.ts
 
 lint typecheck: node_modules
 	npx tsc -p tsconfig.json --noEmit

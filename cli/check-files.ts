@@ -7,7 +7,7 @@ import { Worker } from 'node:worker_threads';
 import type { PolicyConfig } from '../policies/config.js';
 import { expandPaths, InputError, type SourceDoc } from './inputs.js';
 import { mergeContext, Partition, type ContextObject, type FileRef, type ShareResult } from './check-partition.js';
-import type { CheckResult } from './run-checks.js';
+import { crossObjectFindings, type CheckResult } from './run-checks.js';
 
 /** Below this much YAML a worker's start-up (~100 ms) costs more than it saves. */
 export const PARALLEL_MIN_BYTES = 2 * 1024 * 1024;
@@ -38,8 +38,8 @@ interface RemoteShare {
   close(): void;
 }
 
-const remote = (files: FileRef[], config: PolicyConfig): RemoteShare => {
-  const worker = new Worker(new URL('./check-worker.js', import.meta.url), { workerData: { files, config } });
+const remote = (files: FileRef[], config: PolicyConfig, crossObject: boolean): RemoteShare => {
+  const worker = new Worker(new URL('./check-worker.js', import.meta.url), { workerData: { files, config, crossObject } });
   let onResult: ((m: any) => void) | undefined;
   let onError: ((e: Error) => void) | undefined;
   const context = new Promise<{ context: ContextObject[]; documents: number; files: number }>((resolve, reject) => {
@@ -70,6 +70,7 @@ export const checkFiles = async (
   config: PolicyConfig,
   namespace: string,
   parallelism = defaultJobs(),
+  crossObject = true,
 ): Promise<CheckResult> => {
   const files = (await expandPaths(paths)).filter((f) => f !== '-');
   const sized = await Promise.all(
@@ -78,9 +79,9 @@ export const checkFiles = async (
   const total = sized.reduce((a, f) => a + f.bytes, 0);
   const n = total >= PARALLEL_MIN_BYTES && parallelism > 1 ? Math.min(parallelism, files.length) : 1;
   const [mine = [], ...theirs] = split(sized, n);
-  const workers = theirs.map((share) => remote(share, config));
+  const workers = theirs.map((share) => remote(share, config, crossObject));
   try {
-    const local = new Partition(mine, config);
+    const local = new Partition(mine, config, crossObject);
     // A failing local parse becomes a rejection inside Promise.all, which keeps a handler on
     // the workers' promises too (a synchronous throw would leave them unhandled).
     const parsed = await Promise.all([Promise.resolve().then(() => local.parse()), ...workers.map((w) => w.context)]);
@@ -91,8 +92,18 @@ export const checkFiles = async (
     ]);
     const tagged = results.flatMap((r) => r.findings.map((f, i) => ({ f, order: r.orders[i]! })));
     tagged.sort((a, b) => a.order - b.order);
+    const across = crossObject
+      ? crossObjectFindings(
+          [
+            ...state.map((d) => ({ object: d.object, file: d.file, line: d.lineOf([]), input: false })),
+            ...context.map((c) => ({ object: c.object, file: c.file, line: c.line, input: true })),
+          ],
+          config,
+          { namespace },
+        )
+      : [];
     return {
-      findings: tagged.map((t) => t.f),
+      findings: [...tagged.map((t) => t.f), ...across],
       documents: parsed.reduce((a, p) => a + p.documents, 0),
       files: parsed.reduce((a, p) => a + p.files, 0),
       judged: results.reduce((a, r) => a + r.judged, 0),

@@ -3,7 +3,7 @@
 // The same code runs in the main thread and in worker threads (cli/check-worker.ts).
 import type { PolicyConfig } from '../policies/config.js';
 import type { KubeObject } from '../policies/k8s.js';
-import { isClusterViewObject } from '../policies/cluster-view.js';
+import { isClusterViewObject, isIndexObject } from '../policies/index/object-index.js';
 import { mayBeJudged } from '../policies/review.js';
 import { parseManifests, readTextFileSync, type SourceDoc } from './inputs.js';
 import { buildView, checkDocuments, type CheckResult } from './run-checks.js';
@@ -16,11 +16,14 @@ export interface FileRef {
 
 export type ShareResult = Pick<CheckResult, 'findings' | 'judged'> & { orders: number[] };
 
-/** An object the cluster view needs, with where it came from (later wins, as sequentially). */
+/** An object the index needs, with where it came from (later wins, as sequentially). */
 export interface ContextObject {
   order: number;
   index: number;
   object: KubeObject;
+  file: string;
+  /** Line of the object's start, where cross-object findings about it are located. */
+  line: number;
 }
 
 export class Partition {
@@ -30,6 +33,8 @@ export class Partition {
   constructor(
     private readonly files: readonly FileRef[],
     private readonly config: PolicyConfig,
+    /** Whether the cross-object rules run: they need every kind of the index, not only the cluster view's. */
+    private readonly crossObject = true,
   ) {}
 
   /**
@@ -46,8 +51,9 @@ export class Partition {
       this.orderOf.set(file, order);
       if (docs.length > 0) files++;
       documents += docs.length;
+      const needed = this.crossObject ? isIndexObject : isClusterViewObject;
       docs.forEach((d, i) => {
-        if (isClusterViewObject(d.object, this.config.profiles)) context.push({ order, index: i, object: d.object });
+        if (needed(d.object, this.config.profiles)) context.push({ order, index: i, object: d.object, file, line: d.lineOf([]) });
         // Only what can have findings is kept until the view is complete: holding every
         // parsed object cost about 100 ms of garbage collection at 10k documents.
         if (mayBeJudged(d.object, this.config)) this.docs.push(d);

@@ -8,11 +8,12 @@ import { Partition, type ContextObject, type FileRef } from './check-partition.j
 interface Start {
   files: FileRef[];
   config: PolicyConfig;
+  crossObject: boolean;
 }
 
 const port = parentPort!;
-const { files, config } = workerData as Start;
-const partition = new Partition(files, config);
+const { files, config, crossObject } = workerData as Start;
+const partition = new Partition(files, config, crossObject);
 
 const fail = (err: unknown) =>
   port.postMessage(

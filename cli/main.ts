@@ -18,6 +18,7 @@ const COMMANDS: Record<string, () => Promise<Registrar>> = {
   inject: () => import('./inject.js'),
   review: () => import('./review.js'),
   certs: () => import('./certs.js'),
+  rules: () => import('./rules.js'),
 };
 
 const program = new Command();

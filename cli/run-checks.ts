@@ -1,9 +1,13 @@
 // The offline core of `check` and `inject`: every input document through the same
 // mutate-then-validate path the cluster would take, with file and line for each finding.
-import { ObjectClusterView, type ClusterView } from '../policies/cluster-view.js';
+import { analyzeIndex } from '../policies/analysis.js';
 import type { PolicyConfig } from '../policies/config.js';
 import type { JudgedFinding } from '../policies/enforcement.js';
 import { judgeObject } from '../policies/judge.js';
+import { actionOf } from '../policies/enforcement.js';
+import { PlainObjectIndex, refKey, refOf, type ClusterView, type ObjectRef } from '../policies/index/object-index.js';
+import { INDEX_KINDS, indexKindOf } from '../policies/index/kinds.js';
+import type { Mode } from '../policies/mesh-state.js';
 import type { KubeObject } from '../policies/k8s.js';
 import { MG_ERR_INPUT_OBJECT } from '../policies/errors.js';
 import type { SourceDoc } from './inputs.js';
@@ -44,7 +48,54 @@ export const buildView = (
   state: readonly { object: KubeObject }[],
   inputs: readonly { object: KubeObject }[],
   defaultNamespace = 'default',
-): ClusterView => new ObjectClusterView([...state, ...inputs].map((d) => placed(d.object, defaultNamespace)));
+): PlainObjectIndex => new PlainObjectIndex([...state, ...inputs].map((d) => placed(d.object, defaultNamespace)));
+
+/** An object of the index with where it was read: `input` for the checked manifests, not for --state. */
+export interface IndexSource {
+  object: KubeObject;
+  file: string;
+  line: number;
+  input: boolean;
+}
+
+export interface CrossObjectOptions {
+  /** How Pods are read: 'predict' for manifests, 'live' for a cluster's objects. */
+  podMode?: Mode;
+  /** Whether the sources are all the cluster holds (analyze), not only what a run was given. */
+  complete?: boolean;
+  /** Where objects that name no namespace are stored (check -n). */
+  namespace?: string;
+}
+
+/**
+ * The cross-object rules over everything the run sees. A finding is reported when it
+ * involves at least one input (a CI run judges the change, not what the cluster already
+ * holds); it is located at the start of the object it is about.
+ */
+export const crossObjectFindings = (sources: readonly IndexSource[], config: PolicyConfig, opts: CrossObjectOptions = {}): LocatedFinding[] => {
+  const { podMode = 'predict', complete = false, namespace = 'default' } = opts;
+  // Cluster-scoped kinds (webhook configurations) stay without a namespace.
+  const place = (o: KubeObject): KubeObject => {
+    const kind = indexKindOf(o);
+    return kind && !INDEX_KINDS[kind].namespaced ? o : placed(o, namespace);
+  };
+  const placedSources = sources.map((s) => ({ ...s, object: place(s.object) }));
+  const index = new PlainObjectIndex(placedSources.map((s) => s.object));
+  const where = new Map<string, IndexSource>();
+  for (const s of placedSources) where.set(refKey(refOf(s.object)), s);
+  const isInput = (r: ObjectRef): boolean => where.get(refKey(r))?.input === true;
+  const out: LocatedFinding[] = [];
+  for (const f of analyzeIndex(index, { config, podMode, complete })) {
+    if (!isInput(f.subject) && !f.related.some(isInput)) continue;
+    const at = where.get(refKey(f.subject));
+    const { subject, related: _related, ...finding } = f;
+    // Enforcement as for any finding: the namespace label of the subject's namespace (a Namespace's own), then the configuration.
+    const nsName = subject.kind === 'Namespace' ? subject.name : subject.namespace;
+    const action = actionOf(f, nsName !== undefined ? index.getNamespace(nsName)?.metadata?.labels : undefined, config.enforcement);
+    out.push({ ...finding, action, file: at?.file ?? '', line: at?.line ?? 0, kind: subject.kind, namespace: subject.namespace ?? '', name: subject.name });
+  }
+  return out;
+};
 
 export const checkDocuments = (docs: readonly SourceDoc[], view: ClusterView, config: PolicyConfig, defaultNamespace: string): CheckResult => {
   const findings: LocatedFinding[] = [];

@@ -5,10 +5,21 @@ import { DEFAULT_ENFORCEMENT, type EnforcementConfig } from './enforcement.js';
 import { DEFAULT_MESH_OPTIONS, type MeshOptions } from './meshes/types.js';
 import { BUILTIN_PROFILES, type TargetProfile } from './targets/profile.js';
 
+/** Settings of the cross-object rules (MG3xx). */
+export interface AnalysisOptions {
+  /** Istio's root namespace (meshConfig.rootNamespace), where mesh-wide PeerAuthentications live. Default istio-system. */
+  istioRootNamespace?: string;
+  /** Prometheus scrapes from inside the mesh (it has a mesh identity): MG302 does not apply. */
+  prometheusMeshed?: boolean;
+  /** The validating webhook also answers PeerAuthentication, NetworkPolicy, Service and webhook-configuration writes with MG3xx warnings. */
+  admissionWarnings?: boolean;
+}
+
 export interface PolicyConfig {
   profiles: readonly TargetProfile[];
   mesh: MeshOptions;
   enforcement: EnforcementConfig;
+  analysis?: AnalysisOptions;
 }
 
 export const DEFAULT_CONFIG: PolicyConfig = {

@@ -1,29 +1,21 @@
 // Every decision meshguard makes carries its reason: a stable rule id, a severity, a
 // message for the person whose apply failed, and the field it is about.
 
+// The registry's rule modules never import this module at run time (they build findings
+// with rules/emit.ts), so this import cannot form a cycle.
+import { REGISTRY } from './rules/registry.js';
+
 export type Severity = 'error' | 'warning' | 'info';
 
 export type RuleId =
   | 'MG101' | 'MG102' | 'MG103' | 'MG104' | 'MG105' | 'MG106' | 'MG107'
-  | 'MG201' | 'MG202' | 'MG203' | 'MG204' | 'MG205' | 'MG206' | 'MG207';
+  | 'MG201' | 'MG202' | 'MG203' | 'MG204' | 'MG205' | 'MG206' | 'MG207'
+  | 'MG301' | 'MG302' | 'MG303' | 'MG304' | 'MG305' | 'MG306';
 
-export const RULES: Record<RuleId, { severity: Severity; title: string }> = {
-  MG101: { severity: 'error', title: 'serviceMesh is not of the schema' },
-  MG102: { severity: 'error', title: 'annotation key is not a valid qualified name' },
-  MG103: { severity: 'error', title: 'mesh annotation value the mesh itself would reject' },
-  MG104: { severity: 'error', title: 'annotations of more than one mesh' },
-  MG105: { severity: 'warning', title: 'istio inject switch given only as an annotation' },
-  MG106: { severity: 'warning', title: 'mesh enabled but nothing would trigger injection' },
-  MG107: { severity: 'warning', title: 'unknown field in serviceMesh (it would be ignored)' },
-  MG201: { severity: 'error', title: 'pod/template of a meshed cluster would run without the proxy' },
-  MG202: { severity: 'error', title: 'pod/template of an unmeshed cluster would get a proxy' },
-  MG203: { severity: 'error', title: "proxy of another mesh than the cluster's" },
-  MG204: { severity: 'warning', title: "the pod's cluster resource was not found" },
-  MG205: { severity: 'error', title: 'hostNetwork pod in a meshed cluster' },
-  MG206: { severity: 'info', title: 'consensus ports not excluded (the webhook would add them)' },
-  // Added after the first catalog: the mutation replaced a template value with the cluster's.
-  MG207: { severity: 'warning', title: "a pod template value was replaced by the cluster's serviceMesh setting" },
-};
+/** Severity and title of every rule, from the rule registry (policies/rules/). */
+export const RULES: Record<RuleId, { severity: Severity; title: string }> = Object.fromEntries(
+  REGISTRY.map((r) => [r.id, { severity: r.severity, title: r.title }]),
+) as Record<RuleId, { severity: Severity; title: string }>;
 
 /** A field path as segments: object keys and array indexes. */
 export type PathSegment = string | number;
