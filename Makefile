@@ -10,15 +10,16 @@ NODE_MODULES_STAMP := node_modules/.package-lock.json
 TAP := npx tap
 RESULTS := .tap-results
 
-.PHONY: all deps node build run test unit e2e e2e-build lint typecheck bench schemas rules-doc clean help
+.PHONY: all deps node build run test unit fuzz e2e e2e-build lint typecheck bench schemas rules-doc clean help
 
 all: build
 
 help:
 	@echo "make deps     install the pinned Node.js (tools/node) and the npm dependencies"
 	@echo "make run      build and start the webhook on its embedded defaults (standalone, dev certs)"
-	@echo "make test     install what is needed and run every test tier (unit, cli, integration, manifests, e2e)"
+	@echo "make test     install what is needed and run every test tier (unit, cli, integration, manifests, fuzz, e2e)"
 	@echo "make unit     the fast tiers only (unit, cli, integration, manifests), with coverage"
+	@echo "make fuzz     the fuzz tier: generated inputs, bounded runs, seed printed (FUZZ_SEED=N replays)"
 	@echo "make e2e      build kube-apiserver + etcd if missing and run the end-to-end tier"
 	@echo "make bench    run the benchmarks (results in bench/results/*.json)"
 	@echo "make lint     type-check everything"
@@ -62,6 +63,12 @@ unit: build
 	@mkdir -p $(RESULTS)
 	set -o pipefail; $(TAP) -R tap 2>&1 | tee $(RESULTS)/unit.tap
 
+# Generated inputs in a fixed number of runs each; every file prints its fast-check seed,
+# and FUZZ_SEED=<seed> (FUZZ_PATH=<path> to start at the shrunk case) replays a failure.
+fuzz: build
+	@mkdir -p $(RESULTS)
+	set -o pipefail; $(TAP) -R tap --disable-coverage --allow-incomplete-coverage --allow-empty-coverage -j1 --timeout=900 test/fuzz/*.test.ts 2>&1 | tee $(RESULTS)/fuzz.tap
+
 e2e-build:
 	bash test/e2e/build.sh
 
@@ -76,8 +83,9 @@ test: node_modules
 	if $(MAKE) --no-print-directory lint; then printf 'TAP version 14\n1..1\nok 1 - typecheck\n' > $(RESULTS)/lint.tap; \
 	else printf 'TAP version 14\n1..1\nnot ok 1 - typecheck\n' > $(RESULTS)/lint.tap; status=1; fi; \
 	$(MAKE) --no-print-directory unit || status=1; \
+	$(MAKE) --no-print-directory fuzz || status=1; \
 	$(MAKE) --no-print-directory e2e || status=1; \
-	node scripts/tap-summary.mjs $(RESULTS) lint unit e2e || status=1; \
+	node scripts/tap-summary.mjs $(RESULTS) lint unit fuzz e2e || status=1; \
 	exit $$status
 
 # Each benchmark measures its baseline in the same run and writes bench/results/*.json.
