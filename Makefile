@@ -16,7 +16,7 @@ all: build
 
 help:
 	@echo "make deps     install the pinned Node.js (tools/node) and the npm dependencies"
-	@echo "make run      build and start the webhook on its embedded defaults (standalone, dev certs)"
+	@echo "make run      build and start the webhook standalone on examples/state.yaml (dev certs) and print two demo requests"
 	@echo "make test     install what is needed and run every test tier (unit, cli, integration, manifests, fuzz, e2e)"
 	@echo "make unit     the fast tiers only (unit, cli, integration, manifests), with coverage"
 	@echo "make fuzz     the fuzz tier: generated inputs, bounded runs, seed printed (FUZZ_SEED=N replays)"
@@ -44,8 +44,10 @@ build: node_modules
 	npm run build
 
 # The same node flags as the image's ENTRYPOINT (Dockerfile); a manifests test keeps them equal.
+# The example cluster view makes the two printed curl requests show a patch and a refusal
+# (test/integration/make-run.test.ts runs them).
 run: build
-	node --max-semi-space-size=4 dist/cli/main.js serve
+	node --max-semi-space-size=4 dist/cli/main.js serve --state examples/state.yaml
 
 # The serviceMesh validators are compiled ahead of time; a unit test fails when stale.
 schemas: node_modules

@@ -42,13 +42,28 @@ class ServeUsageError extends Error {}
 
 const inCluster = (): boolean => !!process.env.KUBERNETES_SERVICE_HOST && existsSync(SERVICE_ACCOUNT_TOKEN);
 
-/** The shipped sample review (examples/ sits beside cli/ in the repo, two levels up from dist/cli). */
-const sampleReview = (): string | undefined =>
-  ['../examples/admission-review-pod.json', '../../examples/admission-review-pod.json']
-    .map((p) => fileURLToPath(new URL(p, import.meta.url)))
-    .find((p) => existsSync(p));
-
 const shellQuote = (s: string): string => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
+
+/** A shipped sample review (examples/ sits beside cli/ in the repo, two levels up from dist/cli). */
+const example = (name: string): string | undefined =>
+  [`../examples/${name}`, `../../examples/${name}`].map((p) => fileURLToPath(new URL(p, import.meta.url))).find((p) => existsSync(p));
+
+/**
+ * The demo requests printed by a standalone start (`make run` serves examples/state.yaml):
+ * a StatefulSet of the meshed cluster comes back patched, a pod without the proxy is refused.
+ * The patch is base64 in the answer, so the first request decodes it with this very node.
+ */
+function demoRequests(base: string, ca: string): string {
+  const curl = (file: string, route: string) =>
+    `curl -s --cacert ${shellQuote(ca)} -H 'Content-Type: application/json' --data @${shellQuote(example(file) ?? file)} ${base}/${route}`;
+  const decode = `r=JSON.parse(require("fs").readFileSync(0,"utf8")).response;if(r.patch)r.patch=JSON.parse(Buffer.from(r.patch,"base64"));console.log(JSON.stringify(r,null,2))`;
+  return (
+    `  # A StatefulSet of the meshed AntflyCluster databases/demo: patched (Raft ports excluded, inject label added)\n` +
+    `  ${curl('admission-review-statefulset.json', 'mutate')} | ${shellQuote(process.execPath)} -e '${decode}'\n\n` +
+    `  # A pod of the same cluster without the Istio proxy: refused (mixed injection, N/M pods meshed)\n` +
+    `  ${curl('admission-review-pod.json', 'validate')}\n`
+  );
+}
 
 // Loaded only in live mode: the Kubernetes client alone is ~75 MB of RSS a standalone run does not need.
 async function liveView(opts: ServeOptions, config: PolicyConfig, logger: Logger): Promise<ManagedClusterView> {
@@ -112,14 +127,9 @@ export async function serve(opts: ServeOptions): Promise<void> {
   exitOnSignals(server, logger);
 
   if (!live) {
-    const sample = sampleReview();
-    const url = `https://${host === '127.0.0.1' || host === '0.0.0.0' || host === '::' ? 'localhost' : host}:${server.port}/validate`;
-    const caArg = devCa ?? tls.cert;
+    const base = `https://${host === '127.0.0.1' || host === '0.0.0.0' || host === '::' ? 'localhost' : host}:${server.port}`;
     // stderr: stdout carries the JSON log lines.
-    process.stderr.write(
-      `\nmeshguard is serving standalone on ${url.replace('/validate', '')}. Try:\n\n  curl --cacert ${shellQuote(caArg)} -H 'Content-Type: application/json' ` +
-        `--data @${shellQuote(sample ?? 'review.json')} ${url}\n\n`,
-    );
+    process.stderr.write(`\nmeshguard is serving standalone on ${base}. Try:\n\n${demoRequests(base, devCa ?? tls.cert)}\n`);
   }
 }
 

@@ -40,7 +40,7 @@ const { port, metricsPort } = listening as { port: number; metricsPort: number }
 
 t.test('standalone start: dev certificates created, a curl line printed', async (t) => {
   t.ok(logs.some((l) => l.msg === 'created dev certificates'));
-  await waitFor(() => /curl --cacert \S+ca\.crt .*--data @\S+admission-review-pod\.json https:\/\/localhost:\d+\/validate/.test(stderr), 'the curl hint');
+  await waitFor(() => /curl -s --cacert \S+ca\.crt .*--data @\S+admission-review-pod\.json https:\/\/localhost:\d+\/validate/.test(stderr), 'the curl hint');
   t.pass('curl hint printed');
 });
 
