@@ -10,17 +10,18 @@ NODE_MODULES_STAMP := node_modules/.package-lock.json
 TAP := npx tap
 RESULTS := .tap-results
 
-.PHONY: all deps node build run test unit fuzz e2e e2e-build lint typecheck bench schemas rules-doc clean help
+.PHONY: all deps node build run test unit fuzz chart helm-build e2e e2e-build lint typecheck bench schemas rules-doc clean help
 
 all: build
 
 help:
 	@echo "make deps     install the pinned Node.js (tools/node) and the npm dependencies"
 	@echo "make run      build and start the webhook standalone on examples/state.yaml (dev certs) and print two demo requests"
-	@echo "make test     install what is needed and run every test tier (unit, cli, integration, manifests, fuzz, e2e)"
+	@echo "make test     install what is needed and run every test tier (unit, cli, integration, manifests, fuzz, chart, e2e)"
 	@echo "make unit     the fast tiers only (unit, cli, integration, manifests), with coverage"
 	@echo "make fuzz     the fuzz tier: generated inputs, bounded runs, seed printed (FUZZ_SEED=N replays)"
-	@echo "make e2e      build kube-apiserver + etcd if missing and run the end-to-end tier"
+	@echo "make chart    build helm if missing and run the Helm chart tier (lint, chart = kustomize, schema, CI hooks)"
+	@echo "make e2e      build kube-apiserver + etcd (and helm) if missing and run the end-to-end tier"
 	@echo "make bench    run the benchmarks (results in bench/results/*.json)"
 	@echo "make lint     type-check everything"
 	@echo "make schemas  regenerate policies/validation/compiled-schemas.ts after editing schemas.ts"
@@ -71,10 +72,19 @@ fuzz: build
 	@mkdir -p $(RESULTS)
 	set -o pipefail; $(TAP) -R tap --disable-coverage --allow-incomplete-coverage --allow-empty-coverage -j1 --timeout=900 test/fuzz/*.test.ts 2>&1 | tee $(RESULTS)/fuzz.tap
 
+# helm, built from the Go module pinned in test/helm/go.mod (the chart tier and e2e use it).
+helm-build:
+	bash test/helm/build.sh
+
+# The chart tier: needs the built CLI and helm, so it is not part of `make unit`.
+chart: build helm-build
+	@mkdir -p $(RESULTS)
+	set -o pipefail; $(TAP) -R tap --disable-coverage --allow-incomplete-coverage --allow-empty-coverage -j1 --timeout=900 test/chart/*.test.ts 2>&1 | tee $(RESULTS)/chart.tap
+
 e2e-build:
 	bash test/e2e/build.sh
 
-e2e: build e2e-build
+e2e: build e2e-build helm-build
 	@mkdir -p $(RESULTS)
 	set -o pipefail; $(TAP) -R tap --disable-coverage --allow-incomplete-coverage --allow-empty-coverage -j1 --timeout=900 test/e2e/*.test.ts 2>&1 | tee $(RESULTS)/e2e.tap
 
@@ -86,8 +96,9 @@ test: node_modules
 	else printf 'TAP version 14\n1..1\nnot ok 1 - typecheck\n' > $(RESULTS)/lint.tap; status=1; fi; \
 	$(MAKE) --no-print-directory unit || status=1; \
 	$(MAKE) --no-print-directory fuzz || status=1; \
+	$(MAKE) --no-print-directory chart || status=1; \
 	$(MAKE) --no-print-directory e2e || status=1; \
-	node scripts/tap-summary.mjs $(RESULTS) lint unit fuzz e2e || status=1; \
+	node scripts/tap-summary.mjs $(RESULTS) lint unit fuzz chart e2e || status=1; \
 	exit $$status
 
 # Each benchmark measures its baseline in the same run and writes bench/results/*.json.

@@ -13,48 +13,13 @@ self="$here/$(basename "${BASH_SOURCE[0]}")"
 harness="$here/harness"
 bin="$here/.cache/bin"
 stamp="$bin/.stamp"
-force=0
+# shellcheck source=../go-toolchain.sh
+source "$here/../go-toolchain.sh"
+go_build_script "e2e build" "$self" "$@"   # say, die, --force/--help
 
-for arg in "$@"; do
-  case "$arg" in
-    --force) force=1 ;;
-    -h|--help) sed -n '2,9p' "$self" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) echo "e2e build: unknown argument '$arg' (expected --force)" >&2; exit 2 ;;
-  esac
-done
-
-say() { printf 'e2e build: %s\n' "$*"; }
-die() { printf 'e2e build: ERROR: %s\n' "$*" >&2; exit 1; }
-
-# --- Go toolchain -------------------------------------------------------------------
-go_bin="${GO:-}"
-if [[ -z "$go_bin" ]]; then
-  go_bin="$(command -v go || true)"
-  [[ -z "$go_bin" && -x /usr/local/go/bin/go ]] && go_bin=/usr/local/go/bin/go
-fi
-[[ -n "$go_bin" && -x "$go_bin" ]] || die "Go is not installed or not on PATH (set GO=/path/to/go).
-  The e2e harness compiles kube-apiserver and etcd from source and needs Go >= 1.22
-  (go.mod asks for Go 1.26; an older go downloads that toolchain unless GOTOOLCHAIN=local)."
-
-cd "$harness"
-# (An older go switches to the toolchain go.mod asks for here, and says so on stderr.)
-go_version="$("$go_bin" env GOVERSION)" || die "'$go_bin env GOVERSION' failed (see above).
-  An older Go must be allowed to download the toolchain go.mod asks for: set GOTOOLCHAIN=auto."
-need_go="$(sed -n 's/^go \([0-9.]*\)$/\1/p' go.mod)"
-if [[ "$(printf '%s\n' "$need_go" "${go_version#go}" | sort -V | head -1)" != "$need_go" ]]; then
-  die "$go_version is older than Go $need_go, which test/e2e/harness/go.mod needs, and it did not
-  switch toolchains. Set GOTOOLCHAIN=auto (it downloads go$need_go from the module proxy) or install Go >= $need_go."
-fi
-
-# --- Up to date? --------------------------------------------------------------------
-inputs_hash() {
-  {
-    printf '%s\n' "$go_version" "$("$go_bin" env GOOS GOARCH)"
-    cat "$self" go.mod go.sum
-    find . -name '*.go' -type f | LC_ALL=C sort | while read -r f; do printf '%s\n' "$f"; cat "$f"; done
-  } | sha256sum | cut -d' ' -f1
-}
-want="$(inputs_hash)"
+# --- Go toolchain and up to date? ----------------------------------------------------
+go_toolchain "$harness" "The e2e harness (kube-apiserver and etcd)"
+want="$(go_inputs_hash "$self" go.mod go.sum)"
 
 if [[ $force -eq 0 && -x "$bin/kube-apiserver" && -x "$bin/etcd" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
   say "kube-apiserver and etcd in ${bin#"$PWD"/} are up to date ($go_version); nothing to do"
