@@ -6,6 +6,7 @@
 // only the module of the command being run is loaded, so `check` in a CI step does not
 // pay for the server's fastify, Kubernetes client and certificate libraries.
 import { Command, CommanderError } from 'commander';
+import { basename } from 'node:path';
 import { EXIT, VERSION } from './exit.js';
 import { reportError } from './report-error.js';
 
@@ -21,9 +22,13 @@ const COMMANDS: Record<string, () => Promise<Registrar>> = {
   rules: () => import('./rules.js'),
 };
 
+// Installed twice (package.json bin): as `meshguard`, and as `kubectl-meshguard`, which
+// kubectl runs for `kubectl meshguard ...`; help then shows the command as typed.
+const invokedAs = basename(process.argv[1] ?? '') === 'kubectl-meshguard' ? 'kubectl meshguard' : 'meshguard';
+
 const program = new Command();
 program
-  .name('meshguard')
+  .name(invokedAs)
   .description('Admission webhook and offline checker for service-mesh integration of stateful clusters')
   .version(VERSION)
   // Usage errors are printed once, in the catalog's one-line form, by reportError below.

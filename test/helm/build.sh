@@ -40,7 +40,7 @@ start=$(date +%s)
 say "using $go_bin ($go_version), go build -p $jobs"
 
 # --- Modules ------------------------------------------------------------------------
-say "downloading the Go modules helm needs (first run: ~250 MB)..."
+say "downloading the Go modules helm needs (first run only)..."
 if ! "$go_bin" list -deps helm.sh/helm/v3/cmd/helm >/dev/null; then
   die "could not resolve or download the Go modules (see the go output above).
   Check that the module proxy is reachable (GOPROXY=$("$go_bin" env GOPROXY)) and that
