@@ -129,10 +129,12 @@ export class MeshguardProcess {
 
   /**
    * `meshguard serve --kubeconfig ... --tls-cert ... --tls-key ... --host 127.0.0.1` on
-   * ports the kernel picks (--port 0 --metrics-port 0; the listening log line says which).
-   * Resolves when /readyz answers 200 over HTTPS, verified with the dev CA.
+   * ports the kernel picks (--port 0 --metrics-port 0; the listening log line says which),
+   * or on the given loopback host and port. Resolves when /readyz answers 200 over HTTPS,
+   * verified with the dev CA (the certificate must name the host).
    */
-  static async start(opts: { kubeconfig: string; cert: ServingCert; timeoutMs?: number; args?: string[] }): Promise<MeshguardProcess> {
+  static async start(opts: { kubeconfig: string; cert: ServingCert; timeoutMs?: number; args?: string[]; host?: string; port?: number }): Promise<MeshguardProcess> {
+    const host = opts.host ?? '127.0.0.1';
     const child = spawn(
       process.execPath,
       [
@@ -145,9 +147,9 @@ export class MeshguardProcess {
         '--tls-key',
         opts.cert.keyFile,
         '--host',
-        '127.0.0.1',
+        host,
         '--port',
-        '0',
+        String(opts.port ?? 0),
         '--metrics-port',
         '0',
         '--shutdown-delay-seconds',
@@ -183,7 +185,7 @@ export class MeshguardProcess {
         'meshguard /readyz',
         async () => {
           if (!p.running) throw new Error(`meshguard exited:\n${p.tail()}`);
-          const r = await httpsGet(`https://127.0.0.1:${p.port}/readyz`, { ca: opts.cert.caPem }, 5000);
+          const r = await httpsGet(`https://${host}:${p.port}/readyz`, { ca: opts.cert.caPem }, 5000);
           if (r.status !== 200) throw new Error(`HTTP ${r.status} ${r.body}`);
           return true;
         },
