@@ -16,6 +16,9 @@
 //   enforcement:
 //     default: audit                                   # deny (default) | warn | audit
 //     rules: { MG201: warn }                           # per rule; a namespace label wins
+//   analysis:
+//     istioRootNamespace: istio-system
+//     prometheusMeshed: false
 import { Ajv, type ErrorObject } from 'ajv';
 import { readFile } from 'node:fs/promises';
 import { LineCounter, parseDocument } from 'yaml';
@@ -97,6 +100,14 @@ const configSchema = {
         rules: { type: 'object', additionalProperties: { enum: [...ACTIONS] } },
       },
     },
+    analysis: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        istioRootNamespace: { type: 'string', pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$', maxLength: 63 },
+        prometheusMeshed: { type: 'boolean' },
+      },
+    },
   },
 };
 
@@ -113,6 +124,7 @@ interface ConfigInput {
   profiles?: Record<string, ProfileInput>;
   mesh?: Partial<PolicyConfig['mesh']>;
   enforcement?: Partial<EnforcementConfig>;
+  analysis?: PolicyConfig['analysis'];
 }
 
 const validate = new Ajv({ allErrors: true, strict: true }).compile<ConfigInput>(configSchema);
@@ -182,6 +194,7 @@ export function mergeConfig(input: ConfigInput, base: PolicyConfig = DEFAULT_CON
       default: input.enforcement?.default ?? base.enforcement.default,
       rules: { ...base.enforcement.rules, ...input.enforcement?.rules },
     },
+    ...(input.analysis ? { analysis: { ...base.analysis, ...input.analysis } } : {}),
   };
 }
 

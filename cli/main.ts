@@ -16,6 +16,7 @@ const COMMANDS: Record<string, () => Promise<Registrar>> = {
   serve: () => import('./serve.js'),
   'sync-status': () => import('./sync-status.js'),
   check: () => import('./check.js'),
+  analyze: () => import('./analyze.js'),
   inject: () => import('./inject.js'),
   review: () => import('./review.js'),
   certs: () => import('./certs.js'),

@@ -97,7 +97,13 @@ export const crossObjectFindings = (sources: readonly IndexSource[], config: Pol
   return out;
 };
 
-export const checkDocuments = (docs: readonly SourceDoc[], view: ClusterView, config: PolicyConfig, defaultNamespace: string): CheckResult => {
+export const checkDocuments = (
+  docs: readonly SourceDoc[],
+  view: ClusterView,
+  config: PolicyConfig,
+  defaultNamespace: string,
+  podMode: Mode = 'predict',
+): CheckResult => {
   const findings: LocatedFinding[] = [];
   let judged = 0;
   for (const doc of docs) {
@@ -105,7 +111,7 @@ export const checkDocuments = (docs: readonly SourceDoc[], view: ClusterView, co
     if (typeof obj.kind !== 'string') continue;
     const ns = namespaceOf(obj, defaultNamespace);
     // Judged where it would be stored, so its own messages name the namespace it lands in.
-    const j = judgeObject(placed(obj, ns), ns, view, config, 'predict');
+    const j = judgeObject(placed(obj, ns), ns, view, config, podMode);
     if (j.unreadable !== undefined) throw MG_ERR_INPUT_OBJECT(doc.file, doc.lineOf([]), `${obj.kind} ${obj.metadata?.name ?? ''}: ${j.unreadable}`);
     if (j.skipped) continue;
     judged++;

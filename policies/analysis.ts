@@ -1,6 +1,6 @@
 // The cross-object half of the catalog: every index rule of the registry over one object
 // index. `check` runs it over inputs plus --state, `analyze` over a live cluster's lists,
-// the webhook (with analysis.admissionWarnings) over its informer caches.
+// and any other backing of the object index.
 import type { ObjectIndex } from './index/object-index.js';
 import { INDEX_RULES } from './rules/registry.js';
 import type { AnalysisContext, IndexFinding } from './rules/types.js';

@@ -11,8 +11,6 @@ export interface AnalysisOptions {
   istioRootNamespace?: string;
   /** Prometheus scrapes from inside the mesh (it has a mesh identity): MG302 does not apply. */
   prometheusMeshed?: boolean;
-  /** The validating webhook also answers PeerAuthentication, NetworkPolicy, Service and webhook-configuration writes with MG3xx warnings. */
-  admissionWarnings?: boolean;
 }
 
 export interface PolicyConfig {

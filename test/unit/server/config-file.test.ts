@@ -63,3 +63,10 @@ t.test('enforcement: default and per-rule actions; unknown rules and actions are
   t.throws(() => parseConfigText('enforcement:\n  rules: {MG999: warn, mg201: warn}\n', 'c.yaml'), { message: /enforcement\.rules names "MG999", "mg201", which are not meshguard rule ids/ });
   t.throws(() => parseConfigText('enforcement:\n  override: warn\n', 'c.yaml'), { message: /enforcement unknown field "override"/ }, 'the override is the CLI flag only');
 });
+
+t.test('the analysis block: root namespace and prometheusMeshed; unknown keys are errors', async (t) => {
+  const c = parseConfigText('analysis:\n  istioRootNamespace: mesh-root\n  prometheusMeshed: true\n', 'c.yaml');
+  t.same(c.analysis, { istioRootNamespace: 'mesh-root', prometheusMeshed: true });
+  t.throws(() => parseConfigText('analysis:\n  admissionWarning: true\n', 'c.yaml'), /c\.yaml:2: analysis unknown field "admissionWarning"/);
+  t.throws(() => parseConfigText('analysis:\n  istioRootNamespace: Mesh_Root\n', 'c.yaml'), /analysis\.istioRootNamespace/);
+});
