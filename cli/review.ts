@@ -7,6 +7,21 @@ import { addEnforcementOption, addOfflineOptions, loadConfig, loadState, type Of
 import { buildView } from './run-checks.js';
 import { EXIT } from './exit.js';
 
+/**
+ * The review as the server reads it: JSON is parsed as the server parses a body (so the
+ * same bytes get the same answer at any nesting depth, duplicate keys included); anything
+ * else is read as one YAML document.
+ */
+const readReview = (text: string, file: string): unknown => {
+  try {
+    return JSON.parse(text);
+  } catch {
+    const docs = parseManifests(text, file);
+    if (docs.length !== 1) throw MG_ERR_INPUT_EMPTY(file, `expected exactly one AdmissionReview, found ${docs.length} documents`);
+    return docs[0]!.object;
+  }
+};
+
 export function register(program: Command): void {
   addEnforcementOption(addOfflineOptions(
     program
@@ -20,9 +35,7 @@ export function register(program: Command): void {
     // A directory is expanded like check's inputs: it must come down to exactly one file.
     if (files.length !== 1) throw MG_ERR_INPUT_EMPTY(file, `expected one AdmissionReview file, found ${files.length} manifest files`);
     const f = files[0]!;
-    const docs = parseManifests(f.text, f.file);
-    if (docs.length !== 1) throw MG_ERR_INPUT_EMPTY(f.file, `expected exactly one AdmissionReview, found ${docs.length} documents`);
-    const outcome = admit(docs[0]!.object, opts.webhook as WebhookKind, { view: buildView(state, []), config });
+    const outcome = admit(readReview(f.text, f.file), opts.webhook as WebhookKind, { view: buildView(state, []), config });
     process.stdout.write(JSON.stringify(outcome.review, null, 2) + '\n');
     if (outcome.decision === 'invalid' && !outcome.request.uid) {
       process.stderr.write(`meshguard: ${f.file}: ${outcome.review.response.status?.message ?? 'not an AdmissionReview'}\n`);

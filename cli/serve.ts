@@ -4,7 +4,7 @@
 // - standalone: otherwise, the view is the --state files (or empty) and, unless
 //   --tls-cert/--tls-key are given, dev certificates are made (or reused) under
 //   --dev-certs-dir, and a ready-to-paste curl line is printed.
-import { Option, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { pino, type Logger } from 'pino';
@@ -12,7 +12,7 @@ import type { PolicyConfig } from '../policies/config.js';
 import type { ManagedClusterView } from '../server/managed-view.js';
 import { exitOnSignals } from '../server/shutdown.js';
 import { loadStateFiles, StaticClusterView } from './state-view.js';
-import type { TlsFiles } from '../server/tls-reloader.js';
+import type { TlsFiles, TlsMinVersion } from '../server/tls-reloader.js';
 import { LOG_ADMISSIONS, type LogAdmissions } from '../server/admission-routes.js';
 import { startWebhookServer } from '../server/webhook-server.js';
 import { collect, loadConfig, numberOption, portOrOff } from './options.js';
@@ -35,10 +35,16 @@ export interface ServeOptions {
   shutdownGraceSeconds: number;
   shutdownDelaySeconds: number;
   certPollSeconds: number;
+  tlsMinVersion: TlsMinVersion;
 }
 
 /** A usage or configuration problem: reported as one line, exit code 2. */
 class ServeUsageError extends Error {}
+
+const tlsVersion = (v: string): TlsMinVersion => {
+  if (v === '1.2' || v === '1.3') return v;
+  throw new InvalidArgumentError(`must be 1.2 or 1.3, not ${JSON.stringify(v)}`);
+};
 
 const inCluster = (): boolean => !!process.env.KUBERNETES_SERVICE_HOST && existsSync(SERVICE_ACCOUNT_TOKEN);
 
@@ -104,6 +110,7 @@ export async function serve(opts: ServeOptions): Promise<void> {
     devCa = dev.caCert;
   }
   if (opts.clientCa !== undefined) tls.clientCa = opts.clientCa;
+  tls.minVersion = opts.tlsMinVersion;
 
   const view = live ? await liveView(opts, config, logger) : new StaticClusterView(await loadStateFiles(opts.state));
   logger.info(
@@ -140,6 +147,7 @@ export function register(program: Command): void {
     .option('--config <file>', 'meshguard configuration file (target profiles, mesh options)')
     .option('--tls-cert <file>', 'serving certificate (PEM); reloaded when it changes')
     .option('--tls-key <file>', 'private key of --tls-cert (PEM)')
+    .option('--tls-min-version <version>', 'lowest TLS version offered: 1.2 (ECDHE with AEAD ciphers only) or 1.3', tlsVersion, '1.2')
     .option('--client-ca <file>', 'require client certificates signed by this CA (PEM); others are refused at the handshake')
     .option('--host <address>', 'address to listen on (default 0.0.0.0 with a cluster, 127.0.0.1 standalone)')
     .option('--port <port>', 'HTTPS port', numberOption(0, 65535), 8443)

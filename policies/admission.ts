@@ -123,23 +123,80 @@ interface ParsedRequest {
   oldObject?: KubeObject;
 }
 
-/** Any value for a message; unlike String() it cannot throw (prototype-less objects, cycles, BigInt). */
+/** Longest quote of a request value in a message: an answer must not echo megabytes back. */
+const MAX_QUOTE_LENGTH = 100;
+
+/**
+ * Any value for a message, cut to MAX_QUOTE_LENGTH; unlike String() it cannot throw
+ * (prototype-less objects, cycles, BigInt, nesting deeper than the stack).
+ */
 const text = (v: unknown): string => {
-  if (typeof v === 'string') return v;
-  try {
-    return JSON.stringify(v) ?? typeof v;
-  } catch {
-    return typeof v;
+  let s: string;
+  if (typeof v === 'string') s = v;
+  else {
+    try {
+      s = JSON.stringify(v) ?? typeof v;
+    } catch {
+      s = typeof v;
+    }
   }
+  return s.length <= MAX_QUOTE_LENGTH ? s : `${s.slice(0, MAX_QUOTE_LENGTH - 1)}…`;
 };
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
 
+/**
+ * Deepest nesting of objects and arrays meshguard reads, counted from the AdmissionReview
+ * itself (a Pod's container env is at about 8, a CronJob's at about 12). Deeper values
+ * would overflow the stack of the recursive steps (the patch diff, serialization) and turn
+ * a client's fault into a server error; no object meshguard judges comes near it.
+ */
+export const MAX_NESTING_DEPTH = 100;
+
+/** True when `root` nests objects/arrays deeper than `max` (iterative: any depth is safe to ask about). */
+export const nestsDeeperThan = (root: unknown, max: number): boolean => {
+  const values: unknown[] = [root];
+  const depths: number[] = [1];
+  while (values.length > 0) {
+    const v = values.pop();
+    const depth = depths.pop()!;
+    if (depth > max) return true;
+    const children = Array.isArray(v) ? v : Object.values(v as object);
+    for (const c of children) {
+      if (c !== null && typeof c === 'object') {
+        values.push(c);
+        depths.push(depth + 1);
+      }
+    }
+  }
+  return false;
+};
+
+/** The apiVersion and uid of a review as far as they can be read: answers echo both even when the rest is unusable. */
+const envelopeOf = (input: unknown): { apiVersion: ReviewApiVersion; uid: string } => {
+  const review = isPlainObject(input) ? input : undefined;
+  const request = isPlainObject(review?.request) ? review.request : undefined;
+  return {
+    apiVersion: review?.apiVersion === 'admission.k8s.io/v1beta1' ? 'admission.k8s.io/v1beta1' : 'admission.k8s.io/v1',
+    uid: str(request?.uid) ?? '',
+  };
+};
+
+/**
+ * The AdmissionReview that refuses `input` (any value, even one that is not a review) with
+ * `code`: apiVersion and uid echoed where they can be read. For answers outside admit()
+ * too: transport refusals (400, 413, 415) and internal errors (500).
+ */
+export const refusal = (input: unknown, code: number, message: string): AdmissionReviewOut => {
+  const { apiVersion, uid } = envelopeOf(input);
+  return reply(apiVersion, denied(uid, code, message));
+};
+
 const parse = (input: unknown): ParsedRequest | { apiVersion: ReviewApiVersion; uid: string; error: string } => {
-  const apiVersion: ReviewApiVersion =
-    isPlainObject(input) && input.apiVersion === 'admission.k8s.io/v1beta1' ? 'admission.k8s.io/v1beta1' : 'admission.k8s.io/v1';
-  const fail = (error: string, uid = '') => ({ apiVersion, uid, error });
+  const { apiVersion, uid: readableUid } = envelopeOf(input);
+  const fail = (error: string) => ({ apiVersion, uid: readableUid, error });
   if (!isPlainObject(input)) return fail('the body is not an AdmissionReview object');
+  if (nestsDeeperThan(input, MAX_NESTING_DEPTH)) return fail(`it is nested deeper than ${MAX_NESTING_DEPTH} levels of objects and arrays`);
   if (input.kind !== 'AdmissionReview' || typeof input.apiVersion !== 'string' || !API_VERSIONS.includes(input.apiVersion))
     return fail(`expected kind AdmissionReview of admission.k8s.io/v1 or v1beta1, got ${text(input.kind)} ${text(input.apiVersion)}`);
   const req = input.request;
@@ -147,11 +204,11 @@ const parse = (input: unknown): ParsedRequest | { apiVersion: ReviewApiVersion; 
   const uid = str(req.uid);
   if (!uid) return fail('request.uid is missing');
   const operation = str(req.operation);
-  if (!operation) return fail('request.operation is missing', uid);
+  if (!operation) return fail('request.operation is missing');
   const object = req.object ?? undefined;
   const oldObject = req.oldObject ?? undefined;
-  if (object !== undefined && object !== null && !isPlainObject(object)) return fail('request.object is not an object', uid);
-  if (oldObject !== undefined && oldObject !== null && !isPlainObject(oldObject)) return fail('request.oldObject is not an object', uid);
+  if (object !== undefined && object !== null && !isPlainObject(object)) return fail('request.object is not an object');
+  if (oldObject !== undefined && oldObject !== null && !isPlainObject(oldObject)) return fail('request.oldObject is not an object');
   const kindInfo = isPlainObject(req.kind) ? req.kind : {};
   const withTypeMeta = (o: unknown): KubeObject | undefined => {
     if (!isPlainObject(o)) return undefined;

@@ -5,11 +5,12 @@
 // whose status.code is 500 (it would reject the object). Only a failed call (non-2xx,
 // timeout) makes it apply the webhook's failurePolicy. So internal errors are answered
 // with HTTP 500, still carrying an AdmissionReview that explains them.
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { admit, type AdmissionOutcome, type PolicyContext, type WebhookKind } from '../policies/admission.js';
+import { admit, refusal, type AdmissionOutcome, type PolicyContext, type WebhookKind } from '../policies/admission.js';
 import type { AnyFastify } from './app.js';
 import type { WebhookMetrics } from './metrics.js';
+import { admissionBodyGate, type BodyBudget } from './request-body.js';
 
 export interface AdmissionRouteOptions {
   /** The policy inputs of the moment (the view object stays the same; its contents move). */
@@ -25,6 +26,8 @@ export interface AdmissionRouteOptions {
    * webhook selects), and their lines cost CPU on every call and drown the ones that matter.
    */
   logAdmissions?: LogAdmissions;
+  bodyBudget: BodyBudget;
+  bodyLimit: number;
 }
 
 export type LogAdmissions = 'changes' | 'all';
@@ -45,19 +48,24 @@ export function requestTimeoutSeconds(query: unknown): number {
   return Number.isFinite(n) && n > 0 ? n : DEFAULT_TIMEOUT_SECONDS;
 }
 
-type ReviewVersion = AdmissionOutcome['review']['apiVersion'];
-
 /** The AdmissionReview for a failure outside admit(): uid and apiVersion echoed when readable. */
-export function internalErrorReview(body: unknown, message: string): AdmissionOutcome['review'] {
-  const b = (typeof body === 'object' && body !== null ? body : {}) as { apiVersion?: unknown; request?: { uid?: unknown } };
-  const apiVersion: ReviewVersion = b.apiVersion === 'admission.k8s.io/v1beta1' ? 'admission.k8s.io/v1beta1' : 'admission.k8s.io/v1';
-  const uid = typeof b.request?.uid === 'string' ? b.request.uid : '';
-  return {
-    apiVersion,
-    kind: 'AdmissionReview',
-    response: { uid, allowed: false, status: { code: 500, message: `meshguard internal error: ${message}`, reason: 'InternalError' } },
-  };
-}
+export const internalErrorReview = (body: unknown, message: string): AdmissionOutcome['review'] =>
+  refusal(body, 500, `meshguard internal error: ${message}`);
+
+/** Fastify's refusals of a body, in words for the person reading the API server's log. */
+const refusalMessage = (err: FastifyError): string => {
+  switch (err.code) {
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return 'meshguard reads AdmissionReviews sent as Content-Type application/json only';
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return 'the request body is larger than meshguard reads (7 MiB)';
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return 'the request body is empty';
+    default:
+      return err.message;
+  }
+};
 
 export function registerAdmissionRoutes(app: AnyFastify, opts: AdmissionRouteOptions): void {
   const admitFn = opts.admitFn ?? admit;
@@ -92,8 +100,21 @@ export function registerAdmissionRoutes(app: AnyFastify, opts: AdmissionRouteOpt
       reply.code(response.status?.code === 500 ? 500 : 200).send(outcome.review);
     };
 
-  app.post('/mutate', handler('mutate'));
-  app.post('/validate', handler('validate'));
+  // Every answer these routes give is an AdmissionReview, refusals of the body included
+  // (HTTP 4xx: a client fault the API server never commits, so no failurePolicy question).
+  const errorHandler = (webhook: WebhookKind) =>
+    function answerRefusal(err: FastifyError, req: FastifyRequest, reply: FastifyReply): void {
+      const status = err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
+      const message = status === 500 ? `meshguard internal error: ${err.message}` : `meshguard cannot read this request: ${refusalMessage(err)}`;
+      if (status === 500) opts.logger.error({ webhook, err }, 'admission failed');
+      else opts.logger.info({ webhook, statusCode: status, code: err.code }, message);
+      opts.metrics.recordRefusal(webhook, status);
+      reply.code(status).send(refusal(req.body, status, message));
+    };
+  const preParsing = admissionBodyGate(opts.bodyBudget, opts.bodyLimit);
+
+  app.post('/mutate', { preParsing, errorHandler: errorHandler('mutate') }, handler('mutate'));
+  app.post('/validate', { preParsing, errorHandler: errorHandler('validate') }, handler('validate'));
 }
 
 type Level = 'error' | 'warn' | 'info' | 'debug';

@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import { baseFastifyOptions } from './fastify-base.js';
 import { registerAdmissionRoutes, type AdmissionRouteOptions } from './admission-routes.js';
 import type { WebhookMetrics } from './metrics.js';
+import { parseJsonBody } from './request-body.js';
 import { secureContextOptions, type TlsMaterial } from './tls-reloader.js';
 
 /** Kubernetes caps objects at ~1.5 MiB in etcd, but an AdmissionReview carries object and oldObject, JSON-escaped. */
@@ -18,8 +19,24 @@ export const BODY_LIMIT_BYTES = 7 * 1024 * 1024;
  */
 const KEEP_ALIVE_TIMEOUT_MS = 100_000;
 
-/** No webhook call may take longer than 30 s (the API server's maximum timeout). */
-const REQUEST_TIMEOUT_MS = 30_000;
+/**
+ * No webhook call may take longer than 30 s (the API server's maximum timeout): a request
+ * whose body has not arrived by then (a client that sends a never-ending body) gets 408.
+ */
+export const REQUEST_TIMEOUT_MS = 30_000;
+
+/**
+ * A client that connects but never completes the TLS handshake is dropped after this
+ * (Node's default is 120 s). The API server's handshake with a reachable webhook takes
+ * milliseconds.
+ */
+export const HANDSHAKE_TIMEOUT_MS = 10_000;
+
+/**
+ * How often Node looks for requests past their timeout: the timeout above is only as
+ * precise as this (Node's default of 30 s let a 30 s timeout hold a connection for a minute).
+ */
+const CONNECTIONS_CHECK_MS = 1_000;
 
 export interface Readiness {
   /** undefined when ready, else why not (shown on /readyz). */
@@ -28,11 +45,14 @@ export interface Readiness {
   draining(): boolean;
 }
 
-export interface AdmissionAppOptions extends AdmissionRouteOptions {
+export interface AdmissionAppOptions extends Omit<AdmissionRouteOptions, 'bodyLimit'> {
   tls: TlsMaterial;
   /** Require client certificates signed by the CA bundle in `tls.clientCa`. */
   clientAuth: boolean;
   readiness: Readiness;
+  /** Defaults REQUEST_TIMEOUT_MS and HANDSHAKE_TIMEOUT_MS; tests make them short. */
+  requestTimeoutMs?: number;
+  handshakeTimeoutMs?: number;
 }
 
 export type AnyFastify = FastifyInstance<RawServerBase, any, any, FastifyBaseLogger>;
@@ -53,6 +73,10 @@ export function buildAdmissionApp(opts: AdmissionAppOptions): FastifyInstance<Ht
       // With a client CA, an unauthenticated peer is refused during the handshake, before any HTTP.
       requestCert: opts.clientAuth,
       rejectUnauthorized: opts.clientAuth,
+      handshakeTimeout: opts.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS,
+      connectionsCheckingInterval: Math.min(CONNECTIONS_CHECK_MS, opts.requestTimeoutMs ?? REQUEST_TIMEOUT_MS),
+      // Headers arrive first; they get the same bound as the whole request.
+      headersTimeout: opts.requestTimeoutMs ?? REQUEST_TIMEOUT_MS,
     },
     ...baseFastifyOptions(opts.logger),
     // Fastify would make a child logger per request for a request id nobody reads: the
@@ -60,14 +84,22 @@ export function buildAdmissionApp(opts: AdmissionAppOptions): FastifyInstance<Ht
     childLoggerFactory: (logger) => logger,
     bodyLimit: BODY_LIMIT_BYTES,
     keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
-    requestTimeout: REQUEST_TIMEOUT_MS,
+    requestTimeout: opts.requestTimeoutMs ?? REQUEST_TIMEOUT_MS,
     return503OnClosing: true,
   }) as unknown as FastifyInstance<HttpsServer>;
 
-  // AdmissionReviews are JSON. Fastify parses application/json (400 on bad JSON, 413 over
-  // the body limit) and answers 415 for a type it has no parser for; text/plain is the one
-  // other type it accepts by default.
-  app.removeContentTypeParser('text/plain');
+  // AdmissionReviews are JSON, and only JSON is read: Fastify answers 415 for a type it has
+  // no parser for and 413 over the body limit. Fastify's own JSON parser refuses bodies with
+  // __proto__ or constructor.prototype keys with its own 400; this one reads them as the
+  // data they are (see parseJsonBody), so every answer can be an AdmissionReview.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body, done) => {
+    try {
+      done(null, parseJsonBody(body as Buffer));
+    } catch (err) {
+      done(err as Error, undefined);
+    }
+  });
 
   // While draining, keep-alive clients (the API server) reconnect and reach a pod that stays.
   // Callback style: an async hook would cost a promise on every review.
@@ -77,7 +109,7 @@ export function buildAdmissionApp(opts: AdmissionAppOptions): FastifyInstance<Ht
   });
 
   addProbes(app, opts.readiness);
-  registerAdmissionRoutes(app as unknown as AnyFastify, opts);
+  registerAdmissionRoutes(app as unknown as AnyFastify, { ...opts, bodyLimit: BODY_LIMIT_BYTES });
   return app;
 }
 

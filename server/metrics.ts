@@ -3,6 +3,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { AdmissionOutcome, WebhookKind } from '../policies/admission.js';
 import type { ViewStatus } from './managed-view.js';
+import type { BodyBudgetStatus } from './request-body.js';
 
 /** Kinds meshguard is registered for; anything else is labelled "other" (bounded label values). */
 const WORKLOAD_KINDS = new Set(['Pod', 'StatefulSet', 'Deployment', 'ReplicaSet', 'DaemonSet', 'Job', 'CronJob']);
@@ -12,6 +13,8 @@ export interface WebhookMetrics {
   registry: Registry;
   recordAdmission(webhook: WebhookKind, outcome: AdmissionOutcome, seconds: number): void;
   recordError(webhook: WebhookKind, seconds: number): void;
+  /** A request refused before admit() (unreadable body: 400, 413, 415). */
+  recordRefusal(webhook: WebhookKind, status: number): void;
   recordTlsReload(ok: boolean, notAfter?: Date): void;
 }
 
@@ -22,6 +25,8 @@ export interface MetricsOptions {
   view?: () => ViewStatus;
   /** process_* and nodejs_* metrics (off in tests that create many registries). */
   defaultMetrics?: boolean;
+  /** Read at scrape time: request bodies in flight and waiting for room (server/request-body.ts). */
+  bodyBudget?: () => BodyBudgetStatus;
 }
 
 /** One value per distinct list of string arguments. */
@@ -125,6 +130,24 @@ export function createMetrics(opts: MetricsOptions = {}): WebhookMetrics {
     },
   });
 
+  const bodyBudget = opts.bodyBudget;
+  new Gauge({
+    name: 'meshguard_admission_body_bytes_in_flight',
+    help: 'Bytes of admission request bodies being read or decided now (bounded by the body budget).',
+    registers: [registry],
+    collect() {
+      if (bodyBudget) this.set(bodyBudget().inFlightBytes);
+    },
+  });
+  new Gauge({
+    name: 'meshguard_admission_requests_waiting',
+    help: 'Admission requests waiting for room in the body budget before their body is read.',
+    registers: [registry],
+    collect() {
+      if (bodyBudget) this.set(bodyBudget().waiting);
+    },
+  });
+
   // Label values are bounded, so each combination's child is looked up once and kept:
   // prom-client hashes the label object on every inc() otherwise, several per review.
   const requestsOf = memo((webhook: string, kind: string, operation: string, decision: string) => requests.labels(webhook, kind, operation, decision));
@@ -148,6 +171,9 @@ export function createMetrics(opts: MetricsOptions = {}): WebhookMetrics {
     recordError(webhook, seconds) {
       requestsOf(webhook, 'unknown', 'unknown', 'error').inc();
       durationOf(webhook).observe(seconds);
+    },
+    recordRefusal(webhook, status) {
+      requestsOf(webhook, 'unknown', 'unknown', status >= 500 ? 'error' : 'invalid').inc();
     },
     recordTlsReload(ok, notAfter) {
       tlsReloads.inc({ result: ok ? 'success' : 'failure' });

@@ -18,21 +18,45 @@ export interface TlsFiles {
   key: string;
   /** CA bundle for client-certificate authentication (--client-ca). */
   clientCa?: string;
+  /** Lowest TLS version offered (--tls-min-version); default 1.2. */
+  minVersion?: TlsMinVersion;
 }
 
 export interface TlsMaterial {
   cert: string;
   key: string;
   clientCa?: string;
+  minVersion?: TlsMinVersion;
   serial: string;
   notAfter: Date;
 }
 
-/** TLS 1.2 is the floor (the API server speaks 1.2 and 1.3). */
-export const TLS_BASE_OPTIONS: SecureContextOptions = { minVersion: 'TLSv1.2' };
+export type TlsMinVersion = '1.2' | '1.3';
+
+/**
+ * TLS 1.2 suites offered: ECDHE key exchange with an AEAD cipher only (forward secrecy, no
+ * CBC, no SHA-1 MACs), the TLS 1.2 part of Mozilla's "intermediate" profile. Go's TLS client
+ * (the API server) offers all of them. TLS 1.3 suites are all AEAD and stay at Node's defaults.
+ */
+export const TLS12_CIPHERS = [
+  'ECDHE-ECDSA-AES128-GCM-SHA256',
+  'ECDHE-RSA-AES128-GCM-SHA256',
+  'ECDHE-ECDSA-AES256-GCM-SHA384',
+  'ECDHE-RSA-AES256-GCM-SHA384',
+  'ECDHE-ECDSA-CHACHA20-POLY1305',
+  'ECDHE-RSA-CHACHA20-POLY1305',
+];
+const TLS13_CIPHERS = ['TLS_AES_128_GCM_SHA256', 'TLS_AES_256_GCM_SHA384', 'TLS_CHACHA20_POLY1305_SHA256'];
+
+/** TLS 1.2 is the default floor (the API server speaks 1.2 and 1.3); 1.3 only on request. */
+export const tlsProfile = (minVersion: TlsMinVersion = '1.2'): SecureContextOptions => ({
+  minVersion: minVersion === '1.3' ? 'TLSv1.3' : 'TLSv1.2',
+  ciphers: [...TLS13_CIPHERS, ...TLS12_CIPHERS].join(':'),
+  honorCipherOrder: true,
+});
 
 export const secureContextOptions = (m: TlsMaterial): SecureContextOptions => ({
-  ...TLS_BASE_OPTIONS,
+  ...tlsProfile(m.minVersion),
   cert: m.cert,
   key: m.key,
   ...(m.clientCa !== undefined ? { ca: m.clientCa } : {}),
@@ -58,6 +82,7 @@ export async function readTlsMaterial(files: TlsFiles): Promise<TlsMaterial> {
     cert,
     key,
     ...(clientCa !== undefined ? { clientCa } : {}),
+    ...(files.minVersion !== undefined ? { minVersion: files.minVersion } : {}),
     serial: parsed.serialNumber.toUpperCase(),
     notAfter: new Date(parsed.validTo),
   };

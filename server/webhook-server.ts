@@ -6,7 +6,8 @@ import type { Logger } from 'pino';
 import { admit } from '../policies/admission.js';
 import type { PolicyConfig } from '../policies/config.js';
 import type { LogAdmissions } from './admission-routes.js';
-import { buildAdmissionApp, buildOpsApp, type Readiness } from './app.js';
+import { BODY_LIMIT_BYTES, buildAdmissionApp, buildOpsApp, type Readiness } from './app.js';
+import { BodyBudget } from './request-body.js';
 import type { ManagedClusterView } from './managed-view.js';
 import { createMetrics, type WebhookMetrics } from './metrics.js';
 import { ShutdownController, type ShutdownResult } from './shutdown.js';
@@ -31,7 +32,20 @@ export interface WebhookServerOptions {
   logAdmissions?: LogAdmissions;
   /** process_* metrics (a process has one set; tests with many servers turn them off). */
   defaultMetrics?: boolean;
+  /** Bytes of request bodies in flight at once; default BODY_BUDGET_BYTES. */
+  bodyBudgetBytes?: number;
+  /** Defaults in server/app.ts; tests make them short. */
+  requestTimeoutMs?: number;
+  handshakeTimeoutMs?: number;
 }
+
+/**
+ * Room for two bodies of the maximum size at once, or hundreds of ordinary reviews. A body
+ * of N bytes costs up to about 10 N while it is parsed (many small JSON values), so two
+ * of them stay well inside the container's 512Mi limit above the ~140 MB a live webhook
+ * holds anyway (measured by the fuzz tier's worst case, see docs/operations.md).
+ */
+export const BODY_BUDGET_BYTES = 2 * BODY_LIMIT_BYTES;
 
 export interface WebhookServer {
   port: number;
@@ -47,7 +61,9 @@ const portOf = (app: FastifyInstance): number => (app.server.address() as Addres
 export async function startWebhookServer(opts: WebhookServerOptions): Promise<WebhookServer> {
   const { logger, view } = opts;
   const initial = await readTlsMaterial(opts.tls);
+  const bodyBudget = new BodyBudget(opts.bodyBudgetBytes ?? BODY_BUDGET_BYTES);
   const metrics = createMetrics({
+    bodyBudget: () => bodyBudget.status(),
     clusterKinds: opts.config.profiles.map((p) => p.cluster.kind),
     view: () => view.status(),
     defaultMetrics: opts.defaultMetrics,
@@ -73,6 +89,9 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
     clientAuth: opts.tls.clientCa !== undefined,
     readiness,
     metrics,
+    bodyBudget,
+    ...(opts.requestTimeoutMs !== undefined ? { requestTimeoutMs: opts.requestTimeoutMs } : {}),
+    ...(opts.handshakeTimeoutMs !== undefined ? { handshakeTimeoutMs: opts.handshakeTimeoutMs } : {}),
     logger: admissionLogger,
     context: () => ({ view, config: opts.config }),
     ...(opts.admitFn ? { admitFn: opts.admitFn } : {}),
