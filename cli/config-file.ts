@@ -19,6 +19,8 @@
 //   analysis:
 //     istioRootNamespace: istio-system
 //     prometheusMeshed: false
+//   ignoreLabel:
+//     objects: false     # meshguard.io/ignore on workloads, templates and pods (namespaces: always)
 import { Ajv, type ErrorObject } from 'ajv';
 import { readFile } from 'node:fs/promises';
 import { LineCounter, parseDocument } from 'yaml';
@@ -108,6 +110,11 @@ const configSchema = {
         prometheusMeshed: { type: 'boolean' },
       },
     },
+    ignoreLabel: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { objects: { type: 'boolean' } },
+    },
   },
 };
 
@@ -125,6 +132,7 @@ interface ConfigInput {
   mesh?: Partial<PolicyConfig['mesh']>;
   enforcement?: Partial<EnforcementConfig>;
   analysis?: PolicyConfig['analysis'];
+  ignoreLabel?: { objects?: boolean };
 }
 
 const validate = new Ajv({ allErrors: true, strict: true }).compile<ConfigInput>(configSchema);
@@ -195,6 +203,7 @@ export function mergeConfig(input: ConfigInput, base: PolicyConfig = DEFAULT_CON
       rules: { ...base.enforcement.rules, ...input.enforcement?.rules },
     },
     ...(input.analysis ? { analysis: { ...base.analysis, ...input.analysis } } : {}),
+    ignoreLabel: { objects: input.ignoreLabel?.objects ?? base.ignoreLabel?.objects ?? false },
   };
 }
 

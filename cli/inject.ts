@@ -37,7 +37,8 @@ export const injectFiles = (
       if (typeof obj.kind !== 'string') continue;
       const ns = namespaceOf(obj, namespace);
       const m = mutateObject(obj, ns, view, config);
-      if (m.unreadable) throw MG_ERR_INPUT_OBJECT(sd.file, sd.lineOf([]), `${obj.kind} ${obj.metadata?.name ?? ''}: ${m.unreadable}`);
+      if (m.type === 'unreadable') throw MG_ERR_INPUT_OBJECT(sd.file, sd.lineOf([]), `${obj.kind} ${obj.metadata?.name ?? ''}: ${m.why}`);
+      if (m.type === 'skipped') continue;
       const nsLabels = view.getNamespace(ns)?.metadata?.labels;
       for (const finding of judge(m.findings, nsLabels, config.enforcement))
         located.push({ ...finding, file: sd.file, line: sd.lineOf(finding.path), kind: obj.kind, namespace: ns, name: obj.metadata?.name ?? '' });

@@ -6,7 +6,7 @@ import { enforcementLabelProblem, judge, type JudgedFinding } from './enforcemen
 import { formatPath, RULES, type Finding } from './findings.js';
 import type { KubeObject } from './k8s.js';
 import { isPlainObject } from './k8s.js';
-import { mutateObject, validateObject, type ObjectDecision } from './review.js';
+import { findingsOf, mutateObject, validateObject, type IgnoredBy, type ObjectDecision } from './review.js';
 
 export type WebhookKind = 'mutate' | 'validate';
 
@@ -42,8 +42,8 @@ export interface AdmissionOutcome {
   /** Facts about the request for logs/metrics; absent fields were not readable. */
   request: { uid?: string; kind?: string; namespace?: string; name?: string; operation?: string; dryRun?: boolean };
   decision: AdmissionDecision;
-  /** True when the object (or its namespace/template) carries meshguard.io/ignore. */
-  ignored?: boolean;
+  /** Set when a meshguard.io/ignore label made meshguard skip the object: where that label sits. */
+  ignoredBy?: IgnoredBy;
 }
 
 export interface PolicyContext {
@@ -238,27 +238,27 @@ const parse = (input: unknown): ParsedRequest | { apiVersion: ReviewApiVersion; 
 // --- the decision ---
 
 const decide = (req: ParsedRequest, webhook: WebhookKind, ctx: PolicyContext): Omit<AdmissionOutcome, 'request'> => {
-  const out = (response: AdmissionResponseBody, decision: AdmissionDecision, findings: JudgedFinding[] = [], patchOps = 0, ignored = false) => ({
+  const out = (response: AdmissionResponseBody, decision: AdmissionDecision, findings: JudgedFinding[] = [], patchOps = 0, ignoredBy?: IgnoredBy) => ({
     review: reply(req.apiVersion, withAudit(response, findings)),
     findings,
     patchOps,
     decision,
-    ...(ignored ? { ignored } : {}),
+    ...(ignoredBy ? { ignoredBy } : {}),
   });
   // Deletes, connects and subresources (status, scale) cannot change the mesh state of a pod.
   if ((req.operation !== 'CREATE' && req.operation !== 'UPDATE') || req.subResource) return out(allowed(req.uid), 'skipped');
   if (!req.object) return out(denied(req.uid, 400, `meshguard cannot review ${req.operation} without request.object`), 'invalid');
   const obj = req.object;
-  const skip = (d: ObjectDecision) => out(allowed(req.uid), 'skipped', [], 0, d.skipped === 'ignored');
-  const unreadable = (d: ObjectDecision) =>
-    out(denied(req.uid, 400, `meshguard cannot read ${req.kind ?? 'object'} ${req.namespace}/${req.name ?? ''}: ${d.unreadable}`), 'invalid');
+  const notJudged = (d: Exclude<ObjectDecision, { type: 'judged' }>) =>
+    d.type === 'skipped'
+      ? out(allowed(req.uid), 'skipped', [], 0, d.reason === 'ignored' ? d.by : undefined)
+      : out(denied(req.uid, 400, `meshguard cannot read ${req.kind ?? 'object'} ${req.namespace}/${req.name ?? ''}: ${d.why}`), 'invalid');
   const nsLabels = ctx.view.getNamespace(req.namespace)?.metadata?.labels;
   const judged = (findings: readonly Finding[]) => judge(findings, nsLabels, ctx.config.enforcement);
 
   if (webhook === 'mutate') {
     const d = mutateObject(obj, req.namespace, ctx.view, ctx.config);
-    if (d.skipped) return skip(d);
-    if (d.unreadable) return unreadable(d);
+    if (d.type !== 'judged') return notJudged(d);
     // Mutation never refuses and is never held back by the mode: only what is said changes.
     const findings = judged(d.findings);
     const warnings = findings.filter((f) => f.action === 'warn').map(toWarning);
@@ -267,8 +267,7 @@ const decide = (req: ParsedRequest, webhook: WebhookKind, ctx: PolicyContext): O
   }
 
   const d = validateObject(obj, req.namespace, ctx.view, ctx.config, 'live');
-  if (d.skipped) return skip(d);
-  if (d.unreadable) return unreadable(d);
+  if (d.type !== 'judged') return notJudged(d);
   let raw = d.findings;
   if (req.operation === 'UPDATE') raw = forgiveUnchanged(raw, req, ctx);
   const findings = judged(raw);
@@ -288,7 +287,7 @@ const decide = (req: ParsedRequest, webhook: WebhookKind, ctx: PolicyContext): O
 const forgiveUnchanged = (findings: Finding[], req: ParsedRequest, ctx: PolicyContext): Finding[] => {
   if (!findings.some((f) => f.severity === 'error')) return findings;
   const beingDeleted = req.object?.metadata?.deletionTimestamp !== undefined;
-  const before = req.oldObject ? validateObject(req.oldObject, req.namespace, ctx.view, ctx.config, 'live').findings : [];
+  const before = req.oldObject ? findingsOf(validateObject(req.oldObject, req.namespace, ctx.view, ctx.config, 'live')) : [];
   const had = new Set(before.filter((f) => f.severity === 'error').map((f) => `${f.rule}|${formatPath(f.path)}`));
   return findings.map((f) =>
     f.severity === 'error' && (beingDeleted || had.has(`${f.rule}|${formatPath(f.path)}`))

@@ -18,10 +18,17 @@ export interface PolicyConfig {
   mesh: MeshOptions;
   enforcement: EnforcementConfig;
   analysis?: AnalysisOptions;
+  /**
+   * Where `meshguard.io/ignore: "true"` is honoured. On namespaces always (only cluster
+   * admins label namespaces); on workloads, pod templates and pods only with `objects`,
+   * since anyone who may create a pod can set a label on it. Absent: objects false.
+   */
+  ignoreLabel?: { objects: boolean };
 }
 
 export const DEFAULT_CONFIG: PolicyConfig = {
   profiles: BUILTIN_PROFILES,
   mesh: DEFAULT_MESH_OPTIONS,
   enforcement: DEFAULT_ENFORCEMENT,
+  ignoreLabel: { objects: false },
 };

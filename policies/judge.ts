@@ -8,7 +8,7 @@ import { judge, type JudgedFinding } from './enforcement.js';
 import { formatPath, type Finding } from './findings.js';
 import type { KubeObject } from './k8s.js';
 import type { Mode } from './mesh-state.js';
-import { reviewObject, type Skip } from './review.js';
+import { findingsOf, reviewObject, type Skip } from './review.js';
 
 export type ObjectJudgement =
   | { findings: JudgedFinding[]; skipped?: undefined; unreadable?: undefined }
@@ -30,7 +30,7 @@ const merged = (a: readonly Finding[], b: readonly Finding[]): readonly Finding[
 
 export const judgeObject = (obj: KubeObject, namespace: string, view: ClusterView, config: PolicyConfig, podMode: Mode): ObjectJudgement => {
   const { mutate, validate } = reviewObject(obj, namespace, view, config, podMode);
-  if (mutate.unreadable) return { findings: [], unreadable: mutate.unreadable };
-  if (mutate.skipped) return { findings: [], skipped: mutate.skipped };
-  return { findings: judge(merged(mutate.findings, validate.findings), view.getNamespace(namespace)?.metadata?.labels, config.enforcement) };
+  if (mutate.type === 'unreadable') return { findings: [], unreadable: mutate.why };
+  if (mutate.type === 'skipped') return { findings: [], skipped: mutate };
+  return { findings: judge(merged(mutate.findings, findingsOf(validate)), view.getNamespace(namespace)?.metadata?.labels, config.enforcement) };
 };

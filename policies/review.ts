@@ -17,18 +17,24 @@ import {
 import { checkAnnotations, checkIstioSwitchForm } from './validation/annotations.js';
 import { clusterLabel, validateCluster } from './validation/cluster.js';
 
-export type Skip = 'not-a-target' | 'ignored';
+/** Where a `meshguard.io/ignore` label that made meshguard skip an object sits. */
+export type IgnoredBy = 'namespace' | 'workload' | 'template' | 'pod';
 
-export interface ObjectDecision {
-  findings: Finding[];
-  /** Set by mutate when the object is a pod part of an existing cluster (changed or not). */
-  mutated?: KubeObject;
-  /** With `mutated`: the RFC 6902 operations from the object to it ([] when unchanged). */
-  patch?: Operation[];
-  skipped?: Skip;
+export type Skip = { reason: 'not-a-target' } | { reason: 'ignored'; by: IgnoredBy };
+
+/** What meshguard made of one object: exactly one of three outcomes. */
+export type ObjectDecision =
+  | ({ type: 'skipped' } & Skip)
   /** The object claims a kind meshguard judges but cannot be read: answer 400. */
-  unreadable?: string;
-}
+  | { type: 'unreadable'; why: string }
+  /**
+   * `mutated` is set by mutate when the object is a pod part of an existing cluster
+   * (changed or not), with `patch`: the RFC 6902 operations from the object to it ([] when unchanged).
+   */
+  | { type: 'judged'; findings: Finding[]; mutated?: KubeObject; patch?: Operation[] };
+
+/** The findings of a decision (none unless judged). */
+export const findingsOf = (d: ObjectDecision): Finding[] => (d.type === 'judged' ? d.findings : []);
 
 const objectLabel = (obj: KubeObject, namespace: string): string =>
   `${obj.kind ?? 'object'} ${namespace}/${obj.metadata?.name ?? obj.metadata?.generateName ?? '(unnamed)'}`;
@@ -73,15 +79,29 @@ export const mayBeJudged = (obj: KubeObject, config: PolicyConfig): boolean => {
   return k.type !== 'other' && !(k.type === 'pod' && !k.target);
 };
 
+/**
+ * Which `meshguard.io/ignore` label makes meshguard skip the object, if any: the
+ * namespace's always; the workload's, its template's or the pod's own only where the
+ * configuration allows it (see PolicyConfig.ignoreLabel). Cluster CRs only by namespace.
+ */
+const ignoredBy = (ns: NamespaceInfo, podBearer: KubeObject | undefined, shape: PodShape | undefined, config: PolicyConfig): IgnoredBy | undefined => {
+  if (isIgnored(ns.labels)) return 'namespace';
+  if (!config.ignoreLabel?.objects || !podBearer || !shape) return undefined;
+  if (shape.isPod) return isIgnored(shape.meta?.labels) ? 'pod' : undefined;
+  if (isIgnored(podBearer.metadata?.labels)) return 'workload';
+  if (isIgnored(shape.meta?.labels)) return 'template';
+  return undefined;
+};
+
 const locate = (obj: KubeObject, namespace: string, view: ClusterView, config: PolicyConfig): Located => {
   const k = classify(obj, config);
   if (k.type === 'unreadable') return { type: 'unreadable', why: k.why };
-  if (k.type === 'other') return { type: 'skip', skip: 'not-a-target' };
+  if (k.type === 'other') return { type: 'skip', skip: { reason: 'not-a-target' } };
   const ns = namespaceInfo(namespace, view.getNamespace(namespace));
-  const shape = k.type === 'pod' ? k.shape : undefined;
-  if (isIgnored(ns.labels) || isIgnored(obj.metadata?.labels) || isIgnored(shape?.meta?.labels)) return { type: 'skip', skip: 'ignored' };
+  const by = ignoredBy(ns, k.type === 'pod' ? obj : undefined, k.type === 'pod' ? k.shape : undefined, config);
+  if (by) return { type: 'skip', skip: { reason: 'ignored', by } };
   if (k.type === 'cluster') return { type: 'cluster', profile: k.profile, ns };
-  if (!k.target) return { type: 'skip', skip: 'not-a-target' };
+  if (!k.target) return { type: 'skip', skip: { reason: 'not-a-target' } };
   const { profile, clusterName } = k.target;
   const cr = view.getCluster(clusterRefOf(profile), namespace, clusterName);
   return { type: 'pod', ctx: { shape: k.shape, profile, clusterName, ns, owner: cr && { cr, desired: desiredMeshOf(profile, cr, ns) } } };
@@ -112,21 +132,27 @@ export const reviewObject = (
 ): { mutate: ObjectDecision; validate: ObjectDecision } => {
   const loc = locate(obj, namespace, view, config);
   const mutate = mutateLocated(obj, namespace, loc, config);
-  if (loc.type !== 'pod' || !mutate.mutated) return { mutate, validate: validateLocated(obj, namespace, loc, view, config, podMode) };
+  if (loc.type !== 'pod' || mutate.type !== 'judged' || !mutate.mutated) return { mutate, validate: validateLocated(obj, namespace, loc, view, config, podMode) };
   // Mutation adds annotations and labels only: the target, cluster and namespace stay.
   const after: Located = { type: 'pod', ctx: { ...loc.ctx, shape: podShapeOf(mutate.mutated) as PodShape } };
   return { mutate, validate: validateLocated(mutate.mutated, namespace, after, view, config, podMode) };
 };
 
+/** The decision for an object that is not judged, or undefined when it is. */
+const notJudged = (loc: Located): ObjectDecision | undefined => {
+  if (loc.type === 'skip') return { type: 'skipped', ...loc.skip };
+  if (loc.type === 'unreadable') return { type: 'unreadable', why: loc.why };
+  return undefined;
+};
+
 const mutateLocated = (obj: KubeObject, namespace: string, loc: Located, config: PolicyConfig): ObjectDecision => {
-  if (loc.type === 'skip') return { findings: [], skipped: loc.skip };
-  if (loc.type === 'unreadable') return { findings: [], unreadable: loc.why };
-  if (loc.type === 'cluster') return { findings: [] };
+  if (loc.type === 'skip' || loc.type === 'unreadable') return notJudged(loc)!;
+  if (loc.type === 'cluster') return { type: 'judged', findings: [] };
   const { shape, ns, owner } = loc.ctx;
   const where = objectLabel(obj, namespace);
   const annotations = shape.meta?.annotations ?? {};
   const findings = checkIstioSwitchForm(annotations, [...shape.base, 'metadata', 'annotations'], { labels: shape.meta?.labels, where });
-  if (!owner) return { findings };
+  if (!owner) return { type: 'judged', findings };
   const result = mutatePodPart({
     obj,
     base: shape.base,
@@ -136,7 +162,7 @@ const mutateLocated = (obj: KubeObject, namespace: string, loc: Located, config:
     where,
     cluster: clusterLabel(owner.cr),
   });
-  return { findings: [...findings, ...result.findings], mutated: result.mutated, patch: result.ops };
+  return { type: 'judged', findings: [...findings, ...result.findings], mutated: result.mutated, patch: result.ops };
 };
 
 const validateLocated = (
@@ -147,9 +173,8 @@ const validateLocated = (
   config: PolicyConfig,
   podMode: Mode,
 ): ObjectDecision => {
-  if (loc.type === 'skip') return { findings: [], skipped: loc.skip };
-  if (loc.type === 'unreadable') return { findings: [], unreadable: loc.why };
-  if (loc.type === 'cluster') return { findings: validateCluster(loc.profile, obj, loc.ns, config.mesh) };
+  if (loc.type === 'skip' || loc.type === 'unreadable') return notJudged(loc)!;
+  if (loc.type === 'cluster') return { type: 'judged', findings: validateCluster(loc.profile, obj, loc.ns, config.mesh) };
   const { shape, profile, clusterName, ns, owner } = loc.ctx;
   const where = objectLabel(obj, namespace);
   const findings = checkAnnotations(shape.meta?.annotations ?? {}, [...shape.base, 'metadata', 'annotations'], {
@@ -167,7 +192,7 @@ const validateLocated = (
         `${profile.cluster.kind} ${namespace}/${clusterName} not found; mesh state not checked`,
       ),
     );
-    return { findings };
+    return { type: 'judged', findings };
   }
   findings.push(
     ...judgePodPart({
@@ -182,5 +207,5 @@ const validateLocated = (
       count: () => countMeshed(view.listPods(namespace, podSelectorOf(profile, clusterName)), ns, config.mesh),
     }),
   );
-  return { findings };
+  return { type: 'judged', findings };
 };

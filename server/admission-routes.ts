@@ -33,9 +33,12 @@ export interface AdmissionRouteOptions {
 export type LogAdmissions = 'changes' | 'all';
 export const LOG_ADMISSIONS: readonly LogAdmissions[] = ['changes', 'all'];
 
-/** True when an answer patches, warns or refuses: what an operator reads the log for. */
+/**
+ * True when an answer patches, warns or refuses, or skips an object through the
+ * meshguard.io/ignore escape hatch: what an operator reads the log for.
+ */
 const changesSomething = (outcome: AdmissionOutcome): boolean =>
-  outcome.decision !== 'allowed' && outcome.decision !== 'skipped' ? true : (outcome.review.response.warnings?.length ?? 0) > 0;
+  (outcome.decision !== 'allowed' && outcome.decision !== 'skipped') || outcome.ignoredBy !== undefined || (outcome.review.response.warnings?.length ?? 0) > 0;
 
 /** The API server's default webhook timeout; it sends its own as `?timeout=10s`. */
 const DEFAULT_TIMEOUT_SECONDS = 10;
@@ -131,6 +134,7 @@ function logAdmission(logger: Logger, level: Level, webhook: WebhookKind, outcom
     operation: r.operation,
     webhook,
     decision: outcome.decision,
+    ...(outcome.ignoredBy ? { ignoredBy: outcome.ignoredBy } : {}),
     rules: [...new Set(outcome.findings.map((f) => f.rule))],
     patchOps: outcome.patchOps,
     durationMs: Math.round(elapsed * 1e6) / 1e3,

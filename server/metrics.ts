@@ -80,8 +80,8 @@ export function createMetrics(opts: MetricsOptions = {}): WebhookMetrics {
   });
   const ignored = new Counter({
     name: 'meshguard_ignored_objects_total',
-    help: 'Objects skipped because of the meshguard.io/ignore label, by webhook and kind.',
-    labelNames: ['webhook', 'kind'] as const,
+    help: 'Objects skipped because of the meshguard.io/ignore label, by webhook, kind and where the label sits (namespace, workload, template, pod).',
+    labelNames: ['webhook', 'kind', 'by'] as const,
     registers: [registry],
   });
   const tlsReloads = new Counter({
@@ -166,7 +166,7 @@ export function createMetrics(opts: MetricsOptions = {}): WebhookMetrics {
         findingsOf(f.rule, f.severity, f.action).inc();
       }
       if (outcome.patchOps > 0) patchOps.inc(outcome.patchOps);
-      if (outcome.ignored) ignored.inc({ webhook, kind });
+      if (outcome.ignoredBy) ignored.inc({ webhook, kind, by: outcome.ignoredBy });
     },
     recordError(webhook, seconds) {
       requestsOf(webhook, 'unknown', 'unknown', 'error').inc();

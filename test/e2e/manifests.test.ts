@@ -273,7 +273,7 @@ t.test('the API server calls meshguard for target objects only', async (t) => {
     t.equal(await create(pod('b', TARGETS_NS, OBS)), POD_HOOK, 'ObservabilityPlatform pod: called');
     t.equal(await create(pod('c', TARGETS_NS, {})), undefined, 'unlabelled pod: not called');
     t.equal(await create(pod('d', TARGETS_NS, { 'app.kubernetes.io/name': 'postgres' })), undefined, 'other app: not called');
-    t.equal(await create(pod('e', TARGETS_NS, { ...ANTFLY, ...IGNORE })), undefined, 'pod with meshguard.io/ignore: not called');
+    t.equal(await create(pod('e', TARGETS_NS, { ...ANTFLY, ...IGNORE })), POD_HOOK, 'pod with meshguard.io/ignore: called all the same (the server decides)');
     t.equal(await create(pod('f', TARGETS_NS, { ...ANTFLY, 'meshguard.io/ignore': 'false' })), POD_HOOK, 'meshguard.io/ignore=false: called');
     t.equal(await create(pod('g', IGNORED_NS, ANTFLY)), undefined, 'namespace with meshguard.io/ignore: not called');
     t.equal(await create(pod('h', 'kube-system', ANTFLY)), undefined, 'kube-system: not called');
@@ -302,9 +302,9 @@ t.test('the API server calls meshguard for target objects only', async (t) => {
       t.equal(await create(workload(kind, `${k}-plain`, {})), undefined, `${kind} with a plain template: not called`);
     }
     t.equal(await create(workload('Deployment', 'own-labels-only', {}, ANTFLY)), undefined, "target labels on the workload but not its template: not called");
-    t.equal(await create(workload('Deployment', 'template-ignored', { ...ANTFLY, ...IGNORE })), undefined, 'template with meshguard.io/ignore: not called');
-    t.equal(await create(workload('CronJob', 'cron-template-ignored', { ...ANTFLY, ...IGNORE })), undefined, 'CronJob template with meshguard.io/ignore: not called');
-    t.equal(await create(workload('StatefulSet', 'workload-ignored', ANTFLY, IGNORE)), undefined, 'workload with meshguard.io/ignore: not called');
+    t.equal(await create(workload('Deployment', 'template-ignored', { ...ANTFLY, ...IGNORE })), WORKLOAD_HOOK, 'template with meshguard.io/ignore: called all the same');
+    t.equal(await create(workload('CronJob', 'cron-template-ignored', { ...ANTFLY, ...IGNORE })), WORKLOAD_HOOK, 'CronJob template with meshguard.io/ignore: called all the same');
+    t.equal(await create(workload('StatefulSet', 'workload-ignored', ANTFLY, IGNORE)), WORKLOAD_HOOK, 'workload with meshguard.io/ignore: called all the same');
   });
 
   await t.test('cluster CRs: creates and spec changes, not metadata-only updates', async (t) => {

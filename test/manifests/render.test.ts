@@ -183,21 +183,15 @@ t.test('webhook configurations', async (t) => {
       t.equal(new Set(conditions.map((c) => c.name)).size, conditions.length, `${id}: condition names unique`);
       t.notOk((w.rules as Doc[]).some((r) => (r.operations as string[]).some((op) => op === 'DELETE' || op === '*')), `${id}: DELETE not registered`);
 
-      // The objectSelector sees the object's own labels: for workloads that is not the pod
-      // template, so target labels must never be selected on here.
+      // No objectSelector: an object's own meshguard.io/ignore label must not skip the call,
+      // or anyone who may create a pod could switch the guard off (the server decides).
       const resources = resourcesOf(w);
-      if (w.objectSelector) {
-        t.same(
-          w.objectSelector,
-          { matchExpressions: [{ key: 'meshguard.io/ignore', operator: 'NotIn', values: ['true'] }] },
-          `${id}: objectSelector is only the ignore escape hatch`,
-        );
-      }
+      t.equal(w.objectSelector, undefined, `${id}: no objectSelector`);
       if (resources.some((r) => WORKLOAD_RESOURCES.includes(r))) {
         const text = conditions.map((c) => c.expression).join('\n');
         t.match(text, /spec\.template\.metadata\.labels|s\.template\.metadata\.labels/, `${id}: judges the pod template`);
         t.match(text, /jobTemplate/, `${id}: handles CronJob's jobTemplate`);
-        t.match(text, /meshguard\.io\/ignore/, `${id}: honours the template ignore label`);
+        t.notMatch(text, /meshguard\.io\/ignore/, `${id}: a template's ignore label does not skip the call`);
       }
       if (resources.some((r) => r === 'core/pods' || WORKLOAD_RESOURCES.includes(r))) {
         const text = conditions.map((c) => c.expression).join('\n');

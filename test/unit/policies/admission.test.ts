@@ -198,7 +198,7 @@ t.test('not a target: allowed, nothing else', async (t) => {
     const out = admit(review('ConfigMap', cm), webhook, ctx(V));
     t.same(out.review.response, { uid: '705ab4f5-6393-11e8-b7cc-42010a800002', allowed: true });
     t.equal(out.decision, 'skipped');
-    t.equal(out.ignored, undefined);
+    t.equal(out.ignoredBy, undefined);
   }
 });
 

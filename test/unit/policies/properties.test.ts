@@ -103,6 +103,7 @@ const world = fc.record({
   clusters: fc.tuple(fc.array(clusterArb, { maxLength: 2 }), fc.option(focusedCluster, { freq: 4, nil: undefined })).map(([cs, f]) => (f ? [...cs, f] : cs)),
   pods: fc.array(podArb, { maxLength: 3 }).map((ps) => ps.map((p, i) => ({ ...p, metadata: { ...p.metadata, name: `live-${i}` } }))),
   consulDefaultInject: fc.boolean(),
+  ignoreObjects: fc.boolean(),
 });
 const subject = fc.oneof({ weight: 2, arbitrary: podArb }, { weight: 3, arbitrary: workloadArb }, { weight: 1, arbitrary: clusterArb });
 const opts = fc.record({
@@ -111,8 +112,8 @@ const opts = fc.record({
   uid: fc.uuid(),
 });
 
-const setup = (w: { namespaces: KubeObject[]; clusters: KubeObject[]; pods: KubeObject[]; consulDefaultInject: boolean }) => {
-  const config: PolicyConfig = { ...DEFAULT_CONFIG, mesh: { consulDefaultInject: w.consulDefaultInject } };
+const setup = (w: { namespaces: KubeObject[]; clusters: KubeObject[]; pods: KubeObject[]; consulDefaultInject: boolean; ignoreObjects: boolean }) => {
+  const config: PolicyConfig = { ...DEFAULT_CONFIG, mesh: { consulDefaultInject: w.consulDefaultInject }, ignoreLabel: { objects: w.ignoreObjects } };
   return ctx(view(...w.namespaces, ...w.clusters, ...w.pods), config);
 };
 
@@ -159,7 +160,7 @@ t.test('mutate: the patch turns the object into exactly what mutation made of it
       const c = setup(w);
       const m = mutateObject(obj, obj.metadata?.namespace ?? NS, c.view, c.config);
       const out = admit(review(obj.kind!, obj), 'mutate', c);
-      if (!m.mutated || out.decision !== 'patched') return out.patchOps === 0;
+      if (m.type !== 'judged' || !m.mutated || out.decision !== 'patched') return out.patchOps === 0;
       patchedCount++;
       const applied = jsonpatch.applyPatch(structuredClone(obj), decodePatch(out.review.response), true, false).newDocument;
       return isDeepStrictEqual(applied, m.mutated);
@@ -197,6 +198,7 @@ t.test('mutate: its patch is exactly fast-json-patch compare() of the object and
       } catch {
         return true; // a shape mutation cannot write (admit() answers it as an internal error)
       }
+      if (m.type !== 'judged') return true;
       if (!m.mutated) return m.patch === undefined;
       const expected = jsonpatch.compare(obj, m.mutated);
       if (expected.length > 0) nonEmpty++;
@@ -253,11 +255,11 @@ t.test('reviewObject answers as mutateObject then validateObject on the mutated 
       const ns = obj.metadata?.namespace ?? 'db';
       const both = reviewObject(obj, ns, c.view, c.config, 'predict');
       const m = mutateObject(obj, ns, c.view, c.config);
-      const v = m.skipped || m.unreadable ? m : validateObject(m.mutated ?? obj, ns, c.view, c.config, 'predict');
-      if (!m.skipped) judged++;
+      const v = m.type !== 'judged' ? m : validateObject(m.mutated ?? obj, ns, c.view, c.config, 'predict');
+      if (m.type !== 'skipped') judged++;
       // Whatever the cluster holds, an object mayBeJudged rules out is skipped (not a
       // target, or ignored: the ignore label is read before the pod's cluster label).
-      if (!mayBeJudged(obj, c.config) && !m.skipped) return false;
+      if (!mayBeJudged(obj, c.config) && m.type !== 'skipped') return false;
       return JSON.stringify(both) === JSON.stringify({ mutate: m, validate: v });
     }),
     { numRuns: NUM_RUNS },

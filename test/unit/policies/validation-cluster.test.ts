@@ -3,14 +3,14 @@ import t from 'tap';
 import { DEFAULT_CONFIG } from '../../../policies/config.js';
 import type { Finding } from '../../../policies/findings.js';
 import type { KubeObject } from '../../../policies/k8s.js';
-import { validateObject } from '../../../policies/review.js';
+import { findingsOf, validateObject } from '../../../policies/review.js';
 import { antflyCluster, namespace, NS, observabilityPlatform, runValidate, view } from './fixtures/objects.js';
 
 /** `ns: null` = the namespace is not in the view (offline, unknown). */
 const check = (cr: KubeObject, ns: KubeObject | null = namespace()): Finding[] => {
   const d = validateObject(cr, NS, ns ? view(ns) : view(), DEFAULT_CONFIG, 'live');
-  t.equal(d.skipped, undefined);
-  return d.findings;
+  t.equal(d.type, 'judged');
+  return findingsOf(d);
 };
 const only = (fs: Finding[], rule: string) => fs.filter((f) => f.rule === rule);
 const op = (serviceMesh: unknown) => observabilityPlatform({ serviceMesh });

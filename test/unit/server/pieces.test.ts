@@ -60,7 +60,7 @@ t.test('metric labels stay bounded', async (t) => {
     patchOps: 0,
     request: { kind, operation },
     decision: 'allowed' as const,
-    ignored: true,
+    ignoredBy: 'pod' as const,
   });
   m.recordAdmission('validate', outcome('Pod', 'CREATE'), 0.001);
   m.recordAdmission('validate', outcome('x'.repeat(100), 'WHATEVER'), 0.001);
@@ -69,7 +69,7 @@ t.test('metric labels stay bounded', async (t) => {
   t.match(text, /kind="Pod",operation="CREATE"/);
   t.match(text, /kind="other",operation="other"/);
   t.notMatch(text, /xxxx/);
-  t.match(text, /meshguard_ignored_objects_total\{webhook="validate",kind="Pod"\} 1/);
+  t.match(text, /meshguard_ignored_objects_total\{webhook="validate",kind="Pod",by="pod"\} 1/);
   t.match(text, /meshguard_tls_reloads_total\{result="failure"\} 1/);
   t.match(text, /meshguard_cluster_view_objects/);
 });
