@@ -153,21 +153,26 @@ const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== 
  */
 export const MAX_NESTING_DEPTH = 100;
 
-/** True when `root` nests objects/arrays deeper than `max` (iterative: any depth is safe to ask about). */
+const childrenOf = (v: object): unknown[] => (Array.isArray(v) ? v : Object.values(v));
+
+/**
+ * True when `root` nests objects/arrays deeper than `max`. Iterative (any depth is safe to
+ * ask about) and depth-first, holding one frame per level: a wide value (millions of
+ * elements) costs no more memory than it already takes.
+ */
 export const nestsDeeperThan = (root: unknown, max: number): boolean => {
-  const values: unknown[] = [root];
-  const depths: number[] = [1];
-  while (values.length > 0) {
-    const v = values.pop();
-    const depth = depths.pop()!;
-    if (depth > max) return true;
-    const children = Array.isArray(v) ? v : Object.values(v as object);
-    for (const c of children) {
-      if (c !== null && typeof c === 'object') {
-        values.push(c);
-        depths.push(depth + 1);
-      }
+  if (root === null || typeof root !== 'object') return false;
+  const stack: { values: unknown[]; next: number }[] = [{ values: childrenOf(root), next: 0 }];
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1]!;
+    if (top.next >= top.values.length) {
+      stack.pop();
+      continue;
     }
+    const c = top.values[top.next++];
+    if (c === null || typeof c !== 'object') continue;
+    if (stack.length >= max) return true;
+    stack.push({ values: childrenOf(c), next: 0 });
   }
   return false;
 };

@@ -40,12 +40,12 @@ export interface WebhookServerOptions {
 }
 
 /**
- * Room for two bodies of the maximum size at once, or hundreds of ordinary reviews. A body
- * of N bytes costs up to about 10 N while it is parsed (many small JSON values), so two
- * of them stay well inside the container's 512Mi limit above the ~140 MB a live webhook
- * holds anyway (measured by the fuzz tier's worst case, see docs/operations.md).
+ * Room for one body of the maximum size at a time, or hundreds of ordinary reviews at once
+ * (the API server's are a few KB). A body of N bytes of tiny JSON values costs many times N
+ * of heap while it is parsed and checked (the fuzz tier's worst case), so large bodies are
+ * taken one at a time; see docs/operations.md for the measured peak.
  */
-export const BODY_BUDGET_BYTES = 2 * BODY_LIMIT_BYTES;
+export const BODY_BUDGET_BYTES = BODY_LIMIT_BYTES;
 
 export interface WebhookServer {
   port: number;

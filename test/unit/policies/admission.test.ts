@@ -1,7 +1,7 @@
 // The AdmissionReview contract of admit(): what the API server gets back for every input.
 import jsonpatch from 'fast-json-patch';
 import t from 'tap';
-import { admit, allowed, denied, MAX_WARNING_LENGTH, patched, toWarning } from '../../../policies/admission.js';
+import { admit, allowed, denied, MAX_WARNING_LENGTH, nestsDeeperThan, patched, toWarning } from '../../../policies/admission.js';
 import type { ClusterView } from '../../../policies/cluster-view.js';
 import { finding } from '../../../policies/findings.js';
 import type { KubeObject } from '../../../policies/k8s.js';
@@ -209,4 +209,21 @@ t.test('an empty annotations: in the template (null) is read as absent, not as a
   t.equal(out.decision, 'patched');
   const after = jsonpatch.applyPatch(structuredClone(sent), decodePatch(out.review.response), true, false).newDocument as KubeObject;
   t.equal(after.spec.template.metadata.annotations['sidecar.istio.io/inject'], 'true');
+});
+
+t.test('nesting depth: 100 levels are read, 101 are one 400 answer with the uid', async (t) => {
+  const nest = (depth: number): unknown => {
+    let v: unknown = 'x';
+    for (let i = 0; i < depth; i++) v = i % 2 ? [v] : { a: v };
+    return v;
+  };
+  t.equal(nestsDeeperThan(nest(100), 100), false);
+  t.equal(nestsDeeperThan(nest(101), 100), true);
+  t.equal(nestsDeeperThan('x', 0), false);
+  t.equal(nestsDeeperThan({ wide: Array.from({ length: 1000 }, () => []) }, 2), false, 'width is not depth');
+  const uid = '705ab4f5-6393-11e8-b7cc-42010a800002';
+  const withName = (depth: number) => review('Pod', { ...pod(), metadata: { name: nest(depth) } });
+  t.equal(admit(withName(95), 'validate', ctx(V)).decision === 'invalid' && /nested/.test(admit(withName(95), 'validate', ctx(V)).review.response.status?.message ?? ''), false, 'within the bound: read');
+  const deep = admit(withName(200), 'validate', ctx(V)).review.response;
+  t.match(deep, { uid, allowed: false, status: { code: 400, message: /nested deeper than 100 levels/ } });
 });
