@@ -220,7 +220,7 @@ t.test('nesting depth: 100 levels are read, 101 are one 400 answer with the uid'
   t.equal(nestsDeeperThan(nest(100), 100), false);
   t.equal(nestsDeeperThan(nest(101), 100), true);
   t.equal(nestsDeeperThan('x', 0), false);
-  t.equal(nestsDeeperThan({ wide: Array.from({ length: 1000 }, () => []) }, 2), false, 'width is not depth');
+  t.equal(nestsDeeperThan({ wide: Array.from({ length: 1000 }, () => []) }, 3), false, 'width is not depth');
   const uid = '705ab4f5-6393-11e8-b7cc-42010a800002';
   const withName = (depth: number) => review('Pod', { ...pod(), metadata: { name: nest(depth) } });
   t.equal(admit(withName(95), 'validate', ctx(V)).decision === 'invalid' && /nested/.test(admit(withName(95), 'validate', ctx(V)).review.response.status?.message ?? ''), false, 'within the bound: read');
