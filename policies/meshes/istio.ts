@@ -1,10 +1,13 @@
 // Istio sidecar mode, as istiod's injection webhooks decide: the webhook configurations'
 // namespace and object selectors pick which pods reach the injector at all, and the
 // injector's policy then reads the pod's switch (label first, annotation second).
-import type { NamespaceInfo, PodFacts } from '../k8s.js';
+import type { NamespaceInfo, PodFacts, StringMap } from '../k8s.js';
 import { cidrListError } from '../values/cidr.js';
+import { goBoolError } from '../values/go-bool.js';
+import { goTrimSpace } from '../values/go-strings.js';
 import { portListError, type PortListRules } from '../values/port-list.js';
-import { resourceQuantityError } from '../values/quantity.js';
+import { parseQuantity, quantityNanos, resourceQuantityError } from '../values/quantity.js';
+import { proxyConfigError } from './istio-proxy-config.js';
 import { findProxyContainer, hasPrefix, kv, no, yes } from './common.js';
 import type { Decision, MeshRules } from './types.js';
 
@@ -13,14 +16,12 @@ export const ISTIO_INJECTION_NS_LABEL = 'istio-injection';
 export const ISTIO_REV = 'istio.io/rev';
 export const ISTIO_STATUS = 'sidecar.istio.io/status';
 
-const PREFIXES = ['sidecar.istio.io', 'traffic.sidecar.istio.io', 'proxy.istio.io'];
+const PREFIXES = ['sidecar.istio.io', 'traffic.sidecar.istio.io', 'proxy.istio.io', 'status.sidecar.istio.io', 'readiness.status.sidecar.istio.io', 'prometheus.istio.io'];
+// Istio annotation keys outside those prefixes (istio.io/* is mostly labels).
+const KEYS = ['istio.io/reroute-virtual-interfaces'];
 
 /** Istio's injector skips these namespaces whatever their labels say. */
 export const ISTIO_IGNORED_NAMESPACES: readonly string[] = ['kube-system', 'kube-public', 'kube-node-lease', 'local-path-storage'];
-
-// The injector's switch parsing (YAML 1.1 truthy words, case-insensitive): anything else
-// that is not empty means "do not inject".
-const TRUTHY = new Set(['y', 'yes', 'true', 'on']);
 
 /** Where Istio's proxy is in a live pod, or undefined. */
 export const istioProxy = (pod: PodFacts): string | undefined => {
@@ -30,16 +31,33 @@ export const istioProxy = (pod: PodFacts): string | undefined => {
   return undefined;
 };
 
-/** Once a webhook has selected the pod, the injector reads the switch: the label wins over the annotation. */
-const injectorPolicy = (pod: PodFacts, selectedBy: string): Decision => {
+/**
+ * The switch the injector reads: the pod label when present (whatever its value), else the
+ * annotation (injectRequired in pkg/kube/inject/inject.go).
+ */
+const switchOf = (pod: PodFacts): { value: string; source: string } | undefined => {
   const label = pod.labels[ISTIO_INJECT];
+  if (label !== undefined) return { value: label, source: `pod label ${kv(ISTIO_INJECT, label)}` };
   const annotation = pod.annotations[ISTIO_INJECT];
-  const value = label ?? annotation;
-  if (value === undefined || value === '') return yes(`${selectedBy}, and the pod does not opt out`);
-  const source = label !== undefined ? `pod label ${kv(ISTIO_INJECT, value)}` : `pod annotation ${kv(ISTIO_INJECT, value)}`;
-  const shadowed = label !== undefined && annotation !== undefined && annotation !== label ? ` (the label wins over the annotation ${kv(ISTIO_INJECT, annotation)})` : '';
-  if (TRUTHY.has(value.toLowerCase())) return yes(`${selectedBy}, and the ${source} agrees${shadowed}`);
-  return no(`${selectedBy}, but the ${source} turns injection off for this pod${shadowed}`);
+  return annotation !== undefined ? { value: annotation, source: `pod annotation ${kv(ISTIO_INJECT, annotation)}` } : undefined;
+};
+
+/** True for the only two values Istio's injector reads from the switch. */
+export const isIstioSwitchValue = (value: string): boolean => value === 'true' || value === 'false';
+
+/**
+ * Once a webhook has selected the pod, the injector reads the switch (injectRequired,
+ * pkg/kube/inject/inject.go): exactly "true" or "false" decide; anything else, empty
+ * included, is ignored and the installation's policy (autoInject: enabled) injects.
+ */
+const injectorPolicy = (pod: PodFacts, selectedBy: string): Decision => {
+  const sw = switchOf(pod);
+  const annotation = pod.annotations[ISTIO_INJECT];
+  const shadowed = sw && pod.labels[ISTIO_INJECT] !== undefined && annotation !== undefined && annotation !== sw.value ? ` (the label wins over the annotation ${kv(ISTIO_INJECT, annotation)})` : '';
+  if (sw === undefined || sw.value === '') return yes(`${selectedBy}, and the pod does not opt out`);
+  if (sw.value === 'true') return yes(`${selectedBy}, and the ${sw.source} agrees${shadowed}`);
+  if (sw.value === 'false') return no(`${selectedBy}, but the ${sw.source} turns injection off for this pod${shadowed}`);
+  return yes(`${selectedBy}; the ${sw.source} is neither "true" nor "false", so Istio ignores it and the namespace decides${shadowed}`);
 };
 
 const wouldMesh = (pod: PodFacts, ns: NamespaceInfo): Decision => {
@@ -84,49 +102,154 @@ const isMeshed = (pod: PodFacts): Decision => {
   return proxy ? yes(`Istio's proxy is present (${proxy})`) : no(`no istio-proxy container and no ${ISTIO_STATUS} annotation: Istio's sidecar was not injected`);
 };
 
+// Annotation values, as Istio's injector checks them before it injects
+// (AnnotationValidation in pkg/kube/inject/validate.go): a value it refuses makes the
+// webhook refuse the pod.
 const PORTS: PortListRules = { ranges: false };
 const PORT_LISTS: Record<string, PortListRules> = {
+  // ValidateIncludeInboundPorts: exactly "*", or parsePorts.
   'traffic.sidecar.istio.io/includeInboundPorts': { ...PORTS, allowStar: true },
   'traffic.sidecar.istio.io/excludeInboundPorts': PORTS,
-  'traffic.sidecar.istio.io/includeOutboundPorts': PORTS,
   'traffic.sidecar.istio.io/excludeOutboundPorts': PORTS,
 };
+// ValidateIncludeIPRanges / ValidateExcludeIPRanges: netip.ParsePrefix per element.
 const CIDR_LISTS: Record<string, { allowStar: boolean }> = {
   'traffic.sidecar.istio.io/includeOutboundIPRanges': { allowStar: true },
   'traffic.sidecar.istio.io/excludeOutboundIPRanges': { allowStar: false },
-  'traffic.sidecar.istio.io/excludeInboundIPRanges': { allowStar: false },
 };
 const QUANTITIES = new Set(['sidecar.istio.io/proxyCPU', 'sidecar.istio.io/proxyMemory', 'sidecar.istio.io/proxyCPULimit', 'sidecar.istio.io/proxyMemoryLimit']);
+// netutil.ValidateInterfaceNames.
+const INTERFACE_LISTS = new Set(['traffic.sidecar.istio.io/excludeInterfaces', 'traffic.sidecar.istio.io/kubevirtInterfaces', 'istio.io/reroute-virtual-interfaces']);
+// validateUInt32: strconv.ParseUint(value, 10, 32), no trimming.
+const UINT32S = new Set([
+  'readiness.status.sidecar.istio.io/initialDelaySeconds',
+  'readiness.status.sidecar.istio.io/periodSeconds',
+  'readiness.status.sidecar.istio.io/failureThreshold',
+]);
+export const ISTIO_INTERCEPTION_MODE = 'sidecar.istio.io/interceptionMode';
+export const ISTIO_INCLUDE_OUTBOUND_PORTS = 'traffic.sidecar.istio.io/includeOutboundPorts';
+const STATUS_PORT = 'status.sidecar.istio.io/port';
+const MERGE_METRICS = 'prometheus.istio.io/merge-metrics';
+const PROXY_CONFIG = 'proxy.istio.io/config';
+const INTERFACE_NAME = /^[a-zA-Z][a-zA-Z0-9_.-]*$/;
+const UINT32_MAX = 4294967295;
+
+/** netutil.ValidateInterfaceNames (pkg/util/net/ip.go): trimmed names, 1–15 characters. */
+const interfaceListError = (value: string): string | undefined => {
+  if (value === '') return undefined;
+  for (const raw of value.split(',')) {
+    const name = goTrimSpace(raw);
+    if (name === '') return 'an interface name is empty; remove the extra comma';
+    if (name.length > 15) return `interface name ${JSON.stringify(name)} is longer than 15 characters`;
+    if (!INTERFACE_NAME.test(name)) return `interface name ${JSON.stringify(name)} must start with a letter and contain only letters, digits, "_", "." and "-"`;
+  }
+  return undefined;
+};
+
+/** strconv.ParseUint(value, 10, 32): digits only, at most 4294967295. */
+const uint32Error = (value: string): string | undefined =>
+  /^[0-9]+$/.test(value) && Number(value) <= UINT32_MAX ? undefined : `${JSON.stringify(value)} is not a whole number 0–${UINT32_MAX} (digits only, no sign or spaces)`;
 
 const checkAnnotation = (key: string, value: string): string | undefined => {
-  if (key === ISTIO_INJECT) {
-    return value === 'true' || value === 'false' ? undefined : 'the inject switch must be exactly "true" or "false" (quoted in YAML, lowercase)';
-  }
+  // The inject switch is never refused: a value other than true/false is ignored (a warning).
+  if (key === ISTIO_INJECT) return undefined;
   const ports = PORT_LISTS[key];
   if (ports) {
     const error = portListError(value, ports);
-    return error && `Istio cannot parse this port list: ${error}`;
+    return error && `Istio's injector refuses the pod: ${error}`;
   }
   const cidrs = CIDR_LISTS[key];
   if (cidrs) {
     const error = cidrListError(value, cidrs);
-    return error && `Istio cannot parse this CIDR list: ${error}`;
+    return error && `Istio's injector refuses the pod: ${error}`;
   }
   if (QUANTITIES.has(key)) {
     const error = resourceQuantityError(value);
     return error && `Istio cannot use this as the proxy's resources: ${error}`;
   }
+  if (INTERFACE_LISTS.has(key)) {
+    const error = interfaceListError(value);
+    return error && `Istio's injector refuses the pod: ${error}`;
+  }
+  if (UINT32S.has(key)) {
+    const error = uint32Error(value);
+    return error && `Istio's injector refuses the pod: ${error}`;
+  }
+  if (key === ISTIO_INTERCEPTION_MODE) {
+    // validateInterceptionMode: the exact names, case and spaces included.
+    return ['REDIRECT', 'TPROXY', 'NONE'].includes(value) ? undefined : `Istio's injector refuses the pod: the interception mode must be exactly REDIRECT, TPROXY or NONE`;
+  }
+  if (key === STATUS_PORT) {
+    // validateStatusPort → parsePort: trimmed, then strconv.ParseUint(s, 10, 16).
+    const port = goTrimSpace(value);
+    return /^[0-9]+$/.test(port) && Number(port) <= 65535 ? undefined : `Istio's injector refuses the pod: ${JSON.stringify(value)} is not a port number 0–65535`;
+  }
+  if (key === MERGE_METRICS) {
+    const error = goBoolError(value);
+    return error && `Istio's injector refuses the pod (it reads this with Go's ParseBool): ${error}`;
+  }
+  if (key === PROXY_CONFIG) {
+    const error = proxyConfigError(value);
+    return error && `Istio's injector refuses the pod: this is not a valid ProxyConfig: ${error}`;
+  }
   return undefined;
+};
+
+const annotationWarning = (key: string, value: string): string | undefined => {
+  if (key === ISTIO_INJECT && !isIstioSwitchValue(value)) {
+    return `Istio reads only exactly "true" or "false" here and ignores ${JSON.stringify(value)} as if the switch were absent, so the namespace decides; write "true" or "false"`;
+  }
+  if (key === ISTIO_INCLUDE_OUTBOUND_PORTS) {
+    // Not in AnnotationValidation: the injector copies it into istio-init's -q argument and
+    // istio-iptables gives each comma-separated element to iptables as written.
+    const error = portListError(value, PORTS);
+    return error && `Istio does not check this value; istio-iptables hands each element to iptables as written, which fails the pod's istio-init container: ${error}`;
+  }
+  return undefined;
+};
+
+/**
+ * The API server refuses the injected pod when the proxy's request is above its limit
+ * (the mesh copies both annotations into the same container: ValidateResourceRequirements).
+ */
+const checkAnnotationSet = (annotations: StringMap): { key: string; message: string }[] => {
+  const out: { key: string; message: string }[] = [];
+  for (const [resource, req, lim] of [
+    ['cpu', 'sidecar.istio.io/proxyCPU', 'sidecar.istio.io/proxyCPULimit'],
+    ['memory', 'sidecar.istio.io/proxyMemory', 'sidecar.istio.io/proxyMemoryLimit'],
+  ] as const) {
+    const r = annotations[req];
+    const l = annotations[lim];
+    if (r === undefined || l === undefined || resourceQuantityError(r) || resourceQuantityError(l)) continue;
+    const rq = parseQuantity(r);
+    const lq = parseQuantity(l);
+    if (rq.ok && lq.ok && quantityNanos(rq.value) > quantityNanos(lq.value)) {
+      out.push({
+        key: req,
+        message: `the proxy's ${resource} request ${JSON.stringify(r)} is above its limit ${JSON.stringify(l)} (${lim}): Istio injects it as written and the API server then refuses the pod (a request must not exceed its limit)`,
+      });
+    }
+  }
+  return out;
+};
+
+const labelWarnings = (labels: StringMap): { key: string; message: string }[] => {
+  const value = labels[ISTIO_INJECT];
+  if (value === undefined || isIstioSwitchValue(value)) return [];
+  return [{ key: ISTIO_INJECT, message: annotationWarning(ISTIO_INJECT, value)! }];
 };
 
 export const istio: MeshRules = {
   name: 'istio',
   title: 'Istio',
-  ownsAnnotationKey: (key) => hasPrefix(key, PREFIXES),
+  ownsAnnotationKey: (key) => hasPrefix(key, PREFIXES) || KEYS.includes(key),
   selectedByNamespace: (ns) => ns.labels[ISTIO_INJECTION_NS_LABEL] !== undefined || ns.labels[ISTIO_REV] !== undefined,
   wouldMesh: (pod, ns) => wouldMesh(pod, ns),
   isMeshed: (pod) => isMeshed(pod),
   checkAnnotation,
+  annotationWarning,
+  checkAnnotationSet,
+  labelWarnings,
   portExclusion: {
     inbound: 'traffic.sidecar.istio.io/excludeInboundPorts',
     outbound: 'traffic.sidecar.istio.io/excludeOutboundPorts',

@@ -8,6 +8,8 @@ import { findProxyContainer, hasPrefix, kv, no, yes } from './common.js';
 import type { Decision, MeshRules } from './types.js';
 
 export const LINKERD_INJECT = 'linkerd.io/inject';
+/** Linkerd's chart default for both skip-port lists. */
+export const LINKERD_DEFAULT_SKIP_PORTS = '4567,4568';
 
 const PREFIXES = ['linkerd.io', 'config.linkerd.io'];
 const INJECT_VALUES = ['enabled', 'disabled', 'ingress'];
@@ -77,9 +79,11 @@ export const linkerd: MeshRules = {
   portExclusion: {
     inbound: 'config.linkerd.io/skip-inbound-ports',
     outbound: 'config.linkerd.io/skip-outbound-ports',
-    // Linkerd's install skips these (Galera replication) by default; setting the annotation
-    // replaces that default, so the merge must start from it or the pod would lose them.
-    defaultValue: '4567,4568',
+    // The pod's own value, else the namespace's (Linkerd's injector copies the namespace's
+    // config annotations onto pods that lack them), else the install's default (chart values
+    // proxyInit.ignoreInboundPorts / ignoreOutboundPorts: Galera replication). The
+    // annotation replaces that list, so the merge must start from it.
+    startValue: (key, ns) => ns.annotations[key] ?? LINKERD_DEFAULT_SKIP_PORTS,
     ranges: true,
   },
   optOut: { annotations: { [LINKERD_INJECT]: 'disabled' } },

@@ -23,8 +23,12 @@ export const DEFAULT_MESH_OPTIONS: MeshOptions = { consulDefaultInject: false };
 export interface PortExclusion {
   inbound: string;
   outbound: string;
-  /** Value the mesh uses when the annotation is absent, which setting the annotation would drop. */
-  defaultValue?: string;
+  /**
+   * The list the mesh uses for `key` when the pod has no such annotation (from the
+   * namespace or the mesh's install defaults). Writing the annotation replaces that list,
+   * so the merge must start from it or the pod would lose those ports.
+   */
+  startValue?: (key: string, ns: NamespaceInfo) => string | undefined;
   /** Whether the mesh accepts `a-b` ranges in these lists. */
   ranges: boolean;
 }
@@ -49,6 +53,12 @@ export interface MeshRules {
   isMeshed(pod: PodFacts, ns: NamespaceInfo): Decision;
   /** Value rule for one annotation of this mesh: an error message, or undefined when the mesh would accept it. */
   checkAnnotation(key: string, value: string): string | undefined;
+  /** A value the mesh accepts but ignores or passes on unchecked: a warning message, or undefined. */
+  annotationWarning?(key: string, value: string): string | undefined;
+  /** Rules across annotations (e.g. a request above its limit): errors per key. */
+  checkAnnotationSet?(annotations: StringMap): { key: string; message: string }[];
+  /** Labels of this mesh whose value the mesh ignores: a warning per key. */
+  labelWarnings?(labels: StringMap): { key: string; message: string }[];
   /** undefined where the mesh cannot exclude ports (ambient). */
   readonly portExclusion?: PortExclusion;
   readonly optOut: OptOut;

@@ -160,23 +160,25 @@ export const mutatePodPart = (input: MutationInput): MutationResult => {
   if (desired.enabled) {
     const mesh = desired.mesh ? MESHES[desired.mesh] : undefined;
     const ex = mesh?.portExclusion;
-    const exclusionKeys = ex && desired.consensusPorts.length > 0 ? [ex.inbound, ex.outbound] : [];
+    const exclusionKeys = ex ? [ex.inbound, ex.outbound] : [];
     const crWins = `because ${input.cluster} sets it in spec.serviceMesh.annotations`;
 
     // Rule 1: the cluster's mesh annotations are on every pod; the CR wins.
     for (const [k, v] of Object.entries(desired.annotations)) if (!exclusionKeys.includes(k)) w.set('annotations', k, v, crWins);
 
-    // Rule 2: consensus ports stay out of the proxy in both directions, merged into the
-    // list the CR (or else the template) gives.
+    // Rule 2: consensus ports stay out of the proxy in both directions, merged as a set into
+    // what the pod lists (or else the list the mesh would use), together with the CR's list
+    // for the same key: neither side's ports may be lost.
     const added: string[] = [];
     for (const key of exclusionKeys) {
-      const crValue = desired.annotations[key];
       const current = w.get('annotations', key);
-      const start = crValue ?? current;
-      const next = mergePorts(start, desired.consensusPorts, { ranges: ex!.ranges, defaultValue: ex!.defaultValue });
+      if (desired.annotations[key] === undefined && desired.consensusPorts.length === 0) continue;
+      const start = current ?? ex!.startValue?.(key, input.ns);
+      const withCr = mergePorts(start, [], { ranges: ex!.ranges }, desired.annotations[key]);
+      const next = mergePorts(withCr, desired.consensusPorts, { ranges: ex!.ranges });
       if (next === current) continue;
-      w.set('annotations', key, next, current !== undefined && crValue !== undefined && current !== crValue ? crWins : undefined);
-      if (next !== start) added.push(`${key}=${JSON.stringify(next)}`);
+      w.set('annotations', key, next);
+      if (next !== withCr) added.push(`${key}=${JSON.stringify(next)}`);
     }
     // One finding for both directions: it is one fact about the template.
     if (added.length > 0)

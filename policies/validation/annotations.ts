@@ -2,6 +2,7 @@
 import { finding, type Finding, type Path } from '../findings.js';
 import type { StringMap } from '../k8s.js';
 import { MESHES, meshOfAnnotationKey, meshesOfAnnotations } from '../meshes/index.js';
+import { MESH_NAMES } from '../meshes/types.js';
 import { qualifiedNameError } from '../values/qualified-name.js';
 
 export const ISTIO_INJECT = 'sidecar.istio.io/inject';
@@ -23,8 +24,30 @@ export const checkAnnotations = (
       continue;
     }
     const mesh = meshOfAnnotationKey(key);
-    const valueError = mesh ? MESHES[mesh].checkAnnotation(key, value) : undefined;
-    if (valueError) out.push(finding('MG103', `${key}: ${JSON.stringify(value)} on ${opts.where}: ${valueError}`, [...at, key]));
+    if (!mesh) continue;
+    const valueError = MESHES[mesh].checkAnnotation(key, value);
+    if (valueError) {
+      out.push(finding('MG103', `${key}: ${JSON.stringify(value)} on ${opts.where}: ${valueError}`, [...at, key]));
+      continue;
+    }
+    // A value the mesh accepts but ignores or passes on unchecked: the user's setting is lost.
+    const warning = MESHES[mesh].annotationWarning?.(key, value);
+    if (warning) out.push(finding('MG103', `${key}: ${JSON.stringify(value)} on ${opts.where}: ${warning}`, [...at, key], 'warning', `${key}=${JSON.stringify(value)}: ${warning}`.slice(0, 100)));
+  }
+  for (const mesh of MESH_NAMES) {
+    for (const { key, message } of MESHES[mesh].checkAnnotationSet?.(annotations) ?? []) {
+      out.push(finding('MG103', `${key}: ${JSON.stringify(annotations[key])} on ${opts.where}: ${message}`, [...at, key]));
+    }
+  }
+  // Labels of a mesh are read beside its annotations (Istio's inject switch): the label path
+  // is the annotations path's sibling.
+  if (opts.labels && at[at.length - 1] === 'annotations') {
+    const labelsAt = [...at.slice(0, -1), 'labels'];
+    for (const mesh of MESH_NAMES) {
+      for (const { key, message } of MESHES[mesh].labelWarnings?.(opts.labels) ?? []) {
+        out.push(finding('MG103', `label ${key}: ${JSON.stringify(opts.labels[key])} on ${opts.where}: ${message}`, [...labelsAt, key], 'warning', `label ${key}=${JSON.stringify(opts.labels[key])} is ignored by the mesh`));
+      }
+    }
   }
   const meshes = meshesOfAnnotations(annotations);
   if (meshes.size > 1) {

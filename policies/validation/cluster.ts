@@ -59,8 +59,8 @@ export const validateCluster = (profile: TargetProfile, cr: KubeObject, ns: Name
   const ex = desired.mesh ? MESHES[desired.mesh].portExclusion : undefined;
   if (ex && desired.consensusPorts.length > 0) {
     const missing = [ex.inbound, ex.outbound].filter((k) => {
-      const cur = desired.annotations[k] ?? ex.defaultValue;
-      return mergePorts(cur, desired.consensusPorts, { ranges: ex.ranges, defaultValue: ex.defaultValue }) !== cur;
+      const cur = desired.annotations[k] ?? ex.startValue?.(k, ns);
+      return mergePorts(cur, desired.consensusPorts, { ranges: ex.ranges }) !== cur;
     });
     if (missing.length > 0)
       out.push(

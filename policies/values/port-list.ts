@@ -1,6 +1,7 @@
 // Comma-separated port lists as the meshes read them from annotations
 // (`traffic.sidecar.istio.io/excludeInboundPorts`, `config.linkerd.io/skip-inbound-ports`, ...),
 // and the set-merge mutation rule 2 applies to them.
+import { goTrimSpace } from './go-strings.js';
 import { fail, ok, type Parsed } from './result.js';
 
 export interface PortListRules {
@@ -10,7 +11,7 @@ export interface PortListRules {
   min?: number;
   /** Highest accepted port; 65535 by default. */
   max?: number;
-  /** Whether the whole value may be `*` (Istio's includeInboundPorts: every port). */
+  /** Whether the whole value may be exactly `*` (Istio's includeInboundPorts: every port; Istio compares without trimming). */
   allowStar?: boolean;
 }
 
@@ -41,10 +42,11 @@ export const describePortList = (rules: PortListRules): string => {
   return `comma-separated port numbers ${min}–${max} (${extras.filter((e) => e !== undefined).join(', ')}), e.g. "9017,9021"`;
 };
 
-// Elements are trimmed because Istio's parser trims each one (strings.TrimSpace); the value
-// is otherwise taken literally.
+// Elements are trimmed because Istio's parser trims each one (parsePort in
+// pkg/kube/inject/validate.go: strings.TrimSpace, then strconv.ParseUint(s, 10, 16)); the
+// value is otherwise taken literally.
 const parseElement = (raw: string, position: number, rules: PortListRules): Parsed<PortSpan> => {
-  const text = raw.trim();
+  const text = goTrimSpace(raw);
   const [min, max] = bounds(rules);
   const where = `element ${position} (${JSON.stringify(raw)})`;
   const outside = (n: number): boolean => n < min || n > max;
@@ -77,13 +79,17 @@ const parseElement = (raw: string, position: number, rules: PortListRules): Pars
   return fail(`${where} is not a port number${rules.ranges ? ' or a range a-b' : ''}`);
 };
 
-/** Parse a whole annotation value. An empty (or blank) value is an empty list, as the meshes read it. */
+/**
+ * Parse a whole annotation value as Istio's parsePorts does: the value is trimmed, an empty
+ * (or blank) value is an empty list, and the rest is split at commas. `*` counts only when
+ * it is the whole, untrimmed value (ValidateIncludeInboundPorts compares `ports != "*"`).
+ */
 export const parsePortList = (value: string, rules: PortListRules): Parsed<PortList> => {
-  const trimmed = value.trim();
+  const trimmed = goTrimSpace(value);
   if (trimmed === '') return ok({ all: false, spans: [] });
-  if (rules.allowStar && trimmed === '*') return ok({ all: true, spans: [] });
+  if (rules.allowStar && value === '*') return ok({ all: true, spans: [] });
   const spans: PortSpan[] = [];
-  const elements = value.split(',');
+  const elements = trimmed.split(',');
   for (const [i, raw] of elements.entries()) {
     const parsed = parseElement(raw, i + 1, rules);
     if (!parsed.ok) return fail(`${parsed.error}; expected ${describePortList(rules)}`);
@@ -101,7 +107,7 @@ export const portListError = (value: string, rules: PortListRules): string | und
 // Coverage is judged element by element, so that an unparsable neighbour (kept verbatim)
 // does not stop the others from counting.
 const covers = (element: string, port: number, ranges: boolean): boolean => {
-  const text = element.trim();
+  const text = goTrimSpace(element);
   if (DIGITS.test(text)) return Number(text) === port;
   const range = ranges ? RANGE.exec(text) : null;
   return range !== null && Number(range[1]) <= port && port <= Number(range[2]);
@@ -109,30 +115,40 @@ const covers = (element: string, port: number, ranges: boolean): boolean => {
 
 export interface MergeOptions {
   ranges: boolean;
-  /** The mesh's value when the annotation is absent, which writing the annotation would otherwise drop. */
-  defaultValue?: string;
 }
+
+/** The elements of a list as written, blank ones dropped. */
+const elementsOf = (list: string): string[] => list.split(',').filter((e) => goTrimSpace(e) !== '');
 
 /**
  * Mutation rule 2: `add` merged as a set into an existing port list. The existing text and
- * order are kept as written; only ports it does not already cover are appended (a port
- * inside an `a-b` element is covered when the mesh reads ranges). An absent annotation
- * starts from `defaultValue`. Merging the result again returns the identical string.
- * Throws RangeError for an `add` entry that is not a port: callers pass validated ports.
+ * order are kept as written; only what it does not already cover is appended: an element
+ * of `addList` (another list, e.g. the cluster CR's value for the same key) unless the list
+ * already has it or, for a single port, covers it; then each port of `add` not covered (a
+ * port inside an `a-b` element is covered when the mesh reads ranges). Merging the result
+ * again returns the identical string. Throws RangeError for an `add` entry that is not a
+ * port: callers pass validated ports.
  */
-export const mergePorts = (existing: string | undefined, add: readonly number[], opts: MergeOptions): string => {
+export const mergePorts = (existing: string | undefined, add: readonly number[], opts: MergeOptions, addList?: string): string => {
   for (const port of add) {
     if (!Number.isInteger(port) || port < 0 || port > MAX_PORT) {
       throw new RangeError(`mergePorts: ${String(port)} is not a port number (an integer 0–65535)`);
     }
   }
-  const base = existing ?? opts.defaultValue ?? '';
-  const elements = base.trim() === '' ? [] : base.split(',');
-  const missing: number[] = [];
-  for (const port of add) {
-    if (missing.includes(port)) continue;
-    if (!elements.some((e) => covers(e, port, opts.ranges))) missing.push(port);
-  }
+  const base = existing ?? '';
+  const elements = elementsOf(base);
+  const has = (text: string): boolean =>
+    elements.some((e) => goTrimSpace(e) === text) || (DIGITS.test(text) && elements.some((e) => covers(e, Number(text), opts.ranges)));
+  const missing: string[] = [];
+  const append = (text: string): void => {
+    if (has(text) || missing.includes(text)) return;
+    missing.push(text);
+    elements.push(text);
+  };
+  for (const e of elementsOf(addList ?? '')) append(goTrimSpace(e));
+  for (const port of add) append(String(port));
   if (missing.length === 0) return base;
-  return elements.length === 0 ? missing.join(',') : `${base},${missing.join(',')}`;
+  if (goTrimSpace(base) === '') return missing.join(',');
+  // A list that already ends in a comma gets no second one: an empty element breaks it.
+  return `${base}${goTrimSpace(base).endsWith(',') ? '' : ','}${missing.join(',')}`;
 };

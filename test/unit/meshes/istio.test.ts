@@ -23,11 +23,23 @@ t.test('namespace istio-injection=enabled', async (t) => {
   t.equal(labelWins.value, true, 'the label wins over the annotation');
   t.match(labelWins.reason, /the label wins over the annotation sidecar.istio.io\/inject=false/);
 
-  const labelFalseCaps = would(pod({ labels: { 'sidecar.istio.io/inject': 'False' } }), enabled);
-  t.equal(labelFalseCaps.value, false, 'a non-true switch value means no injection once reached');
-
-  t.equal(would(pod({ annotations: { 'sidecar.istio.io/inject': 'yes' } }), enabled).value, true, 'YAML 1.1 truthy words, as the injector');
   t.equal(would(pod({ annotations: { 'sidecar.istio.io/inject': '' } }), enabled).value, true, 'empty switch means the default');
+});
+
+// injectRequired (pkg/kube/inject/inject.go) reads only exactly "true" and "false"; any
+// other value is ignored with a log line and the injection policy (the namespace) decides.
+t.test('a switch value other than exactly true/false is ignored: the namespace decides', async (t) => {
+  const enabled = ns('db', { 'istio-injection': 'enabled' });
+  for (const v of ['False', 'no', '0', 'off', 'yes', '1', 'True', 'on', 'enabled', ' false']) {
+    const byLabel = would(pod({ labels: { 'sidecar.istio.io/inject': v } }), enabled);
+    t.equal(byLabel.value, true, `label ${JSON.stringify(v)}`);
+    t.match(byLabel.reason, /is neither "true" nor "false", so Istio ignores it and the namespace decides/);
+    t.equal(would(pod({ annotations: { 'sidecar.istio.io/inject': v } }), enabled).value, true, `annotation ${JSON.stringify(v)}`);
+    t.equal(would(pod({ labels: { 'sidecar.istio.io/inject': v } }), ns('db', { 'istio.io/rev': 'default' })).value, true, `rev namespace, label ${JSON.stringify(v)}`);
+  }
+  const ignoredLabelShadows = would(pod({ labels: { 'sidecar.istio.io/inject': 'no' }, annotations: { 'sidecar.istio.io/inject': 'false' } }), enabled);
+  t.equal(ignoredLabelShadows.value, true, 'a present label is read even when its value is ignored: the annotation is not consulted');
+  t.equal(would(pod({ labels: { 'sidecar.istio.io/inject': 'no', 'istio.io/rev': 'default' } }), ns('db')).value, true, 'a revision-selected pod with an ignored value is injected');
 });
 
 t.test('namespace istio-injection with any other value beats the pod', async (t) => {
@@ -115,7 +127,7 @@ t.test('namespace selection and key ownership', async (t) => {
   t.ok(istio.selectedByNamespace(ns('db', { 'istio.io/rev': 'x' })));
   t.notOk(istio.selectedByNamespace(ns('db', { 'istio.io/dataplane-mode': 'ambient' })));
   t.notOk(istio.selectedByNamespace(ns('db', {}, { 'istio-injection': 'enabled' })), 'an annotation is not a label');
-  for (const k of ['sidecar.istio.io/inject', 'traffic.sidecar.istio.io/excludeInboundPorts', 'proxy.istio.io/config']) t.ok(istio.ownsAnnotationKey(k), k);
+  for (const k of ['sidecar.istio.io/inject', 'traffic.sidecar.istio.io/excludeInboundPorts', 'proxy.istio.io/config', 'status.sidecar.istio.io/port', 'readiness.status.sidecar.istio.io/periodSeconds', 'prometheus.istio.io/merge-metrics', 'istio.io/reroute-virtual-interfaces']) t.ok(istio.ownsAnnotationKey(k), k);
   for (const k of ['istio.io/rev', 'linkerd.io/inject', 'sidecar.istio.io', 'xsidecar.istio.io/inject', 'inject']) t.notOk(istio.ownsAnnotationKey(k), k);
 });
 
@@ -123,32 +135,72 @@ t.test('checkAnnotation follows Istio value rules', async (t) => {
   const check = istio.checkAnnotation;
   t.equal(check('sidecar.istio.io/inject', 'true'), undefined);
   t.equal(check('sidecar.istio.io/inject', 'false'), undefined);
-  for (const v of ['True', 'yes', 'enabled', '']) t.match(check('sidecar.istio.io/inject', v), /must be exactly "true" or "false"/, v);
+  for (const v of ['True', 'yes', 'enabled', '']) {
+    t.equal(check('sidecar.istio.io/inject', v), undefined, `${JSON.stringify(v)} is not refused`);
+    t.match(istio.annotationWarning!('sidecar.istio.io/inject', v), /Istio reads only exactly "true" or "false" here and ignores .* so the namespace decides/, v);
+  }
+  t.same(istio.labelWarnings!({ 'sidecar.istio.io/inject': 'no' }).map((w) => w.key), ['sidecar.istio.io/inject']);
+  t.same(istio.labelWarnings!({ 'sidecar.istio.io/inject': 'false' }), []);
 
   t.equal(check('traffic.sidecar.istio.io/excludeInboundPorts', '9017,9021'), undefined);
   t.equal(check('traffic.sidecar.istio.io/excludeOutboundPorts', '0,65535'), undefined);
-  t.match(check('traffic.sidecar.istio.io/excludeOutboundPorts', '9017-9021'), /Istio cannot parse this port list: element 1 \("9017-9021"\) is a range/);
+  t.match(check('traffic.sidecar.istio.io/excludeOutboundPorts', '9017-9021'), /Istio's injector refuses the pod: element 1 \("9017-9021"\) is a range/);
   t.match(check('traffic.sidecar.istio.io/excludeInboundPorts', '9017,,9021'), /element 2 \(""\) is empty/);
   t.match(check('traffic.sidecar.istio.io/excludeInboundPorts', '*'), /not accepted here/);
-  t.match(check('traffic.sidecar.istio.io/includeOutboundPorts', '*'), /not accepted here/);
+  // Not validated by Istio (absent from AnnotationValidation): a warning, never a refusal.
+  t.equal(check('traffic.sidecar.istio.io/includeOutboundPorts', '*'), undefined);
+  t.match(istio.annotationWarning!('traffic.sidecar.istio.io/includeOutboundPorts', '80-90'), /Istio does not check this value; istio-iptables hands each element to iptables as written/);
+  t.equal(istio.annotationWarning!('traffic.sidecar.istio.io/includeOutboundPorts', '80,90'), undefined);
   t.equal(check('traffic.sidecar.istio.io/includeInboundPorts', '*'), undefined, '* only in includeInboundPorts');
+  t.match(check('traffic.sidecar.istio.io/includeInboundPorts', ' * '), /must be the whole value/, 'Istio compares with "*" literally');
   t.match(check('traffic.sidecar.istio.io/includeInboundPorts', '65536'), /outside the port range/);
 
   t.equal(check('traffic.sidecar.istio.io/includeOutboundIPRanges', '*'), undefined);
   t.equal(check('traffic.sidecar.istio.io/excludeOutboundIPRanges', '10.96.0.1/32,fd00::/8'), undefined);
-  t.match(check('traffic.sidecar.istio.io/excludeOutboundIPRanges', '*'), /Istio cannot parse this CIDR list: "\*" is not accepted here/);
-  t.match(check('traffic.sidecar.istio.io/excludeInboundIPRanges', '10.0.0.1'), /has no prefix length/);
+  t.match(check('traffic.sidecar.istio.io/excludeOutboundIPRanges', '*'), /Istio's injector refuses the pod: "\*" is not accepted here/);
+  t.equal(check('traffic.sidecar.istio.io/excludeInboundIPRanges', '10.0.0.1'), undefined, 'Istio does not validate this key');
 
   for (const k of ['proxyCPU', 'proxyMemory', 'proxyCPULimit', 'proxyMemoryLimit']) {
     t.equal(check(`sidecar.istio.io/${k}`, '100m'), undefined, k);
     t.match(check(`sidecar.istio.io/${k}`, '1GB'), /Istio cannot use this as the proxy's resources: "1GB" is not a Kubernetes quantity/, k);
+    for (const z of ['-', '+', '.']) t.equal(check(`sidecar.istio.io/${k}`, z), undefined, `${z} is a quantity (zero)`);
+    t.match(check(`sidecar.istio.io/${k}`, '-100m'), /is negative: the mesh copies it into the proxy container's resources, and the API server then refuses the pod/);
   }
+  t.same(
+    istio.checkAnnotationSet!({ 'sidecar.istio.io/proxyCPU': '2', 'sidecar.istio.io/proxyCPULimit': '1500m', 'sidecar.istio.io/proxyMemory': '1Gi', 'sidecar.istio.io/proxyMemoryLimit': '1Gi' }).map((e) => e.key),
+    ['sidecar.istio.io/proxyCPU'],
+    'a request above its limit is refused by the API server',
+  );
+  t.match(istio.checkAnnotationSet!({ 'sidecar.istio.io/proxyMemory': '2Gi', 'sidecar.istio.io/proxyMemoryLimit': '1Gi' })[0]!.message, /Istio injects it as written and the API server then refuses the pod/);
+
+  // validateInterceptionMode: exact names.
+  t.equal(check('sidecar.istio.io/interceptionMode', 'TPROXY'), undefined);
+  for (const v of ['redirect', 'REDIRECT ', '', 'tproxy']) t.match(check('sidecar.istio.io/interceptionMode', v), /must be exactly REDIRECT, TPROXY or NONE/, v);
+  // validateStatusPort (parsePort: trimmed, ParseUint 16) and validateUInt32 (no trimming).
+  t.equal(check('status.sidecar.istio.io/port', ' 15020 '), undefined);
+  t.equal(check('status.sidecar.istio.io/port', '0'), undefined);
+  for (const v of ['', '65536', '-1', 'http']) t.match(check('status.sidecar.istio.io/port', v), /is not a port number 0–65535/, v);
+  t.equal(check('readiness.status.sidecar.istio.io/periodSeconds', '10'), undefined);
+  for (const v of [' 10', '-1', '4294967296', '1.5']) t.match(check('readiness.status.sidecar.istio.io/failureThreshold', v), /is not a whole number/, v);
+  // ValidateInterfaceNames.
+  t.equal(check('traffic.sidecar.istio.io/excludeInterfaces', 'eth1, net1'), undefined);
+  for (const v of ['eth1,', '1eth', 'averyveryverylongname', 'eth 1']) t.match(check('traffic.sidecar.istio.io/excludeInterfaces', v), /Istio's injector refuses the pod: .*interface name/, v);
+  t.match(check('istio.io/reroute-virtual-interfaces', 'tap@0'), /interface name/);
+  // validateBool: Go's ParseBool.
+  t.equal(check('prometheus.istio.io/merge-metrics', 'F'), undefined);
+  t.match(check('prometheus.istio.io/merge-metrics', 'yes'), /ParseBool/);
+  // validateProxyConfig.
+  t.equal(check('proxy.istio.io/config', 'concurrency: 2\nholdApplicationUntilProxyStarts: true'), undefined);
+  t.equal(check('proxy.istio.io/config', 'someFutureField: 1'), undefined, 'unknown fields are ignored');
+  t.match(check('proxy.istio.io/config', 'concurrency: two'), /not a valid ProxyConfig: concurrency must be a whole number/);
+  t.match(check('proxy.istio.io/config', '[1, 2]'), /must be a YAML mapping/);
+  t.match(check('proxy.istio.io/config', 'statusPort: 0'), /statusPort must be a port number/);
   t.equal(check('sidecar.istio.io/statsInclusionPrefixes', 'anything at all'), undefined, 'unknown keys are not judged');
   t.equal(check('linkerd.io/inject', 'bogus'), undefined, 'other meshes keys are not judged');
 });
 
 t.test('mutation data', async (t) => {
-  t.same(istio.portExclusion, { inbound: 'traffic.sidecar.istio.io/excludeInboundPorts', outbound: 'traffic.sidecar.istio.io/excludeOutboundPorts', ranges: false });
+  t.same({ ...istio.portExclusion }, { inbound: 'traffic.sidecar.istio.io/excludeInboundPorts', outbound: 'traffic.sidecar.istio.io/excludeOutboundPorts', ranges: false });
   t.same(istio.optOut, { labels: { 'sidecar.istio.io/inject': 'false' } });
   t.equal(istio.name, 'istio');
   t.equal(istio.title, 'Istio');

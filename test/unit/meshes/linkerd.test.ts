@@ -83,13 +83,18 @@ t.test('selection, ownership, mutation data', async (t) => {
   t.ok(linkerd.ownsAnnotationKey('config.linkerd.io/skip-inbound-ports'));
   t.ok(linkerd.ownsAnnotationKey(INJECT));
   t.notOk(linkerd.ownsAnnotationKey('viz.linkerd.io/tap'));
-  t.same(linkerd.portExclusion, { inbound: 'config.linkerd.io/skip-inbound-ports', outbound: 'config.linkerd.io/skip-outbound-ports', defaultValue: '4567,4568', ranges: true });
+  const { startValue, ...rest } = linkerd.portExclusion!;
+  t.same(rest, { inbound: 'config.linkerd.io/skip-inbound-ports', outbound: 'config.linkerd.io/skip-outbound-ports', ranges: true });
+  // The list Linkerd uses without a pod annotation: the namespace's (copied onto the pod), else 4567,4568.
+  t.equal(startValue!('config.linkerd.io/skip-inbound-ports', ns('db')), '4567,4568');
+  t.equal(startValue!('config.linkerd.io/skip-outbound-ports', nsWith('enabled')), '4567,4568');
+  t.equal(startValue!('config.linkerd.io/skip-inbound-ports', ns('db', {}, { 'config.linkerd.io/skip-inbound-ports': '25' })), '25');
   t.same(linkerd.optOut, { annotations: { [INJECT]: 'disabled' } });
 });
 
 t.test('linkerd exclusion merge: defaults kept, ranges cover consensus ports', async (t) => {
   const ex = linkerd.portExclusion!;
-  t.equal(mergePorts(undefined, [9017, 9021], ex), '4567,4568,9017,9021');
+  t.equal(mergePorts(ex.startValue!(ex.inbound, ns('db')), [9017, 9021], ex), '4567,4568,9017,9021');
   t.equal(mergePorts('9000-9030', [9017, 9021], ex), '9000-9030', 'a range already covering both ports adds nothing');
   t.equal(mergePorts('9000-9020', [9017, 9021], ex), '9000-9020,9021');
 });

@@ -82,6 +82,38 @@ t.test('rule 2: consensus ports from the CR spec, merged as a set', async (t) =>
   t.match(crListMG206[0]!.message, /excludeInboundPorts="9017,9021" and .*excludeOutboundPorts="5432,9017,9021"/);
 });
 
+// Issue 13: the CR naming the same key must not drop the template's ports.
+t.test('rule 2: the template list and the CR list are merged as a set, whichever side gives the key', async (t) => {
+  const sts = statefulSet(antflyLabels(), { 'traffic.sidecar.istio.io/excludeOutboundPorts': '5432' });
+  const run = mutate(t, sts, [ISTIO_NS, cluster({ 'traffic.sidecar.istio.io/excludeOutboundPorts': '9017' })]);
+  t.equal(templateMeta(run.result).annotations!['traffic.sidecar.istio.io/excludeOutboundPorts'], '5432,9017,9021', 'template 5432 kept');
+  t.notOk(run.outcome.findings.some((f) => f.rule === 'MG207'), 'a merge replaces nothing');
+
+  const spaced = statefulSet(antflyLabels(), { 'traffic.sidecar.istio.io/excludeInboundPorts': '8080, 8080 ,9021' });
+  const r2 = mutate(t, spaced, [ISTIO_NS, cluster({ 'traffic.sidecar.istio.io/excludeInboundPorts': '9021,7000' })]);
+  t.equal(templateMeta(r2.result).annotations!['traffic.sidecar.istio.io/excludeInboundPorts'], '8080, 8080 ,9021,7000,9017', 'existing text kept, CR then consensus ports appended');
+
+  for (const [ann, keys] of [
+    [{ 'linkerd.io/inject': 'enabled' }, ['config.linkerd.io/skip-inbound-ports', 'config.linkerd.io/skip-outbound-ports']],
+    [{ 'consul.hashicorp.com/connect-inject': 'true' }, ['consul.hashicorp.com/transparent-proxy-exclude-inbound-ports', 'consul.hashicorp.com/transparent-proxy-exclude-outbound-ports']],
+    [{ 'kuma.io/mesh': 'default' }, ['traffic.kuma.io/exclude-inbound-ports', 'traffic.kuma.io/exclude-outbound-ports']],
+  ] as const) {
+    const tmpl = statefulSet(antflyLabels(), { [keys[0]]: '5432', [keys[1]]: '25' });
+    const r = mutate(t, tmpl, [PLAIN_NS, cluster({ ...ann, [keys[0]]: '9017', [keys[1]]: '6379' })]);
+    const a = templateMeta(r.result).annotations!;
+    t.equal(a[keys[0]], '5432,9017,9021', keys[0]);
+    t.equal(a[keys[1]], '25,6379,9017,9021', keys[1]);
+  }
+});
+
+t.test('rule 2, linkerd: the namespace config annotation is the start list', async (t) => {
+  const ns = namespace({}, { 'linkerd.io/inject': 'enabled', 'config.linkerd.io/skip-inbound-ports': '25' });
+  const run = mutate(t, statefulSet(), [ns, cluster({ 'linkerd.io/inject': 'enabled' })]);
+  const a = templateMeta(run.result).annotations!;
+  t.equal(a['config.linkerd.io/skip-inbound-ports'], '25,9017,9021', 'Linkerd would copy 25 onto the pod: it stays');
+  t.equal(a['config.linkerd.io/skip-outbound-ports'], '4567,4568,9017,9021', 'no namespace value: the defaults');
+});
+
 t.test('rule 2, linkerd: defaults 4567,4568 when absent, ranges honoured', async (t) => {
   const ann = { 'linkerd.io/inject': 'enabled' };
   const run = mutate(t, statefulSet(), [PLAIN_NS, cluster(ann)]);
@@ -164,6 +196,20 @@ t.test('rule 4: disabled cluster in an injecting namespace gets each mesh\'s opt
   t.same(noNs.ops, [], 'unknown namespace injects nothing');
   const both = mutate(t, statefulSet(), [namespace({ 'istio-injection': 'enabled', 'istio.io/dataplane-mode': 'ambient' }), cluster(undefined, false)]);
   t.same(templateMeta(both.result).labels, antflyLabels('ac', { 'sidecar.istio.io/inject': 'false', 'istio.io/dataplane-mode': 'none' }));
+});
+
+// Issue 13: Istio ignores a switch value other than exactly true/false, so the namespace
+// injects; the opt-out must then be exactly "false".
+t.test('rule 4, istio: an ignored switch value is replaced by exactly "false"', async (t) => {
+  for (const v of ['no', '0', 'False', 'off', 'yes']) {
+    for (const [where, sts] of [
+      ['label', statefulSet(antflyLabels('ac', { 'sidecar.istio.io/inject': v }))],
+      ['annotation', statefulSet(antflyLabels(), { 'sidecar.istio.io/inject': v })],
+    ] as const) {
+      const run = mutate(t, sts, [ISTIO_NS, cluster(undefined, false)]);
+      t.equal(templateMeta(run.result).labels!['sidecar.istio.io/inject'], 'false', `${where} ${v}`);
+    }
+  }
 });
 
 t.test('pods are mutated at the top level; CronJobs at the job template', async (t) => {

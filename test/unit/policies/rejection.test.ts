@@ -22,6 +22,23 @@ const validate = (obj: KubeObject, objects: KubeObject[], opts = {}) => {
   return { res, r, rules: rules(res).filter((x) => x.startsWith('MG2')) };
 };
 
+// Issue 13: Istio ignores any switch value but exactly true/false; the namespace decides.
+t.test('templates: an inject switch Istio ignores is a warning, and the namespace decides', async (t) => {
+  const labelled = (v: string) => statefulSet(antflyLabels('ac', { 'sidecar.istio.io/inject': v }));
+  const enabled = validate(labelled('False'), [ISTIO_NS, cluster(true)]);
+  t.same(enabled.rules, [], 'enabled cluster, label "False": Istio injects, no MG201');
+  t.equal(enabled.r.allowed, true);
+  const w = rules(enabled.res).filter((x) => x === 'MG103');
+  t.same(w, ['MG103'], 'the ignored value is reported');
+  t.ok(enabled.r.warnings?.some((x) => /^MG103: label sidecar\.istio\.io\/inject="False" is ignored by the mesh/.test(x)), 'as a warning');
+  for (const v of ['no', '0']) {
+    const disabled = validate(labelled(v), [ISTIO_NS, cluster(false)]);
+    t.same(disabled.rules, ['MG202'], `disabled cluster, label ${v}: Istio injects, so meshguard refuses it unmutated`);
+    const mutated = runMutate(labelled(v), view(ISTIO_NS, cluster(false))).result;
+    t.same(validate(mutated, [ISTIO_NS, cluster(false)]).rules, [], `after meshguard's opt-out (${v} → false) it passes`);
+  }
+});
+
 t.test('live pods: the proxy decides, a logging sidecar is not a proxy', async (t) => {
   const meshed = [ISTIO_NS, cluster(true, { 'sidecar.istio.io/inject': 'true' })];
   t.equal(validate(istioPod(), meshed).r.allowed, true, 'istio-proxy container');

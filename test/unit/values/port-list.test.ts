@@ -23,7 +23,8 @@ t.test('parsePortList reads valid lists', async (t) => {
 
 t.test('star is a whole value only where allowed', async (t) => {
   t.same(parsePortList('*', { ranges: false, allowStar: true }), { ok: true, value: { all: true, spans: [] } });
-  t.same(parsePortList(' * ', { ranges: false, allowStar: true }).ok, true);
+  // Istio compares the untrimmed value with "*" (ValidateIncludeInboundPorts).
+  t.match(portListError(' * ', { ranges: false, allowStar: true }), /"\*" must be the whole value/, 'spaces around * are refused');
   t.match(portListError('*', ISTIO), /element 1 \("\*"\) is "\*", which is not accepted here/);
   t.match(portListError('80,*', { ranges: false, allowStar: true }), /"\*" must be the whole value/);
 });
@@ -55,9 +56,8 @@ t.test('mergePorts merges as a set, keeping the existing text', async (t) => {
   t.equal(mergePorts('15020, 9017', [9017, 9021], { ranges: false }), '15020, 9017,9021', 'existing text and spacing kept, only new port appended');
   t.equal(mergePorts('9021,9017', [9017, 9021], { ranges: false }), '9021,9017', 'nothing to add returns the input unchanged');
   t.equal(mergePorts('80', [9017, 9017], { ranges: false }), '80,9017', 'duplicates in add are added once');
-  t.equal(mergePorts(undefined, [9017, 9021], { ranges: true, defaultValue: '4567,4568' }), '4567,4568,9017,9021', 'absent starts from the mesh default');
-  t.equal(mergePorts(undefined, [], { ranges: true, defaultValue: '4567,4568' }), '4567,4568');
-  t.equal(mergePorts('25', [9017], { ranges: true, defaultValue: '4567,4568' }), '25,9017', 'a present annotation replaces the default');
+  t.equal(mergePorts('25', [9017], { ranges: true }), '25,9017');
+  t.equal(mergePorts('5432,', [9017], { ranges: false }), '5432,9017', 'a trailing comma gets no second one');
   t.equal(mergePorts('9000-9100', [9017, 9021, 9200], { ranges: true }), '9000-9100,9200', 'a range covers the consensus ports when ranges are honoured');
   t.equal(mergePorts('9000-9100', [9017], { ranges: false }), '9000-9100,9017', 'a range covers nothing where the mesh reads no ranges');
   t.equal(mergePorts('abc', [9017], { ranges: false }), 'abc,9017', 'an unparsable element is kept verbatim');
@@ -66,6 +66,11 @@ t.test('mergePorts merges as a set, keeping the existing text', async (t) => {
   t.throws(() => mergePorts('', [-1], { ranges: false }), RangeError);
 });
 
+const covered = (e: string, p: number, ranges: boolean): boolean => {
+  if (/^[0-9]+$/.test(e)) return Number(e) === p;
+  const m = ranges ? /^([0-9]+)-([0-9]+)$/.exec(e) : null;
+  return m !== null && Number(m[1]) <= p && p <= Number(m[2]);
+};
 const port = fc.integer({ min: 0, max: 65535 });
 const element = fc.oneof(
   port.map(String),
@@ -73,27 +78,33 @@ const element = fc.oneof(
   fc.string({ maxLength: 6 }).filter((s) => !s.includes(',')),
 );
 const existing = fc.option(fc.array(element, { minLength: 1, maxLength: 6 }).map((els) => els.join(',')), { nil: undefined });
-const opts = fc.record({ ranges: fc.boolean(), defaultValue: fc.option(fc.constantFrom('4567,4568', '1-10'), { nil: undefined }) });
+const opts = fc.record({ ranges: fc.boolean() });
+const other = fc.option(fc.array(element, { maxLength: 4 }).map((els) => els.join(',')), { nil: undefined });
 const adds = fc.array(port, { maxLength: 5 });
+
+t.test('mergePorts merges another list as a set (the CR value into the template value)', async (t) => {
+  t.equal(mergePorts('5432', [9017, 9021], { ranges: false }, '9017'), '5432,9017,9021', 'template 5432 + CR 9017: both kept');
+  t.equal(mergePorts(undefined, [9017], { ranges: false }, '9017,9021'), '9017,9021', 'absent: the CR list');
+  t.equal(mergePorts('9017, 9021', [], { ranges: false }, ' 9021 ,5432'), '9017, 9021,5432', 'CR elements already listed are not repeated');
+  t.equal(mergePorts('9000-9100', [], { ranges: true }, '9050,9000-9100,9200-9300'), '9000-9100,9200-9300', 'ranges honoured');
+  t.equal(mergePorts('80', [], { ranges: false }, ',,'), '80', 'blank elements of the other list are dropped');
+});
 
 t.test('mergePorts properties', async (t) => {
   t.doesNotThrow(() =>
     fc.assert(
-      fc.property(existing, adds, opts, (ex, add, o) => {
-      const once = mergePorts(ex, add, o);
-      if (mergePorts(once, add, o) !== once) return false; // idempotent
+      fc.property(existing, adds, opts, other, (ex, add, o, cr) => {
+      const once = mergePorts(ex, add, o, cr);
+      if (mergePorts(once, add, o, cr) !== once) return false; // idempotent
+      // Every element of the other list is then listed (or, a single port, covered).
+      for (const e of (cr ?? '').split(',').map((x) => x.trim()).filter((x) => x !== '')) {
+        if (!once.split(',').some((x) => x.trim() === e || (/^[0-9]+$/.test(e) && covered(x.trim(), Number(e), o.ranges)))) return false;
+      }
       // Every added port is then covered: listed alone, or inside a range the mesh reads.
       const parsed = once.split(',').map((s) => s.trim());
-      for (const p of add) {
-        const covered = parsed.some((e) => {
-          if (/^[0-9]+$/.test(e)) return Number(e) === p;
-          const m = o.ranges ? /^([0-9]+)-([0-9]+)$/.exec(e) : null;
-          return m !== null && Number(m[1]) <= p && p <= Number(m[2]);
-        });
-        if (!covered) return false;
-      }
-      // The base text (existing, else the default) is kept as a prefix: no element dropped or reordered.
-      const base = ex ?? o.defaultValue ?? '';
+      for (const p of add) if (!parsed.some((e) => covered(e, p, o.ranges))) return false;
+      // The existing text is kept as a prefix: no element dropped or reordered.
+      const base = ex ?? '';
       if (base.trim() !== '' && !once.startsWith(base)) return false;
       return true;
     }),
