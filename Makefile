@@ -10,18 +10,19 @@ NODE_MODULES_STAMP := node_modules/.package-lock.json
 TAP := npx tap
 RESULTS := .tap-results
 
-.PHONY: all deps node build run test unit fuzz chart helm-build e2e e2e-build lint typecheck bench schemas rules-doc clean help
+.PHONY: all deps node build run test unit fuzz chart helm-build e2e e2e-build differential differential-build lint typecheck bench schemas rules-doc clean help
 
 all: build
 
 help:
 	@echo "make deps     install the pinned Node.js (tools/node) and the npm dependencies"
 	@echo "make run      build and start the webhook standalone on examples/state.yaml (dev certs) and print two demo requests"
-	@echo "make test     install what is needed and run every test tier (unit, cli, integration, manifests, fuzz, chart, e2e)"
+	@echo "make test     install what is needed and run every test tier (unit, cli, integration, manifests, fuzz, chart, e2e, differential)"
 	@echo "make unit     the fast tiers only (unit, cli, integration, manifests), with coverage"
 	@echo "make fuzz     the fuzz tier: generated inputs, bounded runs, seed printed (FUZZ_SEED=N replays)"
 	@echo "make chart    build helm if missing and run the Helm chart tier (lint, chart = kustomize, schema, CI hooks)"
 	@echo "make e2e      build kube-apiserver + etcd (and helm) if missing and run the end-to-end tier"
+	@echo "make differential  build Istio's injector (istio.io/istio) if missing and compare meshguard with it"
 	@echo "make bench    run the benchmarks (results in bench/results/*.json)"
 	@echo "make lint     type-check everything"
 	@echo "make schemas  regenerate policies/validation/compiled-schemas.ts after editing schemas.ts"
@@ -88,6 +89,14 @@ e2e: build e2e-build helm-build
 	@mkdir -p $(RESULTS)
 	set -o pipefail; $(TAP) -R tap --disable-coverage --allow-incomplete-coverage --allow-empty-coverage -j1 --timeout=900 test/e2e/*.test.ts 2>&1 | tee $(RESULTS)/e2e.tap
 
+differential-build:
+	bash test/differential/build.sh
+
+# Thousands of generated cases against Istio's own injector; the seed is printed in the TAP.
+differential: build differential-build
+	@mkdir -p $(RESULTS)
+	set -o pipefail; $(TAP) -R tap --disable-coverage --allow-incomplete-coverage --allow-empty-coverage -j1 --timeout=900 test/differential/*.test.ts 2>&1 | tee $(RESULTS)/differential.tap
+
 test: node_modules
 	@rm -rf $(RESULTS)
 	@status=0; \
@@ -98,7 +107,8 @@ test: node_modules
 	$(MAKE) --no-print-directory fuzz || status=1; \
 	$(MAKE) --no-print-directory chart || status=1; \
 	$(MAKE) --no-print-directory e2e || status=1; \
-	node scripts/tap-summary.mjs $(RESULTS) lint unit fuzz chart e2e || status=1; \
+	$(MAKE) --no-print-directory differential || status=1; \
+	node scripts/tap-summary.mjs $(RESULTS) lint unit fuzz chart e2e differential || status=1; \
 	exit $$status
 
 # Each benchmark measures its baseline in the same run and writes bench/results/*.json.

@@ -120,7 +120,9 @@ const CIDR_LISTS: Record<string, { allowStar: boolean }> = {
 const QUANTITIES = new Set(['sidecar.istio.io/proxyCPU', 'sidecar.istio.io/proxyMemory', 'sidecar.istio.io/proxyCPULimit', 'sidecar.istio.io/proxyMemoryLimit']);
 // netutil.ValidateInterfaceNames.
 const INTERFACE_LISTS = new Set(['traffic.sidecar.istio.io/excludeInterfaces', 'traffic.sidecar.istio.io/kubevirtInterfaces', 'istio.io/reroute-virtual-interfaces']);
-// validateUInt32: strconv.ParseUint(value, 10, 32), no trimming.
+// validateUInt32: strconv.ParseUint(value, 10, 32), no trimming; the injection template
+// then writes the value into the proxy's readinessProbe, whose fields are int32, so a value
+// above 2147483647 fails the injection (found by the differential tier).
 const UINT32S = new Set([
   'readiness.status.sidecar.istio.io/initialDelaySeconds',
   'readiness.status.sidecar.istio.io/periodSeconds',
@@ -132,7 +134,7 @@ const STATUS_PORT = 'status.sidecar.istio.io/port';
 const MERGE_METRICS = 'prometheus.istio.io/merge-metrics';
 const PROXY_CONFIG = 'proxy.istio.io/config';
 const INTERFACE_NAME = /^[a-zA-Z][a-zA-Z0-9_.-]*$/;
-const UINT32_MAX = 4294967295;
+const PROBE_MAX = 2147483647;
 
 /** netutil.ValidateInterfaceNames (pkg/util/net/ip.go): trimmed names, 1–15 characters. */
 const interfaceListError = (value: string): string | undefined => {
@@ -146,9 +148,9 @@ const interfaceListError = (value: string): string | undefined => {
   return undefined;
 };
 
-/** strconv.ParseUint(value, 10, 32): digits only, at most 4294967295. */
+/** strconv.ParseUint(value, 10, 32), then an int32 probe field: digits only, at most 2147483647. */
 const uint32Error = (value: string): string | undefined =>
-  /^[0-9]+$/.test(value) && Number(value) <= UINT32_MAX ? undefined : `${JSON.stringify(value)} is not a whole number 0–${UINT32_MAX} (digits only, no sign or spaces)`;
+  /^[0-9]+$/.test(value) && Number(value) <= PROBE_MAX ? undefined : `${JSON.stringify(value)} is not a whole number 0–${PROBE_MAX} (digits only, no sign or spaces)`;
 
 const checkAnnotation = (key: string, value: string): string | undefined => {
   // The inject switch is never refused: a value other than true/false is ignored (a warning).

@@ -181,7 +181,7 @@ t.test('checkAnnotation follows Istio value rules', async (t) => {
   t.equal(check('status.sidecar.istio.io/port', '0'), undefined);
   for (const v of ['', '65536', '-1', 'http']) t.match(check('status.sidecar.istio.io/port', v), /is not a port number 0–65535/, v);
   t.equal(check('readiness.status.sidecar.istio.io/periodSeconds', '10'), undefined);
-  for (const v of [' 10', '-1', '4294967296', '1.5']) t.match(check('readiness.status.sidecar.istio.io/failureThreshold', v), /is not a whole number/, v);
+  for (const v of [' 10', '-1', '4294967296', '4294967295', '2147483648', '1.5']) t.match(check('readiness.status.sidecar.istio.io/failureThreshold', v), /is not a whole number/, v);
   // ValidateInterfaceNames.
   t.equal(check('traffic.sidecar.istio.io/excludeInterfaces', 'eth1, net1'), undefined);
   for (const v of ['eth1,', '1eth', 'averyveryverylongname', 'eth 1']) t.match(check('traffic.sidecar.istio.io/excludeInterfaces', v), /Istio's injector refuses the pod: .*interface name/, v);

@@ -98,3 +98,26 @@ t.test('linkerd exclusion merge: defaults kept, ranges cover consensus ports', a
   t.equal(mergePorts('9000-9030', [9017, 9021], ex), '9000-9030', 'a range already covering both ports adds nothing');
   t.equal(mergePorts('9000-9020', [9017, 9021], ex), '9000-9020,9021');
 });
+
+// linkerd/linkerd2 pkg/inject/inject.go: AppendNamespaceAnnotations copies a namespace's
+// config annotation onto a workload that lacks it (GetConfigOverride: the workload's own
+// value wins), and ApplyAnnotationOverrides then sets values.ProxyInit.IgnoreInboundPorts /
+// IgnoreOutboundPorts to the annotation as a whole (no merge). Without either, the chart's
+// proxyInit.ignoreInboundPorts / ignoreOutboundPorts apply: "4567,4568"
+// (charts/linkerd-control-plane/values.yaml).
+t.test('the skip-port list Linkerd uses: pod, else namespace, else 4567,4568 (table from pkg/inject/inject.go)', async (t) => {
+  const ex = linkerd.portExclusion!;
+  const table: [string | undefined, string | undefined, string][] = [
+    [undefined, undefined, '4567,4568'],
+    [undefined, '25', '25'],
+    ['3306', '25', '3306'],
+    ['3306', undefined, '3306'],
+    ['', '25', ''],
+  ];
+  for (const key of [ex.inbound, ex.outbound]) {
+    for (const [podValue, nsValue, uses] of table) {
+      const n = ns('db', {}, nsValue === undefined ? {} : { [key]: nsValue });
+      t.equal(podValue ?? ex.startValue!(key, n), uses, `${key}: pod ${podValue}, namespace ${nsValue}`);
+    }
+  }
+});
