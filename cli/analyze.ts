@@ -12,7 +12,7 @@ import { EXIT, VERSION } from './exit.js';
 import { FORMATS, parseFormat, render } from './formats/render.js';
 import type { SourceDoc } from './inputs.js';
 import { MG_ERR_KUBECONFIG, MG_ERR_KUBECONFIG_MISSING, MG_ERR_USAGE } from '../policies/errors.js';
-import { loadConfig } from './options.js';
+import { addEnforcementOption, loadConfig } from './options.js';
 import { buildView, checkDocuments, crossObjectFindings, summarize, type CheckResult } from './run-checks.js';
 
 interface AnalyzeOptions {
@@ -21,6 +21,7 @@ interface AnalyzeOptions {
   allNamespaces?: boolean;
   format: string;
   config?: string;
+  enforcement?: string;
 }
 
 /** Where an object of the cluster "is", in place of a file: its namespace, or the cluster scope. */
@@ -56,18 +57,19 @@ const loadKubeConfig = async (file: string | undefined): Promise<KubeConfig> => 
 };
 
 export function register(program: Command): void {
-  program
+  // --enforcement as for check: CI (or an admin) stricter than the cluster's configuration.
+  addEnforcementOption(program
     .command('analyze')
     .description('run every rule on what a live cluster holds (read-only lists; exit 0 nothing denied, 1 a finding the cluster would deny, 2 cluster unreadable)')
     .option('--kubeconfig <file>', 'kubeconfig (default: $KUBECONFIG, ~/.kube/config, in-cluster)')
     .option('-n, --namespace <name>', "namespaced kinds in this namespace only (default: the context's namespace)")
     .option('-A, --all-namespaces', 'namespaced kinds in every namespace')
     .option('-f, --format <format>', `output format: ${FORMATS.join('|')}`, 'text')
-    .option('--config <file>', 'meshguard configuration file (target profiles, mesh and analysis options)')
+    .option('--config <file>', 'meshguard configuration file (target profiles, mesh and analysis options)'))
     .action(async (opts: AnalyzeOptions) => {
       const format = parseFormat(opts.format);
       if (opts.namespace && opts.allNamespaces) throw MG_ERR_USAGE('give -n NAMESPACE or -A, not both');
-      const [config, kc] = await Promise.all([loadConfig(opts.config), loadKubeConfig(opts.kubeconfig)]);
+      const [config, kc] = await Promise.all([loadConfig(opts.config, opts.enforcement), loadKubeConfig(opts.kubeconfig)]);
       const namespace = opts.allNamespaces ? undefined : (opts.namespace ?? kc.getContextObject(kc.getCurrentContext())?.namespace ?? 'default');
       // A progress line on a terminal only: pipes and CI logs get the result alone.
       const tty = process.stderr.isTTY === true;

@@ -24,6 +24,14 @@ t.before(() => {
   if (!existsSync(bin)) throw new Error(`${bin} is missing: run npm run build (make unit does)`);
 });
 
+t.test('analyze takes --enforcement as check does: another value is a usage error before any cluster is read', async (t) => {
+  const r = run(['analyze', '--kubeconfig', join(root, 'no-such-kubeconfig'), '--enforcement', 'block']);
+  t.equal(r.code, 2, r.err);
+  t.match(r.err, /--enforcement/);
+  t.match(r.err, /MG_ERR_USAGE_FLAG/);
+  t.match(run(['analyze', '--help']).out, /--enforcement <action>/);
+});
+
 t.test('rules lists the registry as text and JSON', async (t) => {
   const text = run(['rules']);
   t.equal(text.code, 0, text.err);

@@ -86,6 +86,17 @@ t.test('analyze -A reports MG301 for the webhook behind STRICT ambient pods, exi
   t.notMatch(r.err, /peerauthentications/, 'an installed CRD gets no note');
 });
 
+t.test('analyze --enforcement overrides every action, as check does', async (t) => {
+  const warn = await analyze(['--kubeconfig', cluster.kubeconfigPath, '-A', '--format', 'json', '--enforcement', 'warn']);
+  t.equal(warn.code, 0, `nothing the cluster would deny under warn: ${warn.err}`);
+  const mg301 = (JSON.parse(warn.out).findings as { rule: string; action: string }[]).filter((f) => f.rule === 'MG301');
+  t.same(mg301.map((f) => f.action), ['warn'], 'MG301 is reported with the overriding action');
+  const bad = await analyze(['--kubeconfig', cluster.kubeconfigPath, '-A', '--enforcement', 'block']);
+  t.equal(bad.code, 2, 'any other value is a usage error');
+  t.match(bad.err, /--enforcement/);
+  t.match(bad.err, /MG_ERR_USAGE_FLAG/);
+});
+
 t.test('analyze -n of another namespace does not see the Service: no MG301', async (t) => {
   const r = await analyze(['--kubeconfig', cluster.kubeconfigPath, '-n', 'default', '--format', 'json']);
   t.equal(r.code, 0, r.err);
