@@ -148,9 +148,28 @@ const interfaceListError = (value: string): string | undefined => {
   return undefined;
 };
 
-/** strconv.ParseUint(value, 10, 32), then an int32 probe field: digits only, at most 2147483647. */
+const UINT32_MAX = 4294967295;
+
+/** validateUInt32: strconv.ParseUint(value, 10, 32): digits only, at most 4294967295. */
 const uint32Error = (value: string): string | undefined =>
-  /^[0-9]+$/.test(value) && Number(value) <= PROBE_MAX ? undefined : `${JSON.stringify(value)} is not a whole number 0–${PROBE_MAX} (digits only, no sign or spaces)`;
+  /^[0-9]+$/.test(value) && Number(value) <= UINT32_MAX ? undefined : `${JSON.stringify(value)} is not a whole number 0–${UINT32_MAX} (digits only, no sign or spaces)`;
+
+/**
+ * The readiness values reach the proxy only through the readinessProbe the injection
+ * template renders, and it renders one only while the status port is not 0
+ * (status.sidecar.istio.io/port: "0" turns the probe off). The probe's fields are int32:
+ * a uint32 above 2147483647 fails the injection, but only when there is a probe to write it into.
+ */
+const probeOverflow = (annotations: StringMap): { key: string; message: string }[] => {
+  const statusPort = annotations[STATUS_PORT];
+  if (statusPort !== undefined && /^[0-9]+$/.test(goTrimSpace(statusPort)) && Number(goTrimSpace(statusPort)) === 0) return [];
+  return [...UINT32S]
+    .filter((key) => annotations[key] !== undefined && uint32Error(annotations[key]!) === undefined && Number(annotations[key]) > PROBE_MAX)
+    .map((key) => ({
+      key,
+      message: `Istio's injector refuses the pod: ${JSON.stringify(annotations[key])} does not fit the proxy's readinessProbe, whose fields are at most ${PROBE_MAX} (or set ${STATUS_PORT}: "0" to run the proxy without a readiness probe)`,
+    }));
+};
 
 const checkAnnotation = (key: string, value: string): string | undefined => {
   // The inject switch is never refused: a value other than true/false is ignored (a warning).
@@ -215,7 +234,7 @@ const annotationWarning = (key: string, value: string): string | undefined => {
  * (the mesh copies both annotations into the same container: ValidateResourceRequirements).
  */
 const checkAnnotationSet = (annotations: StringMap): { key: string; message: string }[] => {
-  const out: { key: string; message: string }[] = [];
+  const out: { key: string; message: string }[] = probeOverflow(annotations);
   for (const [resource, req, lim] of [
     ['cpu', 'sidecar.istio.io/proxyCPU', 'sidecar.istio.io/proxyCPULimit'],
     ['memory', 'sidecar.istio.io/proxyMemory', 'sidecar.istio.io/proxyMemoryLimit'],

@@ -181,7 +181,17 @@ t.test('checkAnnotation follows Istio value rules', async (t) => {
   t.equal(check('status.sidecar.istio.io/port', '0'), undefined);
   for (const v of ['', '65536', '-1', 'http']) t.match(check('status.sidecar.istio.io/port', v), /is not a port number 0–65535/, v);
   t.equal(check('readiness.status.sidecar.istio.io/periodSeconds', '10'), undefined);
-  for (const v of [' 10', '-1', '4294967296', '4294967295', '2147483648', '1.5']) t.match(check('readiness.status.sidecar.istio.io/failureThreshold', v), /is not a whole number/, v);
+  for (const v of [' 10', '-1', '4294967296', '1.5']) t.match(check('readiness.status.sidecar.istio.io/failureThreshold', v), /is not a whole number/, v);
+  // A uint32 above int32 passes validateUInt32 but does not fit the rendered readinessProbe:
+  // refused only while there is a probe, i.e. unless the status port is 0 (the differential
+  // tier found both sides: seed 703801141, case 936, status port "0" and 4294967295 injected).
+  for (const v of ['4294967295', '2147483648']) t.equal(check('readiness.status.sidecar.istio.io/failureThreshold', v), undefined, v);
+  const overflow = { 'readiness.status.sidecar.istio.io/periodSeconds': '4294967295' };
+  t.same(istio.checkAnnotationSet!(overflow).map((e) => e.key), ['readiness.status.sidecar.istio.io/periodSeconds'], 'default status port: the probe is rendered, the value does not fit');
+  t.match(istio.checkAnnotationSet!(overflow)[0]!.message, /does not fit the proxy's readinessProbe/);
+  t.same(istio.checkAnnotationSet!({ ...overflow, 'status.sidecar.istio.io/port': '15021' }).length, 1, 'another status port: still a probe');
+  t.same(istio.checkAnnotationSet!({ ...overflow, 'status.sidecar.istio.io/port': ' 0 ' }), [], 'status port 0: no probe, nothing to overflow');
+  t.same(istio.checkAnnotationSet!({ 'readiness.status.sidecar.istio.io/periodSeconds': '2147483647' }), [], 'int32 max fits');
   // ValidateInterfaceNames.
   t.equal(check('traffic.sidecar.istio.io/excludeInterfaces', 'eth1, net1'), undefined);
   for (const v of ['eth1,', '1eth', 'averyveryverylongname', 'eth 1']) t.match(check('traffic.sidecar.istio.io/excludeInterfaces', v), /Istio's injector refuses the pod: .*interface name/, v);
