@@ -13,39 +13,16 @@ self="$here/$(basename "${BASH_SOURCE[0]}")"
 src="$here/istio"
 bin="$here/.cache/bin"
 stamp="$bin/.stamp"
-force=0
 
-for arg in "$@"; do
-  case "$arg" in
-    --force) force=1 ;;
-    -h|--help) sed -n '2,9p' "$self" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) echo "differential build: unknown argument '$arg' (expected --force)" >&2; exit 2 ;;
-  esac
-done
+# shellcheck source=../go-toolchain.sh
+source "$here/../go-toolchain.sh"
+go_build_script "differential build" "$self" "$@"   # say, die, --force/--help
 
-say() { printf 'differential build: %s\n' "$*"; }
-die() { printf 'differential build: ERROR: %s\n' "$*" >&2; exit 1; }
-
-go_bin="${GO:-}"
-if [[ -z "$go_bin" ]]; then
-  go_bin="$(command -v go || true)"
-  [[ -z "$go_bin" && -x /usr/local/go/bin/go ]] && go_bin=/usr/local/go/bin/go
-fi
-[[ -n "$go_bin" && -x "$go_bin" ]] || die "Go is not installed or not on PATH (set GO=/path/to/go).
-  The differential tier compiles Istio's injector from the istio.io/istio module and needs
-  the Go version test/differential/istio/go.mod asks for."
-
-cd "$src"
-go_version="$("$go_bin" env GOVERSION)" || die "'$go_bin env GOVERSION' failed (see above)."
-
-inputs_hash() {
-  {
-    printf '%s\n' "$go_version" "$("$go_bin" env GOOS GOARCH)"
-    cat "$self" go.mod go.sum
-    find . \( -name '*.go' -o -name '*.s' \) -type f | LC_ALL=C sort | while read -r f; do printf '%s\n' "$f"; cat "$f"; done
-  } | sha256sum | cut -d' ' -f1
-}
-want="$(inputs_hash)"
+# --- Go toolchain and up to date? ----------------------------------------------------
+go_toolchain "$src" "The differential tier's Istio oracle"
+# The assembly stub that lets the oracle link istio-cni's unexported doAddRun counts too.
+mapfile -t asm < <(find . -path ./.cache -prune -o -name '*.s' -type f -print | LC_ALL=C sort)
+want="$(go_inputs_hash "$self" go.mod go.sum "${asm[@]}")"
 
 if [[ $force -eq 0 && -x "$bin/istio-oracle" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
   say "istio-oracle in ${bin#"$PWD"/} is up to date ($go_version); nothing to do"
