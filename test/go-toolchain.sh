@@ -7,6 +7,10 @@
 #                                  SELF's header comment
 #   go_toolchain MODULE_DIR WHAT   finds Go, cd's into MODULE_DIR, checks the Go version
 #                                  its go.mod asks for; sets go_bin and go_version
+#   go_build_env BIN JOBS          creates BIN and holds its lock (one build at a time per
+#                                  checkout), sets the build flags every reference build
+#                                  shares (so all of them share Go's build cache), jobs
+#                                  (go build -p) and start
 #   go_inputs_hash FILE...         sha256 of the Go version and platform, the FILEs, this
 #                                  file and every *.go under the current directory: the
 #                                  stamp that says a build is up to date
@@ -53,4 +57,19 @@ go_inputs_hash() {
     cat "$@" "${BASH_SOURCE[0]}"
     find . -path ./.cache -prune -o -name '*.go' -type f -print | LC_ALL=C sort | while read -r f; do printf '%s\n' "$f"; cat "$f"; done
   } | sha256sum | cut -d' ' -f1
+}
+
+go_build_env() {
+  local dir="$1"
+  mkdir -p "$dir"
+  # Two `make` runs in parallel in one checkout would fight over the outputs.
+  if command -v flock >/dev/null 2>&1; then
+    exec 9>"$dir/.lock"
+    flock 9
+  fi
+  jobs="$2"
+  export CGO_ENABLED=0
+  export GOFLAGS="-trimpath -mod=readonly -buildvcs=false"
+  start=$(date +%s)
+  say "using $go_bin ($go_version), go build -p $jobs"
 }

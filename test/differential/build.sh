@@ -29,18 +29,7 @@ if [[ $force -eq 0 && -x "$bin/istio-oracle" && -f "$stamp" && "$(cat "$stamp")"
   exit 0
 fi
 
-mkdir -p "$bin"
-if command -v flock >/dev/null 2>&1; then
-  exec 9>"$bin/.lock"
-  flock 9
-fi
-
-jobs="${DIFF_BUILD_JOBS:-2}"
-# The same flags as test/e2e/build.sh, so that both share Go's build cache.
-export CGO_ENABLED=0
-export GOFLAGS="-trimpath -mod=readonly -buildvcs=false"
-start=$(date +%s)
-say "using $go_bin ($go_version), go build -p $jobs"
+go_build_env "$bin" "${DIFF_BUILD_JOBS:-2}"
 say "downloading the modules istio.io/istio needs (first run: ~1 GB)..."
 if ! "$go_bin" mod download; then
   die "could not download the Go modules (see the go output above).

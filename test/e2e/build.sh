@@ -26,19 +26,7 @@ if [[ $force -eq 0 && -x "$bin/kube-apiserver" && -x "$bin/etcd" && -f "$stamp" 
   exit 0
 fi
 
-mkdir -p "$bin"
-# One build at a time per checkout (two `make e2e` in parallel would fight over the outputs).
-if command -v flock >/dev/null 2>&1; then
-  exec 9>"$bin/.lock"
-  flock 9
-fi
-
-jobs="${E2E_BUILD_JOBS:-2}"
-export CGO_ENABLED=0
-export GOFLAGS="-trimpath -mod=readonly -buildvcs=false"
-start=$(date +%s)
-
-say "using $go_bin ($go_version), go build -p $jobs"
+go_build_env "$bin" "${E2E_BUILD_JOBS:-2}"
 
 # --- Modules ------------------------------------------------------------------------
 say "downloading the Go modules kube-apiserver and etcd need (first run: ~570 MB)..."

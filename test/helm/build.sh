@@ -25,19 +25,7 @@ if [[ $force -eq 0 && -x "$bin/helm" && -f "$stamp" && "$(cat "$stamp")" == "$wa
   exit 0
 fi
 
-mkdir -p "$bin"
-# One build at a time per checkout (two `make` runs in parallel would fight over the output).
-if command -v flock >/dev/null 2>&1; then
-  exec 9>"$bin/.lock"
-  flock 9
-fi
-
-jobs="${HELM_BUILD_JOBS:-2}"
-export CGO_ENABLED=0
-export GOFLAGS="-trimpath -mod=readonly -buildvcs=false"
-start=$(date +%s)
-
-say "using $go_bin ($go_version), go build -p $jobs"
+go_build_env "$bin" "${HELM_BUILD_JOBS:-2}"
 
 # --- Modules ------------------------------------------------------------------------
 say "downloading the Go modules helm needs (first run only)..."
