@@ -49,7 +49,7 @@ build: node_modules
 # The example cluster view makes the two printed curl requests show a patch and a refusal
 # (test/integration/make-run.test.ts runs them).
 run: build
-	node --max-semi-space-size=4 dist/cli/main.js serve --state examples/state.yaml
+	node --max-semi-space-size=4 --max-old-space-size-percentage=50 dist/cli/main.js serve --state examples/state.yaml
 
 # The serviceMesh validators are compiled ahead of time; a unit test fails when stale.
 schemas: node_modules

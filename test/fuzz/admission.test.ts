@@ -4,7 +4,8 @@
 // - every answer that can be an AdmissionReview is one, echoing the request's uid when readable;
 // - every patch applies to the sent object, and re-reviewing the patched object gives no patch;
 // - `meshguard review` answers the same bytes exactly as the server (a sample of the cases);
-// - many concurrent maximum-size bodies are answered or time out waiting; the peak RSS is printed.
+// - many concurrent maximum-size bodies are answered or time out waiting, the server survives
+//   them, and its peak RSS stays under its container's memory limit.
 // Seeds are printed; FUZZ_SEED (and FUZZ_PATH) replay a failing run, FUZZ_RUNS scales it.
 import fc from 'fast-check';
 import jsonpatch from 'fast-json-patch';
@@ -13,7 +14,7 @@ import { readFileSync } from 'node:fs';
 import { Agent } from 'node:https';
 import { join } from 'node:path';
 import { fuzzParameters } from './lib/seed.js';
-import { cliReview, post, ROOT, startFuzzServer, type Answer } from './lib/server.js';
+import { cliReview, post, ROOT, startFuzzServer, webhookMemoryLimit, type Answer } from './lib/server.js';
 
 const server = await startFuzzServer();
 t.teardown(() => server.stop());
@@ -226,13 +227,15 @@ t.test('worst case for memory: many concurrent maximum-size bodies of tiny JSON 
   for (const a of answers) if (a.status !== 408) checkAnswer('maximum-size body', a, '');
   t.same(failures, [], 'each answered as an AdmissionReview, or 408 after waiting its 30 s');
   t.ok(timedOut < CLIENTS, `${CLIENTS - timedOut} of ${CLIENTS} answered, ${timedOut} timed out waiting`);
+  // The server runs with the heap its container gets (lib/server.ts): in the container the
+  // kernel kills the pod past the memory limit, so the peak must stay under it, and the
+  // heap cap must not have cost the process its life (a heap out of memory is a crash too).
   const peak = server.peakRss();
-  // manifests/base/deployment.yaml: the webhook container's memory limit. Not asserted yet:
-  // this worst case still peaks above it (see docs/operations.md); the number is printed so
-  // that each run shows where it stands.
-  const LIMIT = 512 * 1024 * 1024;
-  t.comment(`peak RSS of the server after ${cases} cases and ${CLIENTS} concurrent 7 MiB bodies: ${(peak / 1e6).toFixed(1)} MB (limit ${LIMIT / 1024 / 1024} MiB)`);
-  t.ok(Number.isFinite(peak) && peak > 0, 'peak RSS measured');
+  const limit = webhookMemoryLimit();
+  t.comment(`peak RSS of the server after ${cases} cases and ${CLIENTS} concurrent 7 MiB bodies: ${(peak / 1e6).toFixed(1)} MB (container limit ${limit / 1024 / 1024} MiB)`);
+  t.ok(peak > 0 && peak < limit, `peak RSS ${(peak / 1e6).toFixed(1)} MB under the webhook container's memory limit (${limit / 1024 / 1024} MiB, manifests/base/deployment.yaml)`);
+  const after = await post(server, '/validate', JSON.stringify(BASES[0]), {}, agent);
+  t.equal(after.status, 200, 'the server still answers an ordinary review afterwards');
 });
 
 t.test('summary', async (t) => {

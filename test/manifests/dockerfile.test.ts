@@ -1,5 +1,5 @@
 // The image runs meshguard the way the docs and the benchmark say: exec-form ENTRYPOINT,
-// the young generation capped, a numeric non-root user; `make run` uses the same flags.
+// the young generation capped, the old generation sized from the container's limit, a numeric non-root user; `make run` uses the same flags.
 import t from 'tap';
 import { readFileSync } from 'node:fs';
 
@@ -14,6 +14,7 @@ t.test('ENTRYPOINT: exec form, node with a capped young generation, the built CL
   t.equal(argv[0], 'node');
   t.equal(argv.at(-1), '/app/dist/cli/main.js');
   t.ok(argv.includes('--max-semi-space-size=4'), 'young generation capped (docs/operations.md, bench/admission-load.ts)');
+  t.ok(argv.includes('--max-old-space-size-percentage=50'), 'old generation half the container memory limit (test/fuzz/admission.test.ts)');
   const flags = argv.filter((a) => a.startsWith('--'));
   const run = /^run:.*\n\tnode (.*) dist\/cli\/main\.js serve( .*)?$/m.exec(makefile);
   t.ok(run, 'make run starts node on dist/cli/main.js');
