@@ -16,6 +16,8 @@ import type { TlsFiles, TlsMinVersion } from '../server/tls-reloader.js';
 import { LOG_ADMISSIONS, type LogAdmissions } from '../server/admission-routes.js';
 import { startWebhookServer } from '../server/webhook-server.js';
 import { collect, loadConfig, numberOption, portOrOff } from './options.js';
+import { MeshguardError, MG_ERR_KUBECONFIG, MG_ERR_START, MG_ERR_USAGE } from '../policies/errors.js';
+import { reportError } from './report-error.js';
 
 const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
 
@@ -37,9 +39,6 @@ export interface ServeOptions {
   certPollSeconds: number;
   tlsMinVersion: TlsMinVersion;
 }
-
-/** A usage or configuration problem: reported as one line, exit code 2. */
-class ServeUsageError extends Error {}
 
 const tlsVersion = (v: string): TlsMinVersion => {
   if (v === '1.2' || v === '1.3') return v;
@@ -79,7 +78,7 @@ async function liveView(opts: ServeOptions, config: PolicyConfig, logger: Logger
     if (opts.kubeconfig) kubeConfig.loadFromFile(opts.kubeconfig);
     else kubeConfig.loadFromCluster();
   } catch (err) {
-    throw new ServeUsageError(`cannot load kubeconfig ${opts.kubeconfig ?? '(in-cluster)'}: ${(err as Error).message}`);
+    throw MG_ERR_KUBECONFIG(opts.kubeconfig ?? '(in-cluster)', (err as Error).message);
   }
   return new InformerClusterView({ kubeConfig, profiles: config.profiles, logger: logger.child({ component: 'cluster-view' }) });
 }
@@ -89,10 +88,10 @@ export async function serve(opts: ServeOptions): Promise<void> {
   // decision itself at load. Shutdown flushes before the process exits.
   const logger = pino({ level: opts.logLevel }, pino.destination({ dest: 1, sync: false }));
   const live = opts.kubeconfig !== undefined || inCluster();
-  if (live && opts.state.length > 0) throw new ServeUsageError('--state is for standalone runs; with a cluster the view comes from the API server');
-  if ((opts.tlsCert === undefined) !== (opts.tlsKey === undefined)) throw new ServeUsageError('--tls-cert and --tls-key go together');
+  if (live && opts.state.length > 0) throw MG_ERR_USAGE('--state is for standalone runs; with a cluster the view comes from the API server');
+  if ((opts.tlsCert === undefined) !== (opts.tlsKey === undefined)) throw MG_ERR_USAGE('--tls-cert and --tls-key go together');
   if (opts.tlsCert === undefined && inCluster())
-    throw new ServeUsageError('in a cluster, --tls-cert and --tls-key are required (mount the cert-manager Secret)');
+    throw MG_ERR_USAGE('in a cluster, --tls-cert and --tls-key are required (mount the cert-manager Secret)');
 
   const config = await loadConfig(opts.config);
   const host = opts.host ?? (live ? '0.0.0.0' : '127.0.0.1');
@@ -179,10 +178,11 @@ Examples:
       try {
         await serve(opts);
       } catch (err) {
-        const usage = err instanceof ServeUsageError || (err as Error).name === 'ConfigFileError' || (err as Error).name === 'StateFileError';
-        process.stderr.write(`meshguard serve: ${(err as Error).message}\n`);
+        // A catalog error is a usage or configuration problem (exit 2); anything else means
+        // the server could not start (exit 1), as for sync-status.
+        const code = reportError(err instanceof MeshguardError ? err : MG_ERR_START((err as Error).message), 'serve');
         // Exit now: a half-started server (informers, watchers) would keep the process alive.
-        process.exit(usage ? 2 : 1);
+        process.exit(code);
       }
     });
 }

@@ -99,6 +99,14 @@ t.test('11: sync-status with no kubeconfig and no service account is a usage err
   oneLine(t, run(['sync-status', '--kubeconfig', join(home, 'nope')], { env }), 'MG_ERR_KUBECONFIG', /cannot load kubeconfig .*nope/);
 });
 
+t.test('serve: usage and configuration errors are one catalog line and exit 2, as for the other commands', async (t) => {
+  const home = t.testdir({ 'bad-config.yaml': 'enforcement: {default: sometimes}\n' });
+  const env = { PATH: process.env.PATH ?? '', HOME: home, NO_COLOR: '1' };
+  oneLine(t, run(['serve', '--tls-cert', join(home, 'tls.crt')], { env }), 'MG_ERR_USAGE', /--tls-cert and --tls-key go together/);
+  oneLine(t, run(['serve', '--kubeconfig', join(home, 'nope')], { env }), 'MG_ERR_KUBECONFIG', /cannot load kubeconfig .*nope/);
+  oneLine(t, run(['serve', '--config', join(home, 'bad-config.yaml')], { env }), 'MG_ERR_CONFIG', /bad-config\.yaml/);
+});
+
 t.test('12: each input file is read once; symbolic link loops are named', async (t) => {
   const dir = t.testdir({ sub: {} });
   writeFileSync(join(dir, 'sub', 'bad.yaml'), readFileSync(join(root, fx('bad-cluster.yaml'))));
