@@ -18,11 +18,10 @@ import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseAllDocuments } from 'yaml';
 import { writeDevCerts } from '../certs/dev-ca.js';
 import { startCluster } from '../test/e2e/lib/cluster.js';
 import { installCrds, stateObjects } from './cluster-setup.js';
-import { freePort, imageNodeFlags, reviewLoad, ROOT, rssMb, waitReady } from './servers.js';
+import { containerResources, freePort, imageNodeFlags, reviewLoad, ROOT, rssMb, waitReady } from './servers.js';
 
 const LOAD_SECONDS = 10;
 const podsArg = process.argv.indexOf('--pods');
@@ -32,12 +31,14 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const dir = await mkdtemp(join(tmpdir(), 'meshguard-live-memory-'));
 const certs = await writeDevCerts(join(dir, 'certs'));
 const ca = await readFile(certs.caCert, 'utf8');
-const NODE_FLAGS = imageNodeFlags();
+// Each container's flags as node applies them under its memory limit (bench/servers.ts).
+const NODE_FLAGS = imageNodeFlags('webhook');
+const SYNCER_NODE_FLAGS = imageNodeFlags('status-syncer');
 const main = join(ROOT, 'dist/cli/main.js');
 
 const children: ChildProcess[] = [];
-const start = (args: string[]): ChildProcess => {
-  const c = spawn(process.execPath, [...NODE_FLAGS, main, ...args], { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'] });
+const start = (args: string[], flags = NODE_FLAGS): ChildProcess => {
+  const c = spawn(process.execPath, [...flags, main, ...args], { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'] });
   children.push(c);
   return c;
 };
@@ -82,13 +83,6 @@ async function measureServe(name: string, extra: string[]): Promise<Row> {
   return row;
 }
 
-/** The requests and limits of a container of manifests/base/deployment.yaml. */
-const resourcesOf = (container: string): { request?: string; limit?: string } => {
-  const docs = parseAllDocuments(readFileSync(join(ROOT, 'manifests/base/deployment.yaml'), 'utf8')).map((d) => d.toJS());
-  const deployment = docs.find((d) => d?.kind === 'Deployment');
-  const c = deployment?.spec?.template?.spec?.containers?.find((x: { name: string }) => x.name === container);
-  return { request: c?.resources?.requests?.memory, limit: c?.resources?.limits?.memory };
-};
 const mi = (q: string | undefined): number | undefined => (q?.endsWith('Mi') ? Number(q.slice(0, -2)) * 1.048576 : undefined);
 
 const cluster = await startCluster({ log: (m) => process.stderr.write(`${m}\n`) });
@@ -106,7 +100,7 @@ try {
   const live = await measureServe('serve (live, informers)', ['--kubeconfig', cluster.kubeconfigPath]);
 
   const syncPort = await freePort();
-  const syncer = start(['sync-status', '--kubeconfig', cluster.kubeconfigPath, '--leader-elect', '--lease-namespace', 'default', '--metrics-port', String(syncPort)]);
+  const syncer = start(['sync-status', '--kubeconfig', cluster.kubeconfigPath, '--leader-elect', '--lease-namespace', 'default', '--metrics-port', String(syncPort)], SYNCER_NODE_FLAGS);
   await waitReady(syncer, syncPort, { what: 'sync-status' });
   await sleep(2000);
   const syncIdle = rssMb(syncer.pid!).rss;
@@ -117,12 +111,12 @@ try {
   await stop(syncer);
 
   const rows = [standalone, live, syncRow];
-  const webhookRes = resourcesOf('webhook');
-  const syncerRes = resourcesOf('status-syncer');
+  const webhookRes = containerResources('webhook');
+  const syncerRes = containerResources('status-syncer');
   const report = {
     when: new Date().toISOString(),
     node: process.version,
-    settings: { loadSecondsPerWebhook: LOAD_SECONDS, extraPods: EXTRA_PODS, nodeFlags: NODE_FLAGS },
+    settings: { loadSecondsPerWebhook: LOAD_SECONDS, extraPods: EXTRA_PODS, nodeFlags: NODE_FLAGS, syncerNodeFlags: SYNCER_NODE_FLAGS },
     rows,
     summary: {
       livePeakToStandalonePeak: Math.round((live.peakMb / standalone.peakMb) * 1000) / 1000,

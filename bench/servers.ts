@@ -1,5 +1,5 @@
-// What the server benchmarks share: free ports, a process's memory, readiness polling and
-// the node flags meshguard's image runs with.
+// What the server benchmarks (and the fuzz tier's server) share: free ports, a process's
+// memory, readiness polling and the node flags meshguard's image runs with in its container.
 import type autocannon from 'autocannon';
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -7,6 +7,7 @@ import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { parseAllDocuments } from 'yaml';
 
 export const ROOT = new URL('../', import.meta.url).pathname;
 
@@ -49,10 +50,37 @@ export async function waitReady(child: ChildProcess, port: number, opts: { ca?: 
   throw new Error(`${opts.what} did not become ready`);
 }
 
-/** The node flags of the image's ENTRYPOINT, so memory is measured as deployed. */
-export const imageNodeFlags = (): string[] => {
+export type Container = 'webhook' | 'status-syncer';
+
+/** The memory request and limit of a container of manifests/base/deployment.yaml. */
+export const containerResources = (container: Container): { request?: string; limit?: string } => {
+  const docs = parseAllDocuments(readFileSync(join(ROOT, 'manifests/base/deployment.yaml'), 'utf8')).map((d) => d.toJS());
+  const deployment = docs.find((d) => d?.kind === 'Deployment');
+  const c = deployment?.spec?.template?.spec?.containers?.find((x: { name: string }) => x.name === container);
+  return { request: c?.resources?.requests?.memory, limit: c?.resources?.limits?.memory };
+};
+
+/** A quantity in Mi as bytes. */
+export const miBytes = (q: string | undefined): number | undefined => (q && /^\d+Mi$/.test(q) ? Number(q.slice(0, -2)) * 1024 * 1024 : undefined);
+
+/**
+ * The node flags of the image's ENTRYPOINT as node applies them inside `container`, so memory
+ * is measured as deployed: there `--max-old-space-size-percentage` is a share of the cgroup's
+ * memory limit; here (no limit) it would be a share of the whole machine, so it becomes the
+ * `--max-old-space-size` the container gets.
+ */
+export const imageNodeFlags = (container: Container = 'webhook'): string[] => {
   const entrypoint = /^ENTRYPOINT\s+(\[.*\])\s*$/m.exec(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'))?.[1];
-  return entrypoint ? (JSON.parse(entrypoint) as string[]).filter((a) => a.startsWith('--')) : [];
+  if (!entrypoint) throw new Error('Dockerfile: no exec-form ENTRYPOINT');
+  return (JSON.parse(entrypoint) as string[])
+    .filter((a) => a.startsWith('--'))
+    .map((flag) => {
+      const pct = /^--max-old-space-size-percentage=([\d.]+)$/.exec(flag)?.[1];
+      if (pct === undefined) return flag;
+      const limit = miBytes(containerResources(container).limit);
+      if (limit === undefined) throw new Error(`manifests/base/deployment.yaml: no memory limit in Mi on the ${container} container`);
+      return `--max-old-space-size=${Math.floor((limit / 1024 / 1024) * (Number(pct) / 100))}`;
+    });
 };
 
 export type Webhook = 'mutate' | 'validate';

@@ -7,39 +7,19 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request, type Agent } from 'node:https';
-import { parseAllDocuments } from 'yaml';
+import { containerResources, imageNodeFlags, miBytes } from '../../../bench/servers.js';
 
 export const ROOT = new URL('../../../', import.meta.url).pathname;
 export const BIN = join(ROOT, 'dist', 'cli', 'main.js');
 export const STATE = join(ROOT, 'examples', 'state.yaml');
 /** The webhook container's memory limit in manifests/base/deployment.yaml, in bytes. */
 export const webhookMemoryLimit = (): number => {
-  for (const doc of parseAllDocuments(readFileSync(join(ROOT, 'manifests/base/deployment.yaml'), 'utf8'))) {
-    const containers = doc.getIn(['spec', 'template', 'spec', 'containers']) as { toJSON(): { name: string; resources?: { limits?: { memory?: string } } }[] } | undefined;
-    const limit = containers?.toJSON().find((c) => c.name === 'webhook')?.resources?.limits?.memory;
-    const m = /^(\d+)Mi$/.exec(limit ?? '');
-    if (m) return Number(m[1]) * 1024 * 1024;
-  }
-  throw new Error('manifests/base/deployment.yaml: no memory limit in Mi on the webhook container');
+  const limit = miBytes(containerResources('webhook').limit);
+  if (limit === undefined) throw new Error('manifests/base/deployment.yaml: no memory limit in Mi on the webhook container');
+  return limit;
 };
 
-/**
- * The node flags of the image's ENTRYPOINT (Dockerfile), as node applies them inside the
- * webhook's container: there `--max-old-space-size-percentage` is a share of the cgroup's
- * memory limit, here (no limit) it would be a share of the whole machine, so it becomes the
- * `--max-old-space-size` the container gets.
- */
-export const containerNodeFlags = (): string[] => {
-  const entrypoint = /^ENTRYPOINT\s+(\[.*\])\s*$/m.exec(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'))?.[1];
-  if (!entrypoint) throw new Error('Dockerfile: no exec-form ENTRYPOINT');
-  return (JSON.parse(entrypoint) as string[])
-    .filter((a) => a.startsWith('--'))
-    .map((flag) => {
-      const pct = /^--max-old-space-size-percentage=([\d.]+)$/.exec(flag)?.[1];
-      return pct === undefined ? flag : `--max-old-space-size=${Math.floor((webhookMemoryLimit() / 1024 / 1024) * (Number(pct) / 100))}`;
-    });
-};
-const NODE_FLAGS = containerNodeFlags();
+const NODE_FLAGS = imageNodeFlags('webhook');
 
 export interface FuzzServer {
   port: number;
