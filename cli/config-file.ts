@@ -19,6 +19,7 @@
 //   analysis:
 //     istioRootNamespace: istio-system
 //     prometheusMeshed: false
+//     admissionWarnings: false    # warn at apply time about MG3xx findings a write causes
 //   ignoreLabel:
 //     objects: false     # meshguard.io/ignore on workloads, templates and pods (namespaces: always)
 import { Ajv, type ErrorObject } from 'ajv';
@@ -108,6 +109,7 @@ const configSchema = {
       properties: {
         istioRootNamespace: { type: 'string', pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$', maxLength: 63 },
         prometheusMeshed: { type: 'boolean' },
+        admissionWarnings: { type: 'boolean' },
       },
     },
     ignoreLabel: {

@@ -35,7 +35,10 @@ export function register(program: Command): void {
     // A directory is expanded like check's inputs: it must come down to exactly one file.
     if (files.length !== 1) throw MG_ERR_INPUT_EMPTY(file, `expected one AdmissionReview file, found ${files.length} manifest files`);
     const f = files[0]!;
-    const outcome = admit(readReview(f.text, f.file), opts.webhook as WebhookKind, { view: buildView(state, []), config });
+    const view = buildView(state, []);
+    // With analysis.admissionWarnings, the cross-object rules read --state as the webhook reads its informers
+    // (only what was given: a rule never concludes from an absence there).
+    const outcome = admit(readReview(f.text, f.file), opts.webhook as WebhookKind, { view, config, analysis: { index: view, complete: false } });
     process.stdout.write(JSON.stringify(outcome.review, null, 2) + '\n');
     if (outcome.decision === 'invalid' && !outcome.request.uid) {
       process.stderr.write(`meshguard: ${f.file}: ${outcome.review.response.status?.message ?? 'not an AdmissionReview'}\n`);

@@ -1,9 +1,12 @@
 // AdmissionReview in, AdmissionReview out: the one function both the server and
 // `meshguard review` call, so a pipeline sees exactly what the cluster would decide.
+import { analysedKindOf, writeFindings } from './admission-analysis.js';
 import type { ClusterView } from './cluster-view.js';
 import type { PolicyConfig } from './config.js';
 import { enforcementLabelProblem, judge, type JudgedFinding } from './enforcement.js';
 import { formatPath, RULES, type Finding } from './findings.js';
+import { INDEX_KINDS } from './index/kinds.js';
+import type { ObjectIndex } from './index/object-index.js';
 import type { KubeObject } from './k8s.js';
 import { isPlainObject } from './k8s.js';
 import { findingsOf, mutateObject, validateObject, type IgnoredBy, type ObjectDecision } from './review.js';
@@ -49,6 +52,12 @@ export interface AdmissionOutcome {
 export interface PolicyContext {
   view: ClusterView;
   config: PolicyConfig;
+  /**
+   * The object index the cross-object rules read at apply time (`analysis.admissionWarnings`):
+   * present once the backing holds the analysed kinds. `complete`: it holds everything
+   * the cluster holds (the webhook's informers), not only what a run was given.
+   */
+  analysis?: { index: ObjectIndex; complete: boolean };
 }
 
 /** Kubernetes shows warnings inline; long ones are cut so `kubectl` output stays readable. */
@@ -258,6 +267,22 @@ const decide = (req: ParsedRequest, webhook: WebhookKind, ctx: PolicyContext): O
     d.type === 'skipped'
       ? out(allowed(req.uid), 'skipped', [], 0, d.reason === 'ignored' ? d.by : undefined)
       : out(denied(req.uid, 400, `meshguard cannot read ${req.kind ?? 'object'} ${req.namespace}/${req.name ?? ''}: ${d.why}`), 'invalid');
+  if (webhook === 'validate' && ctx.config.analysis?.admissionWarnings) {
+    const kind = analysedKindOf(obj);
+    if (kind) {
+      // Before the index has synced the analysed kinds, nothing is said: a finding judged on a
+      // partial index could be wrong, and these writes are never refused anyway.
+      if (!ctx.analysis) return out(allowed(req.uid), 'skipped');
+      const place = (o: KubeObject): KubeObject =>
+        !INDEX_KINDS[kind].namespaced || o.metadata?.namespace ? o : { ...o, metadata: { ...o.metadata, namespace: req.namespace } };
+      const findings = writeFindings(place(obj), req.oldObject && place(req.oldObject), ctx.analysis.index, {
+        config: ctx.config,
+        podMode: 'live',
+        complete: ctx.analysis.complete,
+      });
+      return out(allowed(req.uid, findings.filter((f) => f.action === 'warn').map(toWarning)), 'allowed', findings);
+    }
+  }
   const nsLabels = ctx.view.getNamespace(req.namespace)?.metadata?.labels;
   const judged = (findings: readonly Finding[]) => judge(findings, nsLabels, ctx.config.enforcement);
 

@@ -11,6 +11,13 @@ export interface AnalysisOptions {
   istioRootNamespace?: string;
   /** Prometheus scrapes from inside the mesh (it has a mesh identity): MG302 does not apply. */
   prometheusMeshed?: boolean;
+  /**
+   * The validating webhook also receives PeerAuthentication, NetworkPolicy, Service and
+   * webhook-configuration writes and answers them with admission warnings (never a
+   * denial) for the MG3xx findings the write would cause. The server then watches those
+   * kinds and every pod, which costs memory (docs/operations.md).
+   */
+  admissionWarnings?: boolean;
 }
 
 export interface PolicyConfig {

@@ -27,9 +27,14 @@ import {
   type ObjectCache,
 } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
+import type { PolicyContext } from '../policies/admission.js';
 import { labelsMatch, type ClusterRef, type ClusterView } from '../policies/cluster-view.js';
+import { INDEX_KINDS, type IndexKind } from '../policies/index/kinds.js';
+import type { ObjectIndex } from '../policies/index/object-index.js';
+import { selectorMatches } from '../policies/index/selectors.js';
 import type { Container, KubeObject, Namespace, ObjectMeta, Pod, StringMap } from '../policies/k8s.js';
 import type { TargetProfile } from '../policies/targets/profile.js';
+import { analysisResources, timestamp, type ResourceSpec } from './analysis-kinds.js';
 import type { ManagedClusterView, ViewStatus } from './managed-view.js';
 
 export type ChangeEvent = 'add' | 'update' | 'delete';
@@ -44,12 +49,16 @@ export interface InformerViewOptions {
   maxRetryMs?: number;
   /** How often a missing CRD is looked for again. */
   missingCrdRetryMs?: number;
+  /**
+   * analysis.admissionWarnings: also watch the kinds the cross-object rules read (Services,
+   * NetworkPolicies, PeerAuthentications, webhook configurations) and every pod, not only
+   * the target pods; the view is then an ObjectIndex as well.
+   */
+  analysis?: boolean;
 }
 
 // --- stripping: keep what the policies (and the status syncer) read ---
 
-const timestamp = (v: unknown): string | undefined =>
-  v instanceof Date ? v.toISOString() : typeof v === 'string' ? v : undefined;
 
 export function stripMeta(m: ObjectMeta | undefined): ObjectMeta {
   const out: ObjectMeta = {};
@@ -122,17 +131,6 @@ const replaceContents = (target: Record<string, unknown>, source: Record<string,
 
 // --- one informer per resource ---
 
-interface ResourceSpec {
-  /** Name in sizes/metrics/logs: "namespaces", "pods/antfly", "antflyclusters.antfly.io". */
-  name: string;
-  path: string;
-  labelSelector?: string;
-  list(): Promise<KubernetesListObject<KubernetesObject>>;
-  strip(o: KubeObject): KubeObject;
-  /** A CRD that may not be installed. */
-  optional: boolean;
-}
-
 const statusCode = (err: unknown): number | undefined => {
   const e = err as { code?: unknown; statusCode?: unknown } | undefined;
   return typeof e?.code === 'number' ? e.code : typeof e?.statusCode === 'number' ? e.statusCode : undefined;
@@ -150,7 +148,7 @@ class Resource {
   constructor(
     readonly spec: ResourceSpec,
     private readonly kc: KubeConfig,
-    private readonly opts: Required<Omit<InformerViewOptions, 'kubeConfig' | 'profiles'>>,
+    private readonly opts: Required<Omit<InformerViewOptions, 'kubeConfig' | 'profiles' | 'analysis'>>,
     private readonly emit: ChangeListener,
   ) {
     this.retryDelay = opts.retryMs;
@@ -239,10 +237,12 @@ const clusterKey = (ref: ClusterRef) => `${ref.apiVersion}\u0000${ref.kind}`;
 export const podSelector = (p: TargetProfile): string =>
   [...Object.entries(p.podLabels).map(([k, v]) => `${k}=${v}`), p.clusterNameLabel].join(',');
 
-export class InformerClusterView implements ClusterView, ManagedClusterView {
+export class InformerClusterView implements ClusterView, ManagedClusterView, ObjectIndex {
   private readonly namespaces: Resource;
   private readonly clusters = new Map<string, Resource>();
   private readonly pods: Resource[] = [];
+  /** The analysed kinds (analysis on only); they never hold readiness back: see `synced`. */
+  private readonly analysed = new Map<IndexKind, Resource>();
   private readonly listeners = new Set<ChangeListener>();
 
   constructor(opts: InformerViewOptions) {
@@ -300,7 +300,7 @@ export class InformerClusterView implements ClusterView, ManagedClusterView {
         );
       }
       const labelSelector = podSelector(p);
-      if (!this.pods.some((r) => r.spec.labelSelector === labelSelector)) {
+      if (!opts.analysis && !this.pods.some((r) => r.spec.labelSelector === labelSelector)) {
         this.pods.push(
           new Resource(
             {
@@ -318,14 +318,44 @@ export class InformerClusterView implements ClusterView, ManagedClusterView {
         );
       }
     }
+
+    if (opts.analysis) {
+      // Every pod: a webhook's or a monitor's pods are rarely target pods. It replaces the
+      // per-profile informers, whose pods it holds too (listPods filters by labels).
+      this.pods.push(
+        new Resource(
+          {
+            name: 'pods',
+            path: '/api/v1/pods',
+            list: () => core.listPodForAllNamespaces() as Promise<KubernetesListObject<KubernetesObject>>,
+            strip: (o) => stripPod(o as Pod),
+            optional: false,
+          },
+          kc,
+          settings,
+          emit,
+        ),
+      );
+      for (const [kind, spec] of analysisResources(kc)) this.analysed.set(kind, new Resource(spec, kc, settings, emit));
+    }
   }
 
   private get all(): Resource[] {
-    return [this.namespaces, ...this.clusters.values(), ...this.pods];
+    return [this.namespaces, ...this.clusters.values(), ...this.pods, ...this.analysed.values()];
   }
 
+  /**
+   * Readiness: the cluster view only. The analysed kinds feed warnings, never denials, so
+   * their informers (an RBAC rule missing, an API server slow to list Services) must not
+   * keep the webhook from admitting pods; until they have synced, analysis() is undefined.
+   */
   get synced(): boolean {
-    return this.all.every((r) => r.synced);
+    return [this.namespaces, ...this.clusters.values(), ...this.pods].every((r) => r.synced);
+  }
+
+  analysis(): PolicyContext['analysis'] {
+    if (this.analysed.size === 0 || !this.synced || ![...this.analysed.values()].every((r) => r.synced)) return undefined;
+    return { index: this, complete: true };
   }
 
   async start(): Promise<void> {
@@ -352,6 +382,39 @@ export class InformerClusterView implements ClusterView, ManagedClusterView {
       synced: Object.fromEntries(this.all.map((r) => [r.spec.name, r.synced])),
       missing: this.all.filter((r) => r.missing).map((r) => r.spec.name),
     };
+  }
+
+  // --- the object index (analysis on): the analysed kinds, Namespaces and every pod ---
+
+  private resourceOf(kind: IndexKind): Resource | undefined {
+    if (kind === 'Namespace') return this.namespaces;
+    if (kind === 'Pod') return this.analysed.size > 0 ? this.pods[0] : undefined;
+    return this.analysed.get(kind);
+  }
+
+  holds(kind: IndexKind): boolean {
+    const r = this.resourceOf(kind);
+    return r !== undefined && !r.missing;
+  }
+
+  list(kind: IndexKind, namespace?: string): readonly KubeObject[] {
+    const r = this.resourceOf(kind);
+    if (!r || r.missing) return [];
+    return r.informer.list(INDEX_KINDS[kind].namespaced ? namespace : undefined) as KubeObject[];
+  }
+
+  get(kind: IndexKind, namespace: string | undefined, name: string): KubeObject | undefined {
+    const r = this.resourceOf(kind);
+    if (!r || r.missing) return undefined;
+    return r.informer.get(name, INDEX_KINDS[kind].namespaced ? (namespace ?? 'default') : undefined) as KubeObject | undefined;
+  }
+
+  select(kind: IndexKind, namespace: string, selector: unknown): readonly KubeObject[] {
+    return this.list(kind, namespace).filter((o) => selectorMatches(o.metadata?.labels ?? undefined, selector));
+  }
+
+  namespaceNames(): readonly string[] {
+    return (this.namespaces.informer.list() as KubeObject[]).map((n) => n.metadata?.name ?? '').sort();
   }
 
   getNamespace(name: string): Namespace | undefined {

@@ -1,5 +1,6 @@
 // A cluster view the server owns: it has a lifecycle (informers start and stop), a sync
 // state that gates readiness, and sizes for the metrics. The policies only see ClusterView.
+import type { PolicyContext } from '../policies/admission.js';
 import type { ClusterView } from '../policies/cluster-view.js';
 
 export interface ViewStatus {
@@ -18,4 +19,10 @@ export interface ManagedClusterView extends ClusterView {
   status(): ViewStatus;
   start(): Promise<void>;
   stop(): Promise<void>;
+  /**
+   * The object index of the cross-object rules (analysis.admissionWarnings), once it holds
+   * the analysed kinds; undefined before they have synced, or when the view does not
+   * hold them (the option is off).
+   */
+  analysis?(): PolicyContext['analysis'];
 }

@@ -93,7 +93,11 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
     ...(opts.requestTimeoutMs !== undefined ? { requestTimeoutMs: opts.requestTimeoutMs } : {}),
     ...(opts.handshakeTimeoutMs !== undefined ? { handshakeTimeoutMs: opts.handshakeTimeoutMs } : {}),
     logger: admissionLogger,
-    context: () => ({ view, config: opts.config }),
+    context: () => {
+      // The analysed kinds are watched only with analysis.admissionWarnings on (see InformerClusterView).
+      const analysis = opts.config.analysis?.admissionWarnings ? view.analysis?.() : undefined;
+      return analysis ? { view, config: opts.config, analysis } : { view, config: opts.config };
+    },
     ...(opts.admitFn ? { admitFn: opts.admitFn } : {}),
     ...(opts.logAdmissions ? { logAdmissions: opts.logAdmissions } : {}),
   });

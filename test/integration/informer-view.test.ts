@@ -1,14 +1,12 @@
 // InformerClusterView against a small fake API server (list + watch over HTTP): what it
 // asks for, what it keeps, sync state, a missing CRD, watch events.
 import t from 'tap';
-import { KubeConfig } from '@kubernetes/client-node';
 import { createServer, type ServerResponse } from 'node:http';
 import { once } from 'node:events';
-import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import { ANTFLY, OBSERVABILITY_PLATFORM } from '../../policies/targets/profile.js';
 import { InformerClusterView, type ChangeEvent } from '../../server/informer-view.js';
-import { waitFor } from './fixtures/helpers.js';
+import { answerListOrWatch, kubeConfigOf, waitFor } from './fixtures/helpers.js';
 
 const fatPod = (name: string, instance: string) => ({
   apiVersion: 'v1',
@@ -65,15 +63,7 @@ const apiserver = createServer((req, res) => {
     res.writeHead(404).end();
     return;
   }
-  if (url.searchParams.get('watch') === 'true') {
-    res.writeHead(200, { 'content-type': 'application/json' });
-    res.flushHeaders();
-    const key = url.pathname;
-    watchers.set(key, [...(watchers.get(key) ?? []), res]);
-    return;
-  }
-  res.writeHead(200, { 'content-type': 'application/json' });
-  res.end(JSON.stringify(make()));
+  answerListOrWatch(url, res, make, (w) => watchers.set(url.pathname, [...(watchers.get(url.pathname) ?? []), w]));
 });
 apiserver.listen(0, '127.0.0.1');
 await once(apiserver, 'listening');
@@ -83,13 +73,7 @@ t.teardown(() => {
   apiserver.close();
 });
 
-const kubeConfig = new KubeConfig();
-kubeConfig.loadFromOptions({
-  clusters: [{ name: 'fake', server: `http://127.0.0.1:${(apiserver.address() as AddressInfo).port}`, skipTLSVerify: true }],
-  users: [{ name: 'u', token: 'token' }],
-  contexts: [{ name: 'c', cluster: 'fake', user: 'u' }],
-  currentContext: 'c',
-});
+const kubeConfig = kubeConfigOf(apiserver);
 const view = new InformerClusterView({
   kubeConfig,
   profiles: [ANTFLY, OBSERVABILITY_PLATFORM],

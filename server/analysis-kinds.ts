@@ -1,0 +1,144 @@
+// What the webhook watches besides its cluster view when `analysis.admissionWarnings` is on:
+// the kinds the cross-object rules read at apply time (Services, NetworkPolicies,
+// PeerAuthentications, both webhook configurations; every pod is watched instead of the
+// target pods only). Each object is stripped to the fields those rules read, so the cost
+// is a few hundred bytes per object: no annotations (last-applied-configuration alone is
+// the size of the object), no caBundle, no webhook rules, no status.
+import {
+  AdmissionregistrationV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  NetworkingV1Api,
+  type KubeConfig,
+  type KubernetesListObject,
+  type KubernetesObject,
+} from '@kubernetes/client-node';
+import type { IndexKind } from '../policies/index/kinds.js';
+import { isPlainObject, type KubeObject, type ObjectMeta } from '../policies/k8s.js';
+
+/** An informer's resource: what to list and watch, and how to strip what it caches. */
+export interface ResourceSpec {
+  /** Name in sizes/metrics/logs: "namespaces", "pods/antfly", "antflyclusters.antfly.io". */
+  name: string;
+  path: string;
+  labelSelector?: string;
+  list(): Promise<KubernetesListObject<KubernetesObject>>;
+  strip(o: KubeObject): KubeObject;
+  /** A CRD that may not be installed. */
+  optional: boolean;
+}
+
+/** A timestamp as the policies read it: client-node's typed lists give Dates, watch events strings. */
+export const timestamp = (v: unknown): string | undefined => (v instanceof Date ? v.toISOString() : typeof v === 'string' ? v : undefined);
+
+/** Identity, labels and creationTimestamp (Istio's PeerAuthentication precedence: the oldest wins). */
+const analysisMeta = (m: ObjectMeta | undefined): ObjectMeta => {
+  const out: ObjectMeta = {};
+  if (!m) return out;
+  if (m.name !== undefined) out.name = m.name;
+  if (m.namespace !== undefined) out.namespace = m.namespace;
+  if (m.uid !== undefined) out.uid = m.uid;
+  // The informer compares resourceVersions to skip no-op updates and resumes watches from them.
+  if (m.resourceVersion !== undefined) out.resourceVersion = m.resourceVersion;
+  if (m.labels) out.labels = m.labels;
+  const created = timestamp(m.creationTimestamp);
+  if (created !== undefined) out.creationTimestamp = created;
+  return out;
+};
+
+const pick = (o: unknown, keys: readonly string[]): Record<string, unknown> => {
+  const out: Record<string, unknown> = {};
+  if (!isPlainObject(o)) return out;
+  for (const k of keys) if (o[k] !== undefined && o[k] !== null) out[k] = o[k];
+  return out;
+};
+
+export const stripService = (o: KubeObject): KubeObject => ({
+  apiVersion: 'v1',
+  kind: 'Service',
+  metadata: analysisMeta(o.metadata),
+  spec: {
+    ...pick(o.spec, ['selector']),
+    ports: (Array.isArray(o.spec?.ports) ? (o.spec.ports as unknown[]) : []).map((p) => pick(p, ['name', 'port', 'targetPort', 'protocol'])),
+  },
+});
+
+export const stripNetworkPolicy = (o: KubeObject): KubeObject => ({
+  apiVersion: 'networking.k8s.io/v1',
+  kind: 'NetworkPolicy',
+  metadata: analysisMeta(o.metadata),
+  // Egress rules are never read: the rules judge what reaches a pod.
+  spec: pick(o.spec, ['podSelector', 'policyTypes', 'ingress']),
+});
+
+export const stripPeerAuthentication = (o: KubeObject): KubeObject => ({
+  apiVersion: 'security.istio.io/v1',
+  kind: 'PeerAuthentication',
+  metadata: analysisMeta(o.metadata),
+  spec: pick(o.spec, ['selector', 'mtls', 'portLevelMtls']),
+});
+
+export const stripWebhookConfiguration =
+  (kind: 'MutatingWebhookConfiguration' | 'ValidatingWebhookConfiguration') =>
+  (o: KubeObject): KubeObject => ({
+    apiVersion: 'admissionregistration.k8s.io/v1',
+    kind,
+    metadata: analysisMeta(o.metadata),
+    webhooks: (Array.isArray(o.webhooks) ? (o.webhooks as unknown[]) : []).map((w) => ({
+      ...pick(w, ['name', 'failurePolicy']),
+      clientConfig: pick(isPlainObject(w) ? w.clientConfig : undefined, ['service']),
+    })),
+  });
+
+/** The informers of the analysed kinds, by the index kind each holds. */
+export const analysisResources = (kc: KubeConfig): [IndexKind, ResourceSpec][] => {
+  const core = kc.makeApiClient(CoreV1Api);
+  const networking = kc.makeApiClient(NetworkingV1Api);
+  const admission = kc.makeApiClient(AdmissionregistrationV1Api);
+  const custom = kc.makeApiClient(CustomObjectsApi);
+  const list = (p: Promise<unknown>) => p as Promise<KubernetesListObject<KubernetesObject>>;
+  return [
+    ['Service', { name: 'services', path: '/api/v1/services', list: () => list(core.listServiceForAllNamespaces()), strip: stripService, optional: false }],
+    [
+      'NetworkPolicy',
+      {
+        name: 'networkpolicies.networking.k8s.io',
+        path: '/apis/networking.k8s.io/v1/networkpolicies',
+        list: () => list(networking.listNetworkPolicyForAllNamespaces()),
+        strip: stripNetworkPolicy,
+        optional: false,
+      },
+    ],
+    [
+      'MutatingWebhookConfiguration',
+      {
+        name: 'mutatingwebhookconfigurations.admissionregistration.k8s.io',
+        path: '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations',
+        list: () => list(admission.listMutatingWebhookConfiguration()),
+        strip: stripWebhookConfiguration('MutatingWebhookConfiguration'),
+        optional: false,
+      },
+    ],
+    [
+      'ValidatingWebhookConfiguration',
+      {
+        name: 'validatingwebhookconfigurations.admissionregistration.k8s.io',
+        path: '/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations',
+        list: () => list(admission.listValidatingWebhookConfiguration()),
+        strip: stripWebhookConfiguration('ValidatingWebhookConfiguration'),
+        optional: false,
+      },
+    ],
+    [
+      // v1 is served since Istio 1.22 (v1beta1 carries the same spec).
+      'PeerAuthentication',
+      {
+        name: 'peerauthentications.security.istio.io',
+        path: '/apis/security.istio.io/v1/peerauthentications',
+        list: () => custom.listClusterCustomObject({ group: 'security.istio.io', version: 'v1', plural: 'peerauthentications' }),
+        strip: stripPeerAuthentication,
+        optional: true,
+      },
+    ],
+  ];
+};
