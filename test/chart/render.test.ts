@@ -60,6 +60,7 @@ t.test('helm lint: clean with the defaults and with every option on', async (t) 
         namespace: { create: true },
         monitoring: { serviceMonitor: { enabled: true }, prometheusRule: { enabled: true }, dashboard: { enabled: true } },
         istioStrictMtls: { enabled: true },
+        admissionWarnings: { enabled: true },
         config: { profiles: { 'observability-platform': { enabled: false } } },
         priorityClassName: 'system-cluster-critical',
       },
@@ -108,6 +109,25 @@ t.test('istioStrictMtls on: exactly manifests/mesh (PeerAuthentication, HBONE po
   await sameObjects(t, await template({ istioStrictMtls: { enabled: true } }), await kustomize('mesh'), ['Namespace']);
 });
 
+t.test('admissionWarnings on: exactly manifests/admission-warnings (option, webhook entry, RBAC)', async (t) => {
+  // kustomize cannot hash the ConfigMap into a pod annotation: the chart's checksum/config
+  // (a changed configuration rolls the pods) is the one difference.
+  const chart = await template({ admissionWarnings: { enabled: true } });
+  const dep = one(chart.docs, 'Deployment', 'meshguard');
+  t.match(dep.spec.template.metadata.annotations?.['checksum/config'], /^[a-f0-9]{64}$/, 'the chart rolls the pods on a configuration change');
+  delete dep.spec.template.metadata.annotations;
+  await sameObjects(t, chart, await kustomize('admission-warnings'), ['Namespace']);
+
+  const merged = await template({ admissionWarnings: { enabled: true }, config: { profiles: { 'observability-platform': { enabled: false } }, analysis: { istioRootNamespace: 'mesh-root' } } });
+  const parsed = parseConfigText(one(merged.docs, 'ConfigMap', 'meshguard-config').data['config.yaml'], 'config.yaml');
+  t.same(parsed.analysis, { istioRootNamespace: 'mesh-root', admissionWarnings: true }, 'merged into a configuration of your own');
+  t.same(parsed.profiles.map((p) => p.name), ['antfly']);
+
+  const alone = await helm(['template', 'meshguard', CHART, '--namespace', 'meshguard-system', '--values', valuesFile({ config: { analysis: { admissionWarnings: true } } })]);
+  t.not(alone.code, 0, 'the option without the value (no webhook entry, no RBAC) is refused');
+  t.match(alone.stderr, /set admissionWarnings\.enabled: true instead/);
+});
+
 t.test('certificate.source=secret: manifests/manual-tls without its generated Secret', async (t) => {
   // The chart mounts an existing Secret (made by `meshguard certs` + kubectl, or any PKI);
   // manual-tls generates it from files. caBundle is the same CA either way.
@@ -120,6 +140,7 @@ t.test('every rendered object is schema-valid and meshguard check accepts the ch
     namespace: { create: true },
     monitoring: { serviceMonitor: { enabled: true }, prometheusRule: { enabled: true }, dashboard: { enabled: true } },
     istioStrictMtls: { enabled: true },
+    admissionWarnings: { enabled: true },
     config: { profiles: { 'observability-platform': { enabled: false } } },
   });
   for (const d of [...chart.docs, ...chart.hooks]) t.equal(await schemaProblem(d), undefined, `${key(d)} matches its schema`);

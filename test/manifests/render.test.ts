@@ -9,6 +9,10 @@ import * as path from 'node:path';
 
 import t from 'tap';
 
+import { parseConfigText } from '../../cli/config-file.js';
+import { ANALYSED_WRITE_KINDS } from '../../policies/admission-analysis.js';
+import { INDEX_KINDS } from '../../policies/index/kinds.js';
+
 import {
   CERT_MANAGER_OVERLAYS,
   CLI,
@@ -36,6 +40,10 @@ const ALL: Overlay[] = ['base', ...OVERLAYS];
 const rendered = new Map<Overlay, Rendered>();
 for (const overlay of ALL) rendered.set(overlay, await render(prepared.dir, overlay));
 const docsOf = (o: Overlay): Doc[] => rendered.get(o)!.docs;
+
+const ANALYSIS_WEBHOOK = 'analysis.validate.meshguard.io';
+/** "group/resource" of every kind the webhook analyses with admission warnings on (the code's list). */
+const ANALYSED_RESOURCES = ANALYSED_WRITE_KINDS.map((k) => `${INDEX_KINDS[k].group || 'core'}/${INDEX_KINDS[k].plural}`);
 
 const WORKLOAD_RESOURCES = ['apps/deployments', 'apps/statefulsets', 'apps/replicasets', 'apps/daemonsets', 'batch/jobs', 'batch/cronjobs'];
 const EXCLUDED_NAMESPACES = ['kube-system', 'kube-node-lease', NAMESPACE];
@@ -207,7 +215,9 @@ t.test('webhook configurations', async (t) => {
       t.equal(w.clientConfig.service.path, '/mutate');
     }
     for (const w of validating.webhooks as Doc[]) {
-      t.equal(w.failurePolicy, 'Fail', `${overlay}: ${w.name} failurePolicy Fail`);
+      // The admission-warnings entry only ever warns: an outage must not block those writes.
+      const policy = w.name === ANALYSIS_WEBHOOK ? 'Ignore' : 'Fail';
+      t.equal(w.failurePolicy, policy, `${overlay}: ${w.name} failurePolicy ${policy}`);
       t.equal(w.clientConfig.service.path, '/validate');
     }
 
@@ -216,8 +226,8 @@ t.test('webhook configurations', async (t) => {
     const validated = new Set((validating.webhooks as Doc[]).flatMap(resourcesOf));
     t.same(
       [...validated].sort(),
-      ['antfly.io/antflyclusters', 'observability.io/observabilityplatforms', 'core/pods', ...WORKLOAD_RESOURCES].sort(),
-      `${overlay}: validates cluster CRs, pods and workloads`,
+      ['antfly.io/antflyclusters', 'observability.io/observabilityplatforms', 'core/pods', ...WORKLOAD_RESOURCES, ...(overlay === 'admission-warnings' ? ANALYSED_RESOURCES : [])].sort(),
+      `${overlay}: validates cluster CRs, pods and workloads${overlay === 'admission-warnings' ? ', and the analysed kinds' : ''}`,
     );
     const crRule = (validating.webhooks as Doc[]).flatMap((w) => w.rules as Doc[]);
     t.ok(crRule.some((r) => r.apiGroups[0] === 'antfly.io' && r.apiVersions[0] === 'v1'), `${overlay}: antfly.io/v1`);
@@ -331,6 +341,27 @@ t.test('monitoring overlay: scrape wiring, alerts, dashboard', async (t) => {
   }
 });
 
+t.test('admission-warnings: the option, the webhook entry and the RBAC together', async (t) => {
+  const docs = docsOf('admission-warnings');
+  const cm = one(docs, 'ConfigMap', 'meshguard-config');
+  t.equal(parseConfigText(cm.data['config.yaml'], 'config.yaml').analysis?.admissionWarnings, true, 'meshguard reads the option from the ConfigMap');
+  const pod = one(docs, 'Deployment', 'meshguard').spec.template.spec;
+  t.same((pod.volumes as Doc[]).find((v) => v.name === 'config'), { name: 'config', configMap: { name: 'meshguard-config' } });
+  for (const c of pod.containers as Doc[]) {
+    t.ok(c.args.includes('--config=/etc/meshguard/config/config.yaml'), `${c.name}: --config`);
+    t.ok((c.volumeMounts as Doc[]).some((m) => m.name === 'config' && m.mountPath === '/etc/meshguard/config' && m.readOnly), `${c.name}: mounted read-only`);
+  }
+  const hook = (one(docs, 'ValidatingWebhookConfiguration', 'meshguard').webhooks as Doc[]).find((w) => w.name === ANALYSIS_WEBHOOK)!;
+  t.ok(hook, `${ANALYSIS_WEBHOOK} is registered`);
+  t.same(resourcesOf(hook).sort(), [...ANALYSED_RESOURCES].sort(), 'for exactly the kinds the server analyses');
+  t.same([...new Set((hook.rules as Doc[]).flatMap((r) => r.operations as string[]))].sort(), ['CREATE', 'UPDATE']);
+  t.ok((hook.rules as Doc[]).some((r) => r.apiGroups[0] === 'security.istio.io' && r.apiVersions.includes('v1') && r.apiVersions.includes('v1beta1')), 'PeerAuthentication v1 and v1beta1');
+  for (const o of ALL.filter((o) => o !== 'admission-warnings')) {
+    t.notOk(find(docsOf(o), 'ConfigMap', 'meshguard-config').length, `${o}: no configuration file`);
+    t.notOk((one(docsOf(o), 'ValidatingWebhookConfiguration', 'meshguard').webhooks as Doc[]).some((w) => w.name === ANALYSIS_WEBHOOK), `${o}: no analysis webhook`);
+  }
+});
+
 t.test('RBAC: exactly the permissions the webhook and the syncer need', async (t) => {
   for (const overlay of ALL) {
     const docs = docsOf(overlay);
@@ -351,6 +382,10 @@ t.test('RBAC: exactly the permissions the webhook and the syncer need', async (t
         '|events|create|', 'events.k8s.io|events|create|',
         'wgpolicyk8s.io|policyreports|create|',
         'wgpolicyk8s.io|policyreports|get|meshguard', 'wgpolicyk8s.io|policyreports|update|meshguard', 'wgpolicyk8s.io|policyreports|delete|meshguard',
+        // Admission warnings: list/watch of the analysed kinds, and nothing else.
+        ...(overlay === 'admission-warnings'
+          ? ANALYSED_RESOURCES.flatMap((r) => ['list', 'watch'].map((v) => `${r.replace(/^core\//, '/').replace('/', '|')}|${v}|`))
+          : []),
       ].sort(),
       `${overlay}: ClusterRole rules`,
     );

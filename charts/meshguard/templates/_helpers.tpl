@@ -52,3 +52,20 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- define "meshguard.leaseName" -}}
 {{- include "meshguard.fullname" . }}-status-syncer
 {{- end }}
+
+{{/*
+The configuration file's contents: `config`, with analysis.admissionWarnings merged in by
+admissionWarnings.enabled (the option alone, without the webhook entry and RBAC that come
+with the value, would watch kinds the ServiceAccount may not list).
+*/}}
+{{- define "meshguard.config" -}}
+{{- $config := deepCopy .Values.config }}
+{{- if .Values.admissionWarnings.enabled }}
+{{- $config = mustMergeOverwrite $config (dict "analysis" (dict "admissionWarnings" true)) }}
+{{- else if and (kindIs "map" $config.analysis) $config.analysis.admissionWarnings }}
+{{- fail "config.analysis.admissionWarnings needs the webhook entry and RBAC that come with it: set admissionWarnings.enabled: true instead" }}
+{{- end }}
+{{- if $config }}
+{{- toYaml $config }}
+{{- end }}
+{{- end }}
