@@ -9,6 +9,11 @@
 // their caches hold them (the issue's target is stated for 10k; creating them one at a
 // time takes about a minute per thousand).
 //
+// --analysis-objects N Services and N NetworkPolicies (not selecting the target pods) exist
+// as well, and `serve` is measured a second time with analysis.admissionWarnings on, which
+// watches them, every pod and the webhook configurations: its cost is the ratio of the two
+// live rows (docs/operations.md). Default 1000; 0 skips that row.
+//
 // Writes bench/results/live-memory.json and prints each process's resident memory idle and
 // at its peak under load, beside the memory requests and limits of manifests/base.
 import * as k8s from '@kubernetes/client-node';
@@ -26,6 +31,8 @@ import { containerResources, freePort, imageNodeFlags, reviewLoad, ROOT, rssMb, 
 const LOAD_SECONDS = 10;
 const podsArg = process.argv.indexOf('--pods');
 const EXTRA_PODS = podsArg >= 0 ? Number(process.argv[podsArg + 1]) : 1000;
+const analysisArg = process.argv.indexOf('--analysis-objects');
+const ANALYSIS_OBJECTS = analysisArg >= 0 ? Number(process.argv[analysisArg + 1]) : 1000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const dir = await mkdtemp(join(tmpdir(), 'meshguard-live-memory-'));
@@ -96,8 +103,33 @@ try {
   const pod = state.find((o) => o.kind === 'Pod');
   for (let i = 0; i < EXTRA_PODS; i++) await objects.create({ ...pod, metadata: { ...pod.metadata, name: `demo-data-${i}` }, status: undefined });
 
+  // Services and NetworkPolicies of other workloads, created 20 at a time, as kubectl apply
+  // leaves them (a last-applied-configuration annotation, which the informers strip).
+  const ns = pod.metadata.namespace as string;
+  const analysed = (i: number) => {
+    const svc = { apiVersion: 'v1', kind: 'Service', metadata: { name: `svc-${i}`, namespace: ns, labels: { app: `app-${i}` } }, spec: { selector: { app: `app-${i}` }, ports: [{ name: 'http', port: 80, targetPort: 8080 }] } };
+    const np = {
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'NetworkPolicy',
+      metadata: { name: `np-${i}`, namespace: ns },
+      spec: { podSelector: { matchLabels: { app: `app-${i}` } }, policyTypes: ['Ingress'], ingress: [{ from: [{ podSelector: { matchLabels: { role: 'client' } } }], ports: [{ port: 8080, protocol: 'TCP' }] }] },
+    };
+    const applied = (o: { metadata: Record<string, unknown> }) => ({ ...o, metadata: { ...o.metadata, annotations: { 'kubectl.kubernetes.io/last-applied-configuration': JSON.stringify(o) } } });
+    return [applied(svc), applied(np)];
+  };
+  for (let i = 0; i < ANALYSIS_OBJECTS; i += 20)
+    await Promise.all(Array.from({ length: Math.min(20, ANALYSIS_OBJECTS - i) }, (_, j) => analysed(i + j)).flat().map((o) => objects.create(o)));
+
   const standalone = await measureServe('serve (standalone, --state)', ['--state', join(ROOT, 'examples/state.yaml')]);
   const live = await measureServe('serve (live, informers)', ['--kubeconfig', cluster.kubeconfigPath]);
+  let warnings: Row | undefined;
+  if (ANALYSIS_OBJECTS > 0) {
+    const config = join(dir, 'admission-warnings.yaml');
+    await writeFile(config, 'analysis:\n  admissionWarnings: true\n');
+    // Readiness does not wait for the analysed kinds; their informers list at start, so
+    // the idle sample (2 s after ready) is taken once they hold everything.
+    warnings = await measureServe('serve (live, admission warnings)', ['--kubeconfig', cluster.kubeconfigPath, '--config', config]);
+  }
 
   const syncPort = await freePort();
   const syncer = start(['sync-status', '--kubeconfig', cluster.kubeconfigPath, '--leader-elect', '--lease-namespace', 'default', '--metrics-port', String(syncPort)], SYNCER_NODE_FLAGS);
@@ -110,17 +142,26 @@ try {
   const syncRow: Row = { process: 'sync-status (live, leader)', idleMb: syncIdle, peakMb: rssMb(syncer.pid!).peak };
   await stop(syncer);
 
-  const rows = [standalone, live, syncRow];
+  const rows = [standalone, live, ...(warnings ? [warnings] : []), syncRow];
   const webhookRes = containerResources('webhook');
   const syncerRes = containerResources('status-syncer');
   const report = {
     when: new Date().toISOString(),
     node: process.version,
-    settings: { loadSecondsPerWebhook: LOAD_SECONDS, extraPods: EXTRA_PODS, nodeFlags: NODE_FLAGS, syncerNodeFlags: SYNCER_NODE_FLAGS },
+    settings: {
+      loadSecondsPerWebhook: LOAD_SECONDS,
+      extraPods: EXTRA_PODS,
+      analysisObjects: { services: ANALYSIS_OBJECTS, networkPolicies: ANALYSIS_OBJECTS },
+      nodeFlags: NODE_FLAGS,
+      syncerNodeFlags: SYNCER_NODE_FLAGS,
+    },
     rows,
     summary: {
       livePeakToStandalonePeak: Math.round((live.peakMb / standalone.peakMb) * 1000) / 1000,
       webhookPeakUnder120Mb: live.peakMb < 120,
+      ...(warnings
+        ? { admissionWarningsIdleToLiveIdle: Math.round((warnings.idleMb / live.idleMb) * 1000) / 1000, admissionWarningsPeakToLivePeak: Math.round((warnings.peakMb / live.peakMb) * 1000) / 1000 }
+        : {}),
       manifests: { webhook: webhookRes, statusSyncer: syncerRes },
     },
   };
@@ -133,6 +174,9 @@ try {
     ...rows.map((r) => `${r.process.padEnd(30)} ${pad(r.idleMb, 8)} ${pad(r.peakMb, 8)}  ${r.requestsPerSec ? `${r.requestsPerSec.mutate}, ${r.requestsPerSec.validate}` : ''}`),
     '',
     `live webhook peak ${live.peakMb} MB = ${report.summary.livePeakToStandalonePeak}x standalone (${standalone.peakMb} MB); target < 120 MB: ${live.peakMb < 120 ? 'met' : 'MISSED'}`,
+    ...(warnings
+      ? [`admission warnings (${ANALYSIS_OBJECTS} Services + ${ANALYSIS_OBJECTS} NetworkPolicies, every pod): idle ${report.summary.admissionWarningsIdleToLiveIdle}x, peak ${report.summary.admissionWarningsPeakToLivePeak}x the live webhook without them`]
+      : []),
     `manifests/base: webhook request ${webhookRes.request} (${mi(webhookRes.request)?.toFixed(0)} MB), limit ${webhookRes.limit}; ` +
       `status-syncer request ${syncerRes.request} (${mi(syncerRes.request)?.toFixed(0)} MB), limit ${syncerRes.limit}`,
   ];

@@ -225,17 +225,29 @@ export class MeshguardProcess {
 // Webhook configurations
 
 /**
- * The shipped Mutating/ValidatingWebhookConfiguration (aliases resolved), with every
- * webhook's clientConfig replaced by a URL on 127.0.0.1:port (same path as the shipped
- * Service reference) and the given CA bundle. Nothing else changes.
+ * The shipped Mutating/ValidatingWebhookConfiguration (aliases resolved), plus the entries
+ * the named kustomize components add, with every webhook's clientConfig replaced by a URL
+ * on 127.0.0.1:port (same path as the shipped Service reference) and the given CA bundle.
+ * Nothing else changes.
  */
-export function shippedWebhookConfigurations(port: number, caPem: string, file = SHIPPED_WEBHOOKS): Doc[] {
-  const docs = parseAllDocuments(fs.readFileSync(file, 'utf8'))
-    .map((d) => {
-      if (d.errors.length > 0) throw new Error(`${file}: ${d.errors.map((e) => e.message).join('; ')}`);
-      return d.toJS({ maxAliasCount: -1 }) as Doc | null;
-    })
-    .filter((d): d is Doc => d !== null);
+export function shippedWebhookConfigurations(port: number, caPem: string, file = SHIPPED_WEBHOOKS, opts: { components?: string[] } = {}): Doc[] {
+  const parse = (f: string): Doc[] =>
+    parseAllDocuments(fs.readFileSync(f, 'utf8'))
+      .map((d) => {
+        if (d.errors.length > 0) throw new Error(`${f}: ${d.errors.map((e) => e.message).join('; ')}`);
+        return d.toJS({ maxAliasCount: -1 }) as Doc | null;
+      })
+      .filter((d): d is Doc => d !== null);
+  const docs = parse(file);
+  // A component's webhook entries, as its JSON patch adds them to the ValidatingWebhookConfiguration.
+  for (const component of opts.components ?? []) {
+    const patch = path.join(ROOT, 'manifests', 'components', component, 'webhook-patch.yaml');
+    const validating = docs.find((d) => d.kind === 'ValidatingWebhookConfiguration')!;
+    for (const op of parse(patch)[0] as unknown as Doc[]) {
+      if (op.op !== 'add' || op.path !== '/webhooks/-') throw new Error(`${patch}: unexpected operation ${op.op} ${op.path}`);
+      validating.webhooks.push(op.value);
+    }
+  }
   const caBundle = Buffer.from(caPem).toString('base64');
   for (const doc of docs) {
     if (!/^(Mutating|Validating)WebhookConfiguration$/.test(doc.kind)) throw new Error(`unexpected ${doc.kind} in ${file}`);
