@@ -80,7 +80,13 @@ async function liveView(opts: ServeOptions, config: PolicyConfig, logger: Logger
   } catch (err) {
     throw MG_ERR_KUBECONFIG(opts.kubeconfig ?? '(in-cluster)', (err as Error).message);
   }
-  return new InformerClusterView({ kubeConfig, profiles: config.profiles, logger: logger.child({ component: 'cluster-view' }) });
+  return new InformerClusterView({
+    kubeConfig,
+    profiles: config.profiles,
+    logger: logger.child({ component: 'cluster-view' }),
+    // The kinds of the cross-object rules are watched only when their warnings are wanted.
+    analysis: config.analysis?.admissionWarnings === true,
+  });
 }
 
 export async function serve(opts: ServeOptions): Promise<void> {
