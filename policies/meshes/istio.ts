@@ -3,7 +3,7 @@
 // injector's policy then reads the pod's switch (label first, annotation second).
 import type { NamespaceInfo, PodFacts, StringMap } from '../k8s.js';
 import { cidrListError } from '../values/cidr.js';
-import { goBoolError } from '../values/go-bool.js';
+import { goBoolError, parseGoBool } from '../values/go-bool.js';
 import { goTrimSpace } from '../values/go-strings.js';
 import { portListError, type PortListRules } from '../values/port-list.js';
 import { parseQuantity, quantityNanos, resourceQuantityError } from '../values/quantity.js';
@@ -216,15 +216,43 @@ const checkAnnotation = (key: string, value: string): string | undefined => {
   return undefined;
 };
 
-const annotationWarning = (key: string, value: string): string | undefined => {
+// istio-cni's plugin reads the injected pod again before it sets up the pod's network
+// (doAddRun and NewRedirect in cni/pkg/plugin), with rules of its own that differ from the
+// injector's in three places (the differential tier runs the plugin on every case):
+// - the inject switch, label first, then annotation, is read with Go's ParseBool, and a
+//   false there means "set up no redirection": the injector ignored "False" or "0" and added
+//   the proxy, the plugin then leaves the proxy out of the pod's traffic;
+// - the interception mode must be REDIRECT or TPROXY (validateInterceptionMode): NONE, which
+//   the injector takes, fails the pod's network setup;
+// - includeOutboundPorts, which the injector does not check, must be "*" or a port list
+//   (validatePortListWithWildcard), or the network setup fails.
+// A failed network setup keeps the pod in ContainerCreating: the kubelet retries it forever.
+const CNI_NO_CAPTURE =
+  'where istio-cni is installed, its plugin reads this value with Go\'s ParseBool as false and sets up no traffic redirection for the proxy the injector adds: the pod runs a sidecar that none of its traffic passes through';
+const CNI_SETUP_FAILS = "where istio-cni is installed, its plugin refuses this value and the pod's network setup fails, so the pod stays in ContainerCreating";
+
+const ignoredSwitch = (value: string, cni: 'label' | 'annotation' | 'no'): string => {
+  const base = `Istio reads only exactly "true" or "false" here and ignores ${JSON.stringify(value)} as if the switch were absent, so the namespace decides; write "true" or "false"`;
+  if (cni === 'no' || parseGoBool(value) !== false) return base;
+  return `${base}. And ${CNI_NO_CAPTURE}${cni === 'annotation' ? ` (the plugin reads the label ${ISTIO_INJECT} instead where the pod has one)` : ''}`;
+};
+
+const annotationWarning = (key: string, value: string, labels?: StringMap): string | undefined => {
   if (key === ISTIO_INJECT && !isIstioSwitchValue(value)) {
-    return `Istio reads only exactly "true" or "false" here and ignores ${JSON.stringify(value)} as if the switch were absent, so the namespace decides; write "true" or "false"`;
+    // The plugin prefers the label, whatever its value; without the pod's labels (a cluster
+    // CR's annotations) the message says so.
+    return ignoredSwitch(value, labels?.[ISTIO_INJECT] !== undefined ? 'no' : 'annotation');
   }
   if (key === ISTIO_INCLUDE_OUTBOUND_PORTS) {
     // Not in AnnotationValidation: the injector copies it into istio-init's -q argument and
     // istio-iptables gives each comma-separated element to iptables as written.
     const error = portListError(value, PORTS);
-    return error && `Istio does not check this value; istio-iptables hands each element to iptables as written, which fails the pod's istio-init container: ${error}`;
+    if (!error) return undefined;
+    const cniRefuses = portListError(value, { ...PORTS, allowStar: true }) !== undefined;
+    return `Istio's injector does not check this value; istio-iptables hands each element to iptables as written, which fails the pod's istio-init container${cniRefuses ? `, and ${CNI_SETUP_FAILS}` : ''}: ${error}`;
+  }
+  if (key === ISTIO_INTERCEPTION_MODE && value === 'NONE') {
+    return `NONE turns traffic capture off: the proxy runs, but none of the pod's traffic passes through it unless the application sends it there. And ${CNI_SETUP_FAILS} (it takes only REDIRECT and TPROXY)`;
   }
   return undefined;
 };
@@ -257,7 +285,7 @@ const checkAnnotationSet = (annotations: StringMap): { key: string; message: str
 const labelWarnings = (labels: StringMap): { key: string; message: string }[] => {
   const value = labels[ISTIO_INJECT];
   if (value === undefined || isIstioSwitchValue(value)) return [];
-  return [{ key: ISTIO_INJECT, message: annotationWarning(ISTIO_INJECT, value)! }];
+  return [{ key: ISTIO_INJECT, message: ignoredSwitch(value, 'label') }];
 };
 
 export const istio: MeshRules = {

@@ -53,8 +53,12 @@ export interface MeshRules {
   isMeshed(pod: PodFacts, ns: NamespaceInfo): Decision;
   /** Value rule for one annotation of this mesh: an error message, or undefined when the mesh would accept it. */
   checkAnnotation(key: string, value: string): string | undefined;
-  /** A value the mesh accepts but ignores or passes on unchecked: a warning message, or undefined. */
-  annotationWarning?(key: string, value: string): string | undefined;
+  /**
+   * A value the mesh accepts but ignores or passes on unchecked: a warning message, or
+   * undefined. `labels` are the owner's labels where it has any (a pod or pod template),
+   * for meshes that read a switch from either form.
+   */
+  annotationWarning?(key: string, value: string, labels?: StringMap): string | undefined;
   /** Rules across annotations (e.g. a request above its limit): errors per key. */
   checkAnnotationSet?(annotations: StringMap): { key: string; message: string }[];
   /** Labels of this mesh whose value the mesh ignores: a warning per key. */

@@ -31,7 +31,7 @@ export const checkAnnotations = (
       continue;
     }
     // A value the mesh accepts but ignores or passes on unchecked: the user's setting is lost.
-    const warning = MESHES[mesh].annotationWarning?.(key, value);
+    const warning = MESHES[mesh].annotationWarning?.(key, value, opts.labels);
     if (warning) out.push(finding('MG103', `${key}: ${JSON.stringify(value)} on ${opts.where}: ${warning}`, [...at, key], 'warning', `${key}=${JSON.stringify(value)}: ${warning}`.slice(0, 100)));
   }
   for (const mesh of MESH_NAMES) {

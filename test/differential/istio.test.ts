@@ -1,7 +1,8 @@
 // The differential tier: meshguard's Istio decisions against Istio's own code. Cases are
 // generated with fast-check (seed printed; replay with MG_DIFF_SEED=<seed>), answered by
 // test/differential/.cache/bin/istio-oracle (built by test/differential/build.sh from the
-// pinned istio.io/istio module), and compared. Where meshguard differs on purpose, the case
+// pinned istio.io/istio module), and compared: would Istio inject, refusals, istio-cni's
+// capture, and the exclusions after meshguard's mutation. Where meshguard differs on purpose, the case
 // must match a row of the table in docs/rules.md ("Deliberate differences from Istio").
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -173,6 +174,27 @@ if (existsSync(ORACLE)) {
       const refused = a.refusal !== undefined || a.apiRefusal !== undefined;
       if ((errors.length > 0) !== refused) note(i, 'refusal', `meshguard ${errors.length > 0 ? `refuses (${errors.map((e) => e.message).join(' | ')})` : 'accepts'}, Istio ${refused ? `refuses (${a.refusal ?? a.apiRefusal})` : 'accepts'}`);
     }
+    t.same(mismatches.filter(Boolean), [], `no disagreement outside the deliberate table (seed ${seed})`);
+    mismatches.length = 0;
+  });
+
+  // With istio-cni, the CNI plugin (doAddRun, NewRedirect) reads the injected pod again with
+  // its own rules: it may set up no redirection for the proxy (a switch Go's ParseBool reads
+  // as false) or fail the pod's network setup (a value its validators refuse). meshguard names
+  // istio-cni in a finding exactly where that happens.
+  t.test('istio-cni: meshguard names istio-cni exactly where the CNI plugin captures nothing or fails the pod', async (t) => {
+    let checked = 0;
+    for (const [i, c] of cases.entries()) {
+      const a = answers[i]!;
+      if (a.error || !c.install.cni || !a.injected || a.refusal !== undefined || a.apiRefusal !== undefined || !a.iptables) continue;
+      checked++;
+      const findings = checkAnnotations(c.podAnnotations, ['metadata', 'annotations'], { labels: c.podLabels, where: 'Pod db/ac-metadata-0', switchForm: false });
+      const claims = findings.filter((f) => f.message.includes('istio-cni'));
+      const cniTrouble = a.iptables.via === 'none' || a.iptables.error !== undefined;
+      if ((claims.length > 0) !== cniTrouble)
+        note(i, 'cni', `meshguard ${claims.length > 0 ? `names istio-cni (${claims.map((f) => f.message).join(' | ')})` : 'says nothing of istio-cni'}, istio-cni ${a.iptables.error ? `fails: ${a.iptables.error}` : a.iptables.via === 'none' ? 'captures nothing' : 'captures the pod'}`);
+    }
+    t.ok(checked > 0, `${checked} pods injected under istio-cni checked`);
     t.same(mismatches.filter(Boolean), [], `no disagreement outside the deliberate table (seed ${seed})`);
     mismatches.length = 0;
   });

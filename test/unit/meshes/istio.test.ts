@@ -131,6 +131,28 @@ t.test('namespace selection and key ownership', async (t) => {
   for (const k of ['istio.io/rev', 'linkerd.io/inject', 'sidecar.istio.io', 'xsidecar.istio.io/inject', 'inject']) t.notOk(istio.ownsAnnotationKey(k), k);
 });
 
+// istio-cni reads the injected pod again with rules of its own (cni/pkg/plugin at the
+// istio.io/istio version pinned in test/differential/istio/go.mod): doAddRun reads the
+// switch, label first, with strconv.ParseBool and sets up nothing on false; NewRedirect
+// validates interceptionMode (validateInterceptionMode: REDIRECT, TPROXY) and
+// includeOutboundPorts (validatePortListWithWildcard). The differential tier runs the plugin.
+t.test('istio-cni: doAddRun and NewRedirect (cni/pkg/plugin) as the warnings name them', async (t) => {
+  const warn = istio.annotationWarning!;
+  for (const v of ['0', 'f', 'F', 'FALSE', 'False']) {
+    t.match(istio.labelWarnings!({ 'sidecar.istio.io/inject': v })[0]?.message, /istio-cni .* ParseBool as false and sets up no traffic redirection/, `label ${v}`);
+    t.match(warn('sidecar.istio.io/inject', v, {}), /istio-cni .*reads the label sidecar.istio.io\/inject instead where the pod has one/, `annotation ${v}, no label`);
+    t.notMatch(warn('sidecar.istio.io/inject', v, { 'sidecar.istio.io/inject': 'true' }), /istio-cni/, `annotation ${v} under a label: the plugin reads the label`);
+  }
+  for (const v of ['True', '1', 'yes', 'no', 'off', '']) {
+    t.notMatch(istio.labelWarnings!({ 'sidecar.istio.io/inject': v })[0]?.message ?? '', /istio-cni/, `label ${JSON.stringify(v)}: ParseBool does not read it as false`);
+  }
+  t.match(warn('sidecar.istio.io/interceptionMode', 'NONE'), /none of the pod's traffic passes through it.*istio-cni.*ContainerCreating/);
+  t.equal(warn('sidecar.istio.io/interceptionMode', 'TPROXY'), undefined);
+  t.match(warn('traffic.sidecar.istio.io/includeOutboundPorts', '70000'), /istio-init container, and where istio-cni is installed, its plugin refuses this value/);
+  t.match(warn('traffic.sidecar.istio.io/includeOutboundPorts', ' * '), /istio-cni/, 'the plugin compares with "*" before trimming');
+  t.notMatch(warn('traffic.sidecar.istio.io/includeOutboundPorts', '*') ?? '', /istio-cni/, 'the plugin takes "*"');
+});
+
 t.test('checkAnnotation follows Istio value rules', async (t) => {
   const check = istio.checkAnnotation;
   t.equal(check('sidecar.istio.io/inject', 'true'), undefined);
@@ -149,7 +171,7 @@ t.test('checkAnnotation follows Istio value rules', async (t) => {
   t.match(check('traffic.sidecar.istio.io/excludeInboundPorts', '*'), /not accepted here/);
   // Not validated by Istio (absent from AnnotationValidation): a warning, never a refusal.
   t.equal(check('traffic.sidecar.istio.io/includeOutboundPorts', '*'), undefined);
-  t.match(istio.annotationWarning!('traffic.sidecar.istio.io/includeOutboundPorts', '80-90'), /Istio does not check this value; istio-iptables hands each element to iptables as written/);
+  t.match(istio.annotationWarning!('traffic.sidecar.istio.io/includeOutboundPorts', '80-90'), /Istio's injector does not check this value; istio-iptables hands each element to iptables as written/);
   t.equal(istio.annotationWarning!('traffic.sidecar.istio.io/includeOutboundPorts', '80,90'), undefined);
   t.equal(check('traffic.sidecar.istio.io/includeInboundPorts', '*'), undefined, '* only in includeInboundPorts');
   t.match(check('traffic.sidecar.istio.io/includeInboundPorts', ' * '), /must be the whole value/, 'Istio compares with "*" literally');
