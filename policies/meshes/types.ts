@@ -63,6 +63,8 @@ export interface MeshRules {
   checkAnnotationSet?(annotations: StringMap): { key: string; message: string }[];
   /** Labels of this mesh whose value the mesh ignores: a warning per key. */
   labelWarnings?(labels: StringMap): { key: string; message: string }[];
+  /** Labels of this mesh whose value makes the mesh refuse the pod: an error per key. */
+  labelErrors?(labels: StringMap): { key: string; message: string }[];
   /** undefined where the mesh cannot exclude ports (ambient). */
   readonly portExclusion?: PortExclusion;
   readonly optOut: OptOut;

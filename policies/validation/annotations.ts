@@ -44,6 +44,9 @@ export const checkAnnotations = (
   if (opts.labels && at[at.length - 1] === 'annotations') {
     const labelsAt = [...at.slice(0, -1), 'labels'];
     for (const mesh of MESH_NAMES) {
+      for (const { key, message } of MESHES[mesh].labelErrors?.(opts.labels) ?? []) {
+        out.push(finding('MG103', `label ${key}: ${JSON.stringify(opts.labels[key])} on ${opts.where}: ${message}`, [...labelsAt, key]));
+      }
       for (const { key, message } of MESHES[mesh].labelWarnings?.(opts.labels) ?? []) {
         out.push(finding('MG103', `label ${key}: ${JSON.stringify(opts.labels[key])} on ${opts.where}: ${message}`, [...labelsAt, key], 'warning', `label ${key}=${JSON.stringify(opts.labels[key])} is ignored by the mesh`));
       }

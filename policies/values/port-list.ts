@@ -13,6 +13,8 @@ export interface PortListRules {
   max?: number;
   /** Whether the whole value may be exactly `*` (Istio's includeInboundPorts: every port; Istio compares without trimming). */
   allowStar?: boolean;
+  /** Whether blank elements are skipped instead of refused (Kuma's Ports.append drops them). */
+  skipEmpty?: boolean;
 }
 
 /** One element of a list: a single port has `from === to`. */
@@ -91,6 +93,7 @@ export const parsePortList = (value: string, rules: PortListRules): Parsed<PortL
   const spans: PortSpan[] = [];
   const elements = trimmed.split(',');
   for (const [i, raw] of elements.entries()) {
+    if (rules.skipEmpty && goTrimSpace(raw) === '') continue;
     const parsed = parseElement(raw, i + 1, rules);
     if (!parsed.ok) return fail(`${parsed.error}; expected ${describePortList(rules)}`);
     spans.push(parsed.value);

@@ -202,3 +202,17 @@ t.test('UPDATE that does not make things worse is allowed with a warning', async
   const noOld = validate(bad, objects, { operation: 'UPDATE' });
   t.equal(noOld.r.allowed, false, 'without oldObject nothing is forgiven');
 });
+
+// kumahq/kuma precheck.go needToInject reads the pod label with GetEnabled; any other value
+// is an error, which the webhook returns as a refusal (pod_mutator.go).
+t.test('Kuma: a pod label value Kuma refuses is an MG103 error on the label', async (t) => {
+  const KUMA_NS = namespace({ 'kuma.io/sidecar-injection': 'enabled' });
+  const kumaCluster = cluster(true, { 'kuma.io/mesh': 'default' });
+  const labelled = (v: string) => statefulSet(antflyLabels('ac', { 'kuma.io/sidecar-injection': v }));
+  const bad = validate(labelled('on'), [KUMA_NS, kumaCluster]);
+  t.equal(bad.r.allowed, false);
+  t.ok(rules(bad.res).includes('MG103'), 'MG103');
+  t.match(bad.r.status?.message, /label kuma\.io\/sidecar-injection: "on" on .*its injector refuses a pod whose label has any other value/);
+  const good = validate(labelled('yes'), [KUMA_NS, kumaCluster]);
+  t.notOk(rules(good.res).includes('MG103'), '"yes" is one of GetEnabled\'s spellings');
+});
