@@ -2,8 +2,8 @@
 // namespace and the pod, with the pod able to opt out of an injected namespace or opt in
 // on its own. Reasons follow the injector's own report ("injection disabled by ...").
 import type { NamespaceInfo, PodFacts } from '../k8s.js';
-import { portListError, type PortListRules } from '../values/port-list.js';
-import { resourceQuantityError } from '../values/quantity.js';
+import { goTrimSpace } from '../values/go-strings.js';
+import { isNegative, parseQuantity, resourceQuantityError } from '../values/quantity.js';
 import { findProxyContainer, hasPrefix, kv, no, yes } from './common.js';
 import type { Decision, MeshRules } from './types.js';
 
@@ -24,8 +24,10 @@ const wouldMesh = (pod: PodFacts, ns: NamespaceInfo): Decision => {
   const proxy = linkerdProxy(pod);
   if (proxy) return yes(`the pod already carries Linkerd's proxy (${proxy})`);
   if (pod.hostNetwork) return no("Linkerd never injects hostNetwork pods: the proxy's iptables rules would apply to the node");
-  const nsValue = ns.annotations[LINKERD_INJECT];
-  const podValue = pod.annotations[LINKERD_INJECT];
+  // Report.disabledByAnnotation (pkg/inject/report.go) reads a missing annotation as "", and
+  // isInjectAnnotationValid takes "": an empty value is the same as none.
+  const nsValue = ns.annotations[LINKERD_INJECT] || undefined;
+  const podValue = pod.annotations[LINKERD_INJECT] || undefined;
   if (nsValue !== undefined && !INJECT_VALUES.includes(nsValue)) return invalid('the namespace', nsValue);
   if (podValue !== undefined && !INJECT_VALUES.includes(podValue)) return invalid('the pod', podValue);
   if (nsValue !== undefined && injects(nsValue)) {
@@ -44,8 +46,82 @@ const isMeshed = (pod: PodFacts): Decision => {
   return proxy ? yes(`Linkerd's proxy is present (${proxy})`) : no("no linkerd-proxy container: Linkerd's proxy was not injected");
 };
 
-const PORTS: PortListRules = { ranges: true };
 const PORT_LISTS = new Set(['config.linkerd.io/skip-inbound-ports', 'config.linkerd.io/skip-outbound-ports']);
+export const LINKERD_OPAQUE_PORTS = 'config.linkerd.io/opaque-ports';
+export const LINKERD_PROXY_AWAIT = 'config.linkerd.io/proxy-await';
+export const LINKERD_DEFAULT_INBOUND_POLICY = 'config.linkerd.io/default-inbound-policy';
+export const LINKERD_WAIT_BEFORE_EXIT = 'config.alpha.linkerd.io/proxy-wait-before-exit-seconds';
+/** pkg/k8s/labels.go AllUnauthenticated … Audit: the values ApplyAnnotationOverrides takes. */
+export const LINKERD_INBOUND_POLICIES: readonly string[] = ['all-unauthenticated', 'all-authenticated', 'cluster-unauthenticated', 'cluster-authenticated', 'deny', 'audit'];
+
+/**
+ * util.ParsePortRange (linkerd2 pkg/util/portrange.go; the same in linkerd2-proxy-init):
+ * split at "-", at most two bounds, each read by strconv.Atoi and 0–65535, lower ≤ upper.
+ * The element as given: no trimming. Undefined where it refuses the element.
+ */
+export const linkerdPortRange = (element: string): { from: number; to: number } | undefined => {
+  const bounds = element.split('-');
+  if (bounds.length > 2) return undefined;
+  const [lo, hi = lo] = bounds as [string, string?];
+  const atoiPort = (b: string): number | undefined => (/^\+?[0-9]+$/.test(b) && Number(b) <= 65535 ? Number(b) : undefined);
+  const from = atoiPort(lo);
+  const to = atoiPort(hi);
+  return from === undefined || to === undefined || to < from ? undefined : { from, to };
+};
+
+const listOrNone = (kept: string[]): string => (kept.length > 0 ? kept.join(',') : 'none');
+
+// The skip lists reach linkerd-init unchanged (ApplyAnnotationOverrides sets
+// values.ProxyInit.IgnoreInboundPorts / IgnoreOutboundPorts to the annotation), and with
+// linkerd-cni the plugin reads the annotation (cni-plugin/main.go, strings.Split at commas).
+// makeMultiportDestinations (linkerd2-proxy-init pkg/iptables/iptables.go) runs each element
+// through ParsePortRange and drops one it refuses with only a log line: that port keeps
+// going through the proxy. A blank element drops nothing anyone asked for.
+const skipListWarning = (value: string): string | undefined => {
+  const elements = value.split(',');
+  const dropped = elements.filter((e) => goTrimSpace(e) !== '' && linkerdPortRange(e) === undefined);
+  if (dropped.length === 0) return undefined;
+  const kept = elements.filter((e) => linkerdPortRange(e) !== undefined);
+  return `Linkerd's proxy-init cannot parse ${dropped.map((e) => JSON.stringify(e)).join(', ')} (each element must be a port 0–65535 or a range a-b, written without spaces) and ignores ${dropped.length === 1 ? 'it' : 'them'} with only a log line, so it skips only: ${listOrNone(kept)}`;
+};
+
+// IANA_SVC_NAME, the shape the API server requires of a container port's name: such an
+// element may name one of the pod's ports, which ParseContainerOpaquePorts resolves.
+const mayBePortName = (s: string): boolean => s.length <= 15 && /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/.test(s) && /[a-z]/.test(s) && !s.includes('--');
+
+// ParseContainerOpaquePorts (pkg/util/parsing.go): GetPortRanges drops one trailing comma and
+// trims each element; a name of one of the pod's ports becomes its number; anything else goes
+// through ParsePortRange and is dropped with a log line when it fails. The annotation replaces
+// the installation's list as a whole.
+const opaquePortsWarning = (value: string): string | undefined => {
+  const elements = (value.endsWith(',') ? value.slice(0, -1) : value).split(',').map(goTrimSpace);
+  const dropped = elements.filter((e) => linkerdPortRange(e) === undefined && !mayBePortName(e));
+  if (dropped.length === 0) return undefined;
+  const kept = elements.filter((e) => !dropped.includes(e));
+  return `Linkerd ignores ${dropped.map((e) => JSON.stringify(e)).join(', ')} (not a port, a range a-b or a port name) with only a log line, and the annotation replaces the installation's opaque ports (chart default 25,587,3306,4444,5432,6379,9300,11211), so the pod's opaque ports are: ${listOrNone(kept)}`;
+};
+
+// ApplyAnnotationOverrides (pkg/inject/inject.go): a value it does not take is logged and
+// the installation's value stays; the defaults named are charts/linkerd-control-plane/values.yaml.
+const annotationWarning = (key: string, value: string): string | undefined => {
+  if (key === LINKERD_INJECT && value === '') return `Linkerd reads an empty ${LINKERD_INJECT} as if it were absent, so the namespace decides; write "enabled" or "disabled"`;
+  if (PORT_LISTS.has(key)) return skipListWarning(value);
+  if (QUANTITIES.has(key)) {
+    const parsed = parseQuantity(value);
+    return parsed.ok ? undefined : `Linkerd cannot parse this quantity (${parsed.error}); it ignores the value with only a log line and the installation's proxy.resources apply`;
+  }
+  if (key === LINKERD_OPAQUE_PORTS) return opaquePortsWarning(value);
+  if (key === LINKERD_PROXY_AWAIT && value !== 'enabled' && value !== 'disabled') {
+    return `Linkerd accepts only "enabled" or "disabled" here; it ignores this value and uses the installation's proxy.await (chart default true: the application waits for the proxy)`;
+  }
+  if (key === LINKERD_DEFAULT_INBOUND_POLICY && !LINKERD_INBOUND_POLICIES.includes(value)) {
+    return `Linkerd accepts only ${LINKERD_INBOUND_POLICIES.join(', ')} here; it ignores this value and uses the installation's proxy.defaultInboundPolicy (chart default all-unauthenticated)`;
+  }
+  if (key === LINKERD_WAIT_BEFORE_EXIT && !(/^[0-9]+$/.test(value) && BigInt(value) <= 18446744073709551615n)) {
+    return `Linkerd reads this with strconv.ParseUint (a whole number of seconds, digits only); it ignores this value and uses the installation's proxy.waitBeforeExitSeconds (chart default 0: no wait)`;
+  }
+  return undefined;
+};
 const QUANTITIES = new Set([
   'config.linkerd.io/proxy-cpu-request',
   'config.linkerd.io/proxy-cpu-limit',
@@ -55,15 +131,17 @@ const QUANTITIES = new Set([
 
 const checkAnnotation = (key: string, value: string): string | undefined => {
   if (key === LINKERD_INJECT) {
-    return INJECT_VALUES.includes(value) ? undefined : `Linkerd accepts only ${INJECT_VALUES.map((v) => JSON.stringify(v)).join(', ')} here (lowercase); "true" is not one of them, use "enabled"`;
+    return value === '' || INJECT_VALUES.includes(value) ? undefined : `Linkerd accepts only ${INJECT_VALUES.map((v) => JSON.stringify(v)).join(', ')} here (lowercase); "true" is not one of them, use "enabled"`;
   }
-  if (PORT_LISTS.has(key)) {
-    const error = portListError(value, PORTS);
-    return error && `Linkerd cannot parse this port list: ${error}`;
+  if (PORT_LISTS.has(key) && value.includes('"')) {
+    // pflag's StringSlice reads linkerd-init's --inbound/outbound-ports-to-ignore as CSV.
+    return `linkerd-init reads this list as CSV, where a double quote either fails its argument parsing or changes the elements; remove the quotes`;
   }
   if (QUANTITIES.has(key)) {
-    const error = resourceQuantityError(value);
-    return error && `Linkerd cannot use this as the proxy's resources: ${error}`;
+    // ApplyAnnotationOverrides drops a value ParseQuantity refuses (a warning, above), and
+    // copies any other into the proxy's resources, where the API server refuses a negative one.
+    const parsed = parseQuantity(value);
+    return parsed.ok && isNegative(parsed.value) ? `Linkerd copies it into the proxy's resources: ${resourceQuantityError(value)}` : undefined;
   }
   return undefined;
 };
@@ -76,6 +154,7 @@ export const linkerd: MeshRules = {
   wouldMesh: (pod, ns) => wouldMesh(pod, ns),
   isMeshed: (pod) => isMeshed(pod),
   checkAnnotation,
+  annotationWarning,
   portExclusion: {
     inbound: 'config.linkerd.io/skip-inbound-ports',
     outbound: 'config.linkerd.io/skip-outbound-ports',
@@ -85,6 +164,7 @@ export const linkerd: MeshRules = {
     // annotation replaces that list, so the merge must start from it.
     startValue: (key, ns) => ns.annotations[key] ?? LINKERD_DEFAULT_SKIP_PORTS,
     ranges: true,
+    asWritten: true,
   },
   optOut: { annotations: { [LINKERD_INJECT]: 'disabled' } },
 };

@@ -31,6 +31,8 @@ export interface PortExclusion {
   startValue?: (key: string, ns: NamespaceInfo) => string | undefined;
   /** Whether the mesh accepts `a-b` ranges in these lists. */
   ranges: boolean;
+  /** The mesh reads elements as written, untrimmed (see MergeOptions.asWritten). */
+  asWritten?: boolean;
 }
 
 /** What mutation rule 4 adds when a disabled cluster's pod would otherwise be meshed. */

@@ -174,8 +174,8 @@ export const mutatePodPart = (input: MutationInput): MutationResult => {
       const current = w.get('annotations', key);
       if (desired.annotations[key] === undefined && desired.consensusPorts.length === 0) continue;
       const start = current ?? ex!.startValue?.(key, input.ns);
-      const withCr = mergePorts(start, [], { ranges: ex!.ranges }, desired.annotations[key]);
-      const next = mergePorts(withCr, desired.consensusPorts, { ranges: ex!.ranges });
+      const withCr = mergePorts(start, [], ex!, desired.annotations[key]);
+      const next = mergePorts(withCr, desired.consensusPorts, ex!);
       if (next === current) continue;
       w.set('annotations', key, next);
       if (next !== withCr) added.push(`${key}=${JSON.stringify(next)}`);

@@ -60,7 +60,7 @@ export const validateCluster = (profile: TargetProfile, cr: KubeObject, ns: Name
   if (ex && desired.consensusPorts.length > 0) {
     const missing = [ex.inbound, ex.outbound].filter((k) => {
       const cur = desired.annotations[k] ?? ex.startValue?.(k, ns);
-      return mergePorts(cur, desired.consensusPorts, { ranges: ex.ranges }) !== cur;
+      return mergePorts(cur, desired.consensusPorts, ex) !== cur;
     });
     if (missing.length > 0)
       out.push(

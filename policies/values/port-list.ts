@@ -109,8 +109,9 @@ export const portListError = (value: string, rules: PortListRules): string | und
 
 // Coverage is judged element by element, so that an unparsable neighbour (kept verbatim)
 // does not stop the others from counting.
-const covers = (element: string, port: number, ranges: boolean): boolean => {
-  const text = goTrimSpace(element);
+const covers = (element: string, port: number, opts: MergeOptions): boolean => {
+  const text = opts.asWritten ? element : goTrimSpace(element);
+  const ranges = opts.ranges;
   if (DIGITS.test(text)) return Number(text) === port;
   const range = ranges ? RANGE.exec(text) : null;
   return range !== null && Number(range[1]) <= port && port <= Number(range[2]);
@@ -118,6 +119,11 @@ const covers = (element: string, port: number, ranges: boolean): boolean => {
 
 export interface MergeOptions {
   ranges: boolean;
+  /**
+   * The mesh reads each element exactly as written (Linkerd's proxy-init: no trimming), so
+   * an element with spaces around it covers no port.
+   */
+  asWritten?: boolean;
 }
 
 /** The elements of a list as written, blank ones dropped. */
@@ -140,8 +146,9 @@ export const mergePorts = (existing: string | undefined, add: readonly number[],
   }
   const base = existing ?? '';
   const elements = elementsOf(base);
+  const as = (e: string): string => (opts.asWritten ? e : goTrimSpace(e));
   const has = (text: string): boolean =>
-    elements.some((e) => goTrimSpace(e) === text) || (DIGITS.test(text) && elements.some((e) => covers(e, Number(text), opts.ranges)));
+    elements.some((e) => as(e) === text) || (DIGITS.test(text) && elements.some((e) => covers(e, Number(text), opts)));
   const missing: string[] = [];
   const append = (text: string): void => {
     if (has(text) || missing.includes(text)) return;
