@@ -12,6 +12,7 @@
 // "Oldest" is creationTimestamp, then name (Istio sorts its configs so); a manifest not yet
 // applied has no timestamp and counts as newer than any stored object.
 import { isPlainObject, type KubeObject, type PodFacts, type StringMap } from '../k8s.js';
+import { linkerdSkipsPort } from '../meshes/linkerd.js';
 import type { MeshName } from '../meshes/types.js';
 import { parsePortList } from '../values/port-list.js';
 import { namespaceOfIndex } from './relations.js';
@@ -155,7 +156,8 @@ export const refusesPlaintext = (
     return { mesh, reason: `${where} makes port ${port} STRICT (${scope})`, mtls };
   }
   if (mesh === 'linkerd') {
-    if (listsPort(pod.facts.annotations[LINKERD_SKIP_INBOUND], port, true)) return undefined;
+    const skip = pod.facts.annotations[LINKERD_SKIP_INBOUND];
+    if (skip !== undefined && linkerdSkipsPort(skip, port)) return undefined;
     const ns = namespaceOfIndex(index, pod.namespace);
     const fromPod = pod.facts.annotations[LINKERD_POLICY];
     const policy = fromPod ?? ns.annotations[LINKERD_POLICY];

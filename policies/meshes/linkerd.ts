@@ -69,6 +69,13 @@ export const linkerdPortRange = (element: string): { from: number; to: number } 
   return from === undefined || to === undefined || to < from ? undefined : { from, to };
 };
 
+/** Whether linkerd-init skips `port` for this skip list: only elements ParsePortRange takes count. */
+export const linkerdSkipsPort = (value: string, port: number): boolean =>
+  value.split(',').some((e) => {
+    const range = linkerdPortRange(e);
+    return range !== undefined && range.from <= port && port <= range.to;
+  });
+
 const listOrNone = (kept: string[]): string => (kept.length > 0 ? kept.join(',') : 'none');
 
 // The skip lists reach linkerd-init unchanged (ApplyAnnotationOverrides sets

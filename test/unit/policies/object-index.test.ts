@@ -127,6 +127,12 @@ t.test('sidecar capture and Linkerd default inbound policy', async (t) => {
   t.match(refusesPlaintext(index, { namespace: 'l', facts: facts({}) }, 'linkerd', 9443), { mesh: 'linkerd' });
   t.equal(refusesPlaintext(index, { namespace: 'l', facts: facts({ 'config.linkerd.io/skip-inbound-ports': '9000-9500' }) }, 'linkerd', 9443), undefined, 'a skipped port');
   t.equal(refusesPlaintext(index, { namespace: 'l', facts: facts({ 'config.linkerd.io/default-inbound-policy': 'all-unauthenticated' }) }, 'linkerd', 9443), undefined, 'the pod wins');
+  // linkerd2-proxy-init makeMultiportDestinations: each element through ParsePortRange as
+  // written; one it refuses is dropped and the others still count.
+  const skip = (v: string) => refusesPlaintext(index, { namespace: 'l', facts: facts({ 'config.linkerd.io/skip-inbound-ports': v }) }, 'linkerd', 9443);
+  t.equal(skip('9100-9000,9443'), undefined, 'a dropped neighbour does not undo 9443');
+  t.match(skip(' 9443'), { mesh: 'linkerd' }, 'an element with a space is dropped: 9443 goes through the proxy');
+  t.match(skip('9443 ,80'), { mesh: 'linkerd' });
 });
 
 const strictWebhookSetup = (podAnnotations: StringMap = {}, nsLabels: StringMap = { 'istio-injection': 'enabled' }): KubeObject[] => [
