@@ -54,7 +54,7 @@ const portList = fc.oneof(
 const cidrList = fc.constantFrom('', '*', ' * ', '10.0.0.0/8', '10.0.0.0/8,fd00::/8', '10.0.0.1', '10.0.0.0/33', '10.0.0.0/8, 192.168.0.0/16', 'fe80::1%eth0/64', '010.0.0.0/8');
 const quantity = fc.constantFrom('100m', '1', '0', '-', '+', '.', '-.', '-100m', '-0', '128Mi', '1Gi', '1GB', '1K', 'Mi', '1e3', '1E+3', '1e', '', ' 1', '0.5', '2', '3', '1500m');
 const interfaces = fc.constantFrom('', 'eth1', 'eth1,net1', 'eth1, net1', 'eth1,', '1eth', 'averyveryverylongname', 'eth 1', 'tap@0', 'a.b-c_d');
-const uint32 = fc.constantFrom('0', '10', '4294967295', '4294967296', '-1', ' 10', '1.5', '', 'ten');
+const uint32 = fc.constantFrom('0', '10', '4294967295', '4294967296', '2147483647', '2147483648', '-1', ' 10', '1.5', '', 'ten', '+1', '010');
 const statusPort = fc.constantFrom('15020', '0', ' 15020 ', '65535', '65536', '-1', '', 'http', '1,2');
 const mode = fc.constantFrom('REDIRECT', 'TPROXY', 'NONE', 'redirect', 'REDIRECT ', '', 'tproxy');
 const goBool = fc.constantFrom('true', 'false', 'T', 'F', '1', '0', 'TRUE', 'yes', 'no', '', 'True ');
@@ -75,7 +75,11 @@ const ANNOTATIONS: Record<string, fc.Arbitrary<string>> = {
   'sidecar.istio.io/proxyCPULimit': quantity,
   'sidecar.istio.io/proxyMemoryLimit': quantity,
   'traffic.sidecar.istio.io/excludeInterfaces': interfaces,
+  'traffic.sidecar.istio.io/kubevirtInterfaces': interfaces,
+  'istio.io/reroute-virtual-interfaces': interfaces,
+  'readiness.status.sidecar.istio.io/initialDelaySeconds': uint32,
   'readiness.status.sidecar.istio.io/periodSeconds': uint32,
+  'readiness.status.sidecar.istio.io/failureThreshold': uint32,
   'status.sidecar.istio.io/port': statusPort,
   'sidecar.istio.io/interceptionMode': mode,
   'prometheus.istio.io/merge-metrics': goBool,
