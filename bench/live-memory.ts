@@ -105,9 +105,10 @@ try {
 
   // Services and NetworkPolicies of other workloads, created 20 at a time, as kubectl apply
   // leaves them (a last-applied-configuration annotation, which the informers strip).
+  // Headless: the e2e API server's service range holds a few hundred addresses only.
   const ns = pod.metadata.namespace as string;
   const analysed = (i: number) => {
-    const svc = { apiVersion: 'v1', kind: 'Service', metadata: { name: `svc-${i}`, namespace: ns, labels: { app: `app-${i}` } }, spec: { selector: { app: `app-${i}` }, ports: [{ name: 'http', port: 80, targetPort: 8080 }] } };
+    const svc = { apiVersion: 'v1', kind: 'Service', metadata: { name: `svc-${i}`, namespace: ns, labels: { app: `app-${i}` } }, spec: { clusterIP: 'None', selector: { app: `app-${i}` }, ports: [{ name: 'http', port: 80, targetPort: 8080 }] } };
     const np = {
       apiVersion: 'networking.k8s.io/v1',
       kind: 'NetworkPolicy',

@@ -9,7 +9,7 @@ import type { PolicyConfig } from '../policies/config.js';
 import { isIndexObject } from '../policies/index/object-index.js';
 import { ClusterReadError, listCluster, listTargets } from './cluster-lists.js';
 import { EXIT, VERSION } from './exit.js';
-import { FORMATS, parseFormat, render } from './formats/render.js';
+import { colourOnStdout, FORMATS, parseFormat, render } from './formats/render.js';
 import type { SourceDoc } from './inputs.js';
 import { MG_ERR_KUBECONFIG, MG_ERR_KUBECONFIG_MISSING, MG_ERR_USAGE } from '../policies/errors.js';
 import { addEnforcementOption, loadConfig } from './options.js';
@@ -91,7 +91,7 @@ export function register(program: Command): void {
       if (tty) process.stderr.write(`\r\x1b[Kjudging ${listed.objects.length} objects`);
       const result = analyzeObjects(listed.objects, config);
       if (tty) process.stderr.write('\r\x1b[K');
-      process.stdout.write(render(format, result, VERSION, process.stdout.isTTY === true && !process.env.NO_COLOR));
+      process.stdout.write(render(format, result, VERSION, colourOnStdout()));
       process.exitCode = summarize(result).deny > 0 ? EXIT.findings : EXIT.ok;
     });
 }

@@ -1,18 +1,11 @@
 // `meshguard check`: what the cluster would decide for every manifest, as findings.
 import { Option, type Command } from 'commander';
-import { MG_ERR_USAGE_FLAG } from '../policies/errors.js';
 import { loadManifests } from './inputs.js';
 import { addEnforcementOption, addOfflineOptions, loadConfig, loadState, numberOption, type OfflineOptions } from './options.js';
 import { buildView, checkDocuments, crossObjectFindings, summarize } from './run-checks.js';
 import { checkFiles } from './check-files.js';
-import { renderJson } from './formats/json.js';
-import { renderJunit } from './formats/junit.js';
-import { renderSarif } from './formats/sarif.js';
-import { renderText } from './formats/text.js';
+import { colourOnStdout, FORMATS, parseFormat, render } from './formats/render.js';
 import { EXIT, VERSION } from './exit.js';
-
-const FORMATS = ['text', 'json', 'junit', 'sarif'] as const;
-type Format = (typeof FORMATS)[number];
 
 export function register(program: Command): void {
   addEnforcementOption(addOfflineOptions(
@@ -25,7 +18,7 @@ export function register(program: Command): void {
       // Per-object rules only: what the benchmark compares the cross-object rules' cost against.
       .addOption(new Option('--no-cross-object', 'skip the cross-object rules (MG3xx)').hideHelp()),
   )).action(async (paths: string[], opts: OfflineOptions & { format: string; jobs?: number; enforcement?: string; crossObject: boolean }) => {
-    if (!(FORMATS as readonly string[]).includes(opts.format)) throw MG_ERR_USAGE_FLAG('--format', opts.format, `use ${FORMATS.join(', ')}`);
+    const format = parseFormat(opts.format);
     const [config, state] = await Promise.all([loadConfig(opts.config, opts.enforcement), loadState(opts.state)]);
     let result;
     if (paths.includes('-')) {
@@ -38,16 +31,7 @@ export function register(program: Command): void {
         result.findings.push(...crossObjectFindings(located, config, { namespace: opts.namespace }));
       }
     } else result = await checkFiles(paths, state, config, opts.namespace, opts.jobs, opts.crossObject);
-    const format = opts.format as Format;
-    const text =
-      format === 'json'
-        ? renderJson(result)
-        : format === 'junit'
-          ? renderJunit(result)
-          : format === 'sarif'
-            ? renderSarif(result, VERSION)
-            : renderText(result, process.stdout.isTTY === true && !process.env.NO_COLOR);
-    process.stdout.write(text);
+    process.stdout.write(render(format, result, VERSION, colourOnStdout()));
     process.exitCode = summarize(result).deny > 0 ? EXIT.findings : EXIT.ok;
   });
 }

@@ -1,9 +1,9 @@
 // What the webhook watches besides its cluster view when `analysis.admissionWarnings` is on:
 // the kinds the cross-object rules read at apply time (Services, NetworkPolicies,
 // PeerAuthentications, both webhook configurations; every pod is watched instead of the
-// target pods only). Each object is stripped to the fields those rules read, so the cost
-// is a few hundred bytes per object: no annotations (last-applied-configuration alone is
-// the size of the object), no caBundle, no webhook rules, no status.
+// target pods only). Each object is stripped to the fields those rules read: no
+// annotations (last-applied-configuration alone is the size of the object), no caBundle,
+// no webhook rules, no status. Measured cost: docs/operations.md.
 import {
   AdmissionregistrationV1Api,
   CoreV1Api,

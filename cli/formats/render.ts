@@ -16,3 +16,6 @@ export const parseFormat = (value: string): Format => {
 
 export const render = (format: Format, result: CheckResult, version: string, colour: boolean): string =>
   format === 'json' ? renderJson(result) : format === 'junit' ? renderJunit(result) : format === 'sarif' ? renderSarif(result, version) : renderText(result, colour);
+
+/** Colour on a terminal, unless NO_COLOR is set (https://no-color.org). */
+export const colourOnStdout = (): boolean => process.stdout.isTTY === true && !process.env.NO_COLOR;
