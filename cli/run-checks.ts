@@ -1,10 +1,9 @@
 // The offline core of `check` and `inject`: every input document through the same
 // mutate-then-validate path the cluster would take, with file and line for each finding.
-import { analyzeIndex } from '../policies/analysis.js';
+import { analyzeIndex, judgeIndexFinding } from '../policies/analysis.js';
 import type { PolicyConfig } from '../policies/config.js';
 import type { JudgedFinding } from '../policies/enforcement.js';
 import { judgeObject } from '../policies/judge.js';
-import { actionOf } from '../policies/enforcement.js';
 import { PlainObjectIndex, refKey, refOf, type ClusterView, type ObjectRef } from '../policies/index/object-index.js';
 import { INDEX_KINDS, indexKindOf } from '../policies/index/kinds.js';
 import type { Mode } from '../policies/mesh-state.js';
@@ -85,14 +84,12 @@ export const crossObjectFindings = (sources: readonly IndexSource[], config: Pol
   for (const s of placedSources) where.set(refKey(refOf(s.object)), s);
   const isInput = (r: ObjectRef): boolean => where.get(refKey(r))?.input === true;
   const out: LocatedFinding[] = [];
-  for (const f of analyzeIndex(index, { config, podMode, complete })) {
+  const ctx = { config, podMode, complete };
+  for (const f of analyzeIndex(index, ctx)) {
     if (!isInput(f.subject) && !f.related.some(isInput)) continue;
     const at = where.get(refKey(f.subject));
-    const { subject, related: _related, ...finding } = f;
-    // Enforcement as for any finding: the namespace label of the subject's namespace (a Namespace's own), then the configuration.
-    const nsName = subject.kind === 'Namespace' ? subject.name : subject.namespace;
-    const action = actionOf(f, nsName !== undefined ? index.getNamespace(nsName)?.metadata?.labels : undefined, config.enforcement);
-    out.push({ ...finding, action, file: at?.file ?? '', line: at?.line ?? 0, kind: subject.kind, namespace: subject.namespace ?? '', name: subject.name });
+    const { subject, related: _related, ...finding } = judgeIndexFinding(f, index, ctx);
+    out.push({ ...finding, file: at?.file ?? '', line: at?.line ?? 0, kind: subject.kind, namespace: subject.namespace ?? '', name: subject.name });
   }
   return out;
 };

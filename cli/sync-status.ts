@@ -69,7 +69,8 @@ export async function syncStatus(opts: SyncStatusOptions): Promise<void> {
   // Pod name when run in a pod (HOSTNAME), plus a random part so that a restarted container
   // is a new candidate and never mistakes the lease of its previous life for its own.
   const identity = `${process.env.POD_NAME ?? hostname()}_${randomUUID()}`;
-  const view = new InformerClusterView({ kubeConfig, profiles: config.profiles, logger: logger.child({ component: 'cluster-view' }) });
+  // PolicyReports run the whole catalog: the view is then the object index (every kind it holds).
+  const view = new InformerClusterView({ kubeConfig, profiles: config.profiles, logger: logger.child({ component: 'cluster-view' }), index: opts.policyReports });
   const syncer = await startSyncer({
     kubeConfig,
     view,

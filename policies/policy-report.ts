@@ -1,21 +1,30 @@
 // What already runs, as the Policy Working Group's PolicyReport (wgpolicyk8s.io/v1alpha2):
-// the format Kyverno, Kubewarden and Trivy write and Policy Reporter displays. One report
-// per namespace holding target clusters: a result per finding of the cluster CRs and their
-// pods (judged exactly as `meshguard check` judges them), and a `pass` per cluster whose
-// CR and pods have no finding.
-import type { ClusterView } from './cluster-view.js';
+// the format Kyverno, Kubewarden and Trivy write and Policy Reporter displays. The whole
+// catalog over the object index, as `meshguard analyze` runs it on a live cluster:
+// - one PolicyReport per namespace holding target clusters: a result per finding of the
+//   cluster CRs, their pods (as they run) and workloads (their templates), and of the
+//   cross-object rules about objects there; a `pass` per cluster with no finding at all.
+//   A cross-object finding elsewhere that involves such a namespace's objects (a
+//   ServiceMonitor in `monitoring` scraping a cluster's pods) gets a report in its own
+//   namespace, since a report lists the objects of its namespace.
+// - one ClusterPolicyReport for findings about cluster-scoped objects (webhook
+//   configurations, Namespaces), whichever namespace they concern.
+// A report with no result has no reason to exist: it is absent from the answer.
+import { analyzeIndex, judgeIndexFinding } from './analysis.js';
 import type { PolicyConfig } from './config.js';
 import type { JudgedFinding } from './enforcement.js';
 import { formatPath, RULES, type Severity } from './findings.js';
+import { indexKindOf, WORKLOAD_KINDS } from './index/kinds.js';
+import type { ObjectIndex, ObjectRef } from './index/object-index.js';
 import { judgeObject } from './judge.js';
 import type { KubeObject } from './k8s.js';
 import { isCountedPod } from './mesh-state.js';
-import { targetOfPod } from './targets/resolve.js';
+import { podShapeOf, profileOfCluster, targetOfPod } from './targets/resolve.js';
 
 export const POLICY_REPORT_GROUP = 'wgpolicyk8s.io';
 export const POLICY_REPORT_VERSION = 'v1alpha2';
 export const POLICY_REPORT_API_VERSION = `${POLICY_REPORT_GROUP}/${POLICY_REPORT_VERSION}`;
-/** Name of meshguard's report in each namespace (other tools write their own, by other names). */
+/** Name of meshguard's report in each namespace and of its ClusterPolicyReport (other tools write their own, by other names). */
 export const POLICY_REPORT_NAME = 'meshguard';
 export const REPORT_LABELS: Readonly<Record<string, string>> = { 'app.kubernetes.io/managed-by': 'meshguard' };
 /** `policy` of the pass results: a cluster passes every rule at once. */
@@ -64,13 +73,16 @@ const SEVERITY: Record<Severity, ReportSeverity> = { error: 'high', warning: 'me
 const RESULT: Record<Severity, ReportResultKind> = { error: 'fail', warning: 'warn', info: 'warn' };
 const CATEGORY = 'Service mesh';
 
-const refOf = (o: KubeObject, fallbackNamespace: string): ResourceRef => ({
-  apiVersion: o.apiVersion ?? '',
-  kind: o.kind ?? '',
-  namespace: o.metadata?.namespace ?? fallbackNamespace,
-  name: o.metadata?.name ?? '',
-  ...(o.metadata?.uid ? { uid: o.metadata.uid } : {}),
-});
+const refOf = (o: KubeObject, fallbackNamespace: string | undefined): ResourceRef => {
+  const namespace = o.metadata?.namespace ?? fallbackNamespace;
+  return {
+    apiVersion: o.apiVersion ?? '',
+    kind: o.kind ?? '',
+    ...(namespace !== undefined ? { namespace } : {}),
+    name: o.metadata?.name ?? '',
+    ...(o.metadata?.uid ? { uid: o.metadata.uid } : {}),
+  };
+};
 
 const findingResult = (f: JudgedFinding, ref: ResourceRef): ReportResult => ({
   source: 'meshguard',
@@ -100,51 +112,117 @@ export const summarizeResults = (results: readonly ReportResult[]): ReportSummar
   return s;
 };
 
-/**
- * The report of `namespace`, or undefined when it holds no target cluster (no report
- * belongs there). Pods are judged as they run ('live': the proxy they actually have), the
- * way the validating webhook sees them; cluster CRs as `check` does.
- */
-export const namespaceReport = (namespace: string, view: ClusterView, config: PolicyConfig): ReportContent | undefined => {
-  const clusters = config.profiles.flatMap((profile) =>
-    view.listClusters(profile.cluster).filter((cr) => cr.metadata?.namespace === namespace && cr.metadata?.name).map((cr) => ({ profile, cr })),
-  );
-  if (clusters.length === 0) return undefined;
-  const results: ReportResult[] = [];
-  /** Clusters (profile name + CR name) with at least one finding on the CR or a pod. */
-  const flagged = new Set<string>();
-  const judge = (o: KubeObject, cluster: string | undefined) => {
-    const j = judgeObject(o, namespace, view, config, 'live');
-    if (j.unreadable !== undefined || j.skipped) return;
-    const ref = refOf(o, namespace);
-    for (const f of j.findings) results.push(findingResult(f, ref));
-    if (j.findings.length > 0 && cluster !== undefined) flagged.add(cluster);
-  };
-  for (const { profile, cr } of clusters) judge(cr, `${profile.name}/${cr.metadata!.name}`);
-  const seen = new Set<string>();
-  for (const profile of config.profiles) {
-    for (const pod of view.listPods(namespace, profile.podLabels)) {
-      const name = pod.metadata?.name;
-      const target = targetOfPod(pod.metadata?.labels, config.profiles);
-      // Completed and terminating pods are history, not what runs (as in the status count).
-      if (!name || !target || seen.has(name) || !isCountedPod(pod)) continue;
-      seen.add(name);
-      judge(pod as KubeObject, `${target.profile.name}/${target.clusterName}`);
-    }
-  }
-  for (const { profile, cr } of clusters) {
-    if (flagged.has(`${profile.name}/${cr.metadata!.name}`)) continue;
-    results.push({
-      source: 'meshguard',
-      policy: PASS_POLICY,
-      rule: PASS_POLICY,
-      category: CATEGORY,
-      result: 'pass',
-      scored: true,
-      message: `${cr.kind} ${namespace}/${cr.metadata!.name} and its pods: no finding of any meshguard rule`,
-      resources: [refOf(cr, namespace)],
-    });
-  }
+export interface PolicyReports {
+  /** Namespace → its PolicyReport. */
+  namespaces: Map<string, ReportContent>;
+  /** The ClusterPolicyReport, when a cluster-scoped object has a finding. */
+  cluster?: ReportContent;
+}
+
+const passResult = (cr: KubeObject, namespace: string): ReportResult => ({
+  source: 'meshguard',
+  policy: PASS_POLICY,
+  rule: PASS_POLICY,
+  category: CATEGORY,
+  result: 'pass',
+  scored: true,
+  message: `${cr.kind} ${namespace}/${cr.metadata!.name} and its pods and workloads: no finding of any meshguard rule`,
+  resources: [refOf(cr, namespace)],
+});
+
+/** A workload a controller of the catalog's kinds owns (a Deployment's ReplicaSet, a CronJob's Job) is judged through its owner. */
+const ownedByWorkload = (o: KubeObject): boolean =>
+  (o.metadata?.ownerReferences ?? []).some((r) => r.controller === true && (WORKLOAD_KINDS as readonly string[]).includes(r.kind));
+
+const content = (results: ReportResult[]): ReportContent => {
   results.sort(order);
   return { summary: summarizeResults(results), results };
+};
+
+/**
+ * Every report meshguard writes, from one object index. Pods are judged as they run
+ * ('live': the proxy they actually have), the way the validating webhook sees them;
+ * workload templates and cluster CRs as `check` and `analyze` judge them.
+ */
+export const policyReports = (index: ObjectIndex, config: PolicyConfig, opts: { complete?: boolean } = {}): PolicyReports => {
+  const profiles = config.profiles;
+  const clusters = profiles.flatMap((profile) =>
+    index.listClusters(profile.cluster).filter((cr) => cr.metadata?.namespace && cr.metadata?.name).map((cr) => ({ profile, cr })),
+  );
+  const targetNamespaces = new Set(clusters.map(({ cr }) => cr.metadata!.namespace!));
+  const byNamespace = new Map<string, ReportResult[]>();
+  const resultsOf = (ns: string): ReportResult[] => {
+    let r = byNamespace.get(ns);
+    if (!r) byNamespace.set(ns, (r = []));
+    return r;
+  };
+  const clusterResults: ReportResult[] = [];
+  /** Clusters (profile, namespace, name) with at least one finding about an object of theirs. */
+  const flagged = new Set<string>();
+  const clusterKey = (profile: string, ns: string, name: string) => `${profile}/${ns}/${name}`;
+  /** The cluster an object belongs to: a cluster CR itself, or the target of a pod's or template's labels. */
+  const clusterOf = (o: KubeObject, ns: string): string | undefined => {
+    const profile = profileOfCluster(o, profiles);
+    if (profile) return clusterKey(profile.name, ns, o.metadata?.name ?? '');
+    const shape = podShapeOf(o);
+    const target = shape && typeof shape !== 'string' ? targetOfPod(shape.meta?.labels, profiles) : undefined;
+    return target ? clusterKey(target.profile.name, ns, target.clusterName) : undefined;
+  };
+
+  const judge = (o: KubeObject, ns: string) => {
+    const j = judgeObject(o, ns, index, config, 'live');
+    if (j.unreadable !== undefined || j.skipped || j.findings.length === 0) return;
+    const ref = refOf(o, ns);
+    for (const f of j.findings) resultsOf(ns).push(findingResult(f, ref));
+    const cluster = clusterOf(o, ns);
+    if (cluster !== undefined) flagged.add(cluster);
+  };
+  for (const ns of targetNamespaces) {
+    resultsOf(ns);
+    for (const { cr } of clusters) if (cr.metadata!.namespace === ns) judge(cr, ns);
+    const seen = new Set<string>();
+    for (const profile of profiles) {
+      for (const pod of index.listPods(ns, profile.podLabels)) {
+        const name = pod.metadata?.name;
+        // Completed and terminating pods are history, not what runs (as in the status count).
+        if (!name || !targetOfPod(pod.metadata?.labels, profiles) || seen.has(name) || !isCountedPod(pod)) continue;
+        seen.add(name);
+        judge(pod as KubeObject, ns);
+      }
+    }
+    for (const kind of WORKLOAD_KINDS) for (const w of index.list(kind, ns)) if (!ownedByWorkload(w)) judge(w, ns);
+  }
+
+  /** The object a finding names, for its uid and its cluster (undefined when the index does not hold it). */
+  const objectOf = (r: ObjectRef): KubeObject | undefined => {
+    const kind = indexKindOf({ apiVersion: r.apiVersion, kind: r.kind });
+    if (kind) return index.get(kind, r.namespace, r.name);
+    const profile = profileOfCluster(r, profiles);
+    return profile && r.namespace !== undefined ? index.getCluster(profile.cluster, r.namespace, r.name) : undefined;
+  };
+  // Complete unless a kind could not be listed: then "no NetworkPolicy" is not known (MG305 says nothing).
+  const ctx = { config, podMode: 'live' as const, complete: opts.complete ?? true };
+  for (const finding of analyzeIndex(index, ctx)) {
+    const f = judgeIndexFinding(finding, index, ctx);
+    const ns = f.subject.namespace;
+    const involved = [f.subject, ...f.related];
+    if (ns !== undefined && !involved.some((r) => r.namespace !== undefined && targetNamespaces.has(r.namespace))) continue;
+    const subject = objectOf(f.subject);
+    const ref = subject ? refOf(subject, ns) : { apiVersion: f.subject.apiVersion ?? '', kind: f.subject.kind, ...(ns !== undefined ? { namespace: ns } : {}), name: f.subject.name };
+    (ns === undefined ? clusterResults : resultsOf(ns)).push(findingResult(f, ref));
+    // A cluster is flagged by a finding its own namespace's report shows (else it would have neither a pass nor the finding there).
+    for (const r of involved) {
+      const o = ns !== undefined && r.namespace === ns ? objectOf(r) : undefined;
+      const cluster = o ? clusterOf(o, ns!) : undefined;
+      if (cluster !== undefined) flagged.add(cluster);
+    }
+  }
+
+  for (const { profile, cr } of clusters) {
+    const ns = cr.metadata!.namespace!;
+    if (!flagged.has(clusterKey(profile.name, ns, cr.metadata!.name!))) resultsOf(ns).push(passResult(cr, ns));
+  }
+  const namespaces = new Map<string, ReportContent>();
+  for (const [ns, results] of [...byNamespace].sort(([a], [b]) => a.localeCompare(b))) if (results.length > 0) namespaces.set(ns, content(results));
+  return { namespaces, ...(clusterResults.length > 0 ? { cluster: content(clusterResults) } : {}) };
 };

@@ -1,9 +1,11 @@
 // What the webhook watches besides its cluster view when `analysis.admissionWarnings` is on:
 // the kinds the cross-object rules read at apply time (Services, NetworkPolicies,
 // PeerAuthentications, both webhook configurations; every pod is watched instead of the
-// target pods only). Each object is stripped to the fields those rules read: no
-// annotations (last-applied-configuration alone is the size of the object), no caBundle,
-// no webhook rules, no status. Measured cost: docs/operations.md.
+// target pods only). The status syncer writing PolicyReports watches these and the rest of
+// the object index: the workloads (their pod templates) and the monitors. Each object is
+// stripped to the fields those rules read: no annotations (last-applied-configuration alone
+// is the size of the object; a workload's template keeps its own), no caBundle, no webhook
+// rules, no status. Measured cost: docs/operations.md.
 import {
   AdmissionregistrationV1Api,
   CoreV1Api,
@@ -13,8 +15,9 @@ import {
   type KubernetesListObject,
   type KubernetesObject,
 } from '@kubernetes/client-node';
-import type { IndexKind } from '../policies/index/kinds.js';
-import { isPlainObject, type KubeObject, type ObjectMeta } from '../policies/k8s.js';
+import { INDEX_KINDS, WORKLOAD_KINDS, type IndexKind, type WorkloadKind } from '../policies/index/kinds.js';
+import { isPlainObject, type KubeObject, type ObjectMeta, type PodSpec } from '../policies/k8s.js';
+import { templatePathOf } from '../policies/targets/resolve.js';
 
 /** An informer's resource: what to list and watch, and how to strip what it caches. */
 export interface ResourceSpec {
@@ -26,6 +29,8 @@ export interface ResourceSpec {
   strip(o: KubeObject): KubeObject;
   /** A CRD that may not be installed. */
   optional: boolean;
+  /** Absent (404) or not permitted (403): held as empty and tried again later (the syncer's index kinds). */
+  skippable?: boolean;
 }
 
 /** A timestamp as the policies read it: client-node's typed lists give Dates, watch events strings. */
@@ -140,5 +145,73 @@ export const analysisResources = (kc: KubeConfig): [IndexKind, ResourceSpec][] =
         optional: true,
       },
     ],
+  ];
+};
+
+// --- the rest of the object index (the syncer's PolicyReports) ---
+
+/** Analysis metadata plus the controller owner: a Deployment's ReplicaSet is judged through its Deployment. */
+const workloadMeta = (m: ObjectMeta | undefined): ObjectMeta => {
+  const out = analysisMeta(m);
+  const owner = m?.ownerReferences?.find((r) => r.controller === true);
+  if (owner) out.ownerReferences = [{ apiVersion: owner.apiVersion, kind: owner.kind, name: owner.name, controller: true }];
+  return out;
+};
+
+/** A pod spec as the rules read it: containers' names, ports and restartPolicy, hostNetwork. */
+export const stripPodSpec = (spec: PodSpec): PodSpec => {
+  const container = (c: Record<string, unknown>) => ({
+    ...pick(c, ['name', 'restartPolicy']),
+    ...(Array.isArray(c.ports) ? { ports: (c.ports as unknown[]).map((p) => pick(p, ['containerPort', 'name', 'protocol'])) } : {}),
+  });
+  return {
+    containers: (Array.isArray(spec.containers) ? spec.containers : []).map(container),
+    ...(Array.isArray(spec.initContainers) ? { initContainers: spec.initContainers.map(container) } : {}),
+    ...(spec.hostNetwork ? { hostNetwork: true } : {}),
+  };
+};
+
+/** A workload keeps its selector and its pod template's labels, annotations and pod facts (the per-object rules judge the template). */
+export const stripWorkload =
+  (kind: WorkloadKind) =>
+  (o: KubeObject): KubeObject => {
+    const { group, version } = INDEX_KINDS[kind];
+    const apiVersion = `${group}/${version}`;
+    const out: KubeObject = { apiVersion, kind, metadata: workloadMeta(o.metadata) };
+    // List items carry no apiVersion or kind of their own: the informer's kind decides.
+    const base = templatePathOf(apiVersion, kind)!;
+    if (!isPlainObject(o.spec)) return out;
+    let t: unknown = o;
+    for (const seg of base) t = isPlainObject(t) ? t[seg] : undefined;
+    const template = isPlainObject(t) ? t : {};
+    const meta = isPlainObject(template.metadata) ? (template.metadata as ObjectMeta) : {};
+    const stripped = { metadata: pick(meta, ['labels', 'annotations']), spec: stripPodSpec(isPlainObject(template.spec) ? (template.spec as PodSpec) : {}) };
+    // spec.template, or spec.jobTemplate.spec.template for a CronJob.
+    const inner = base.slice(1).reduceRight<unknown>((acc, seg) => ({ [seg]: acc }), stripped) as Record<string, unknown>;
+    out.spec = { ...pick(o.spec, ['selector']), ...inner };
+    return out;
+  };
+
+export const stripMonitor =
+  (kind: 'ServiceMonitor' | 'PodMonitor') =>
+  (o: KubeObject): KubeObject => ({
+    apiVersion: 'monitoring.coreos.com/v1',
+    kind,
+    metadata: analysisMeta(o.metadata),
+    spec: pick(o.spec, ['selector', 'namespaceSelector', 'endpoints', 'podMetricsEndpoints']),
+  });
+
+/** The informers of every kind of the object index but Namespace and Pod. */
+export const indexResources = (kc: KubeConfig): [IndexKind, ResourceSpec][] => {
+  const custom = kc.makeApiClient(CustomObjectsApi);
+  const resource = (kind: IndexKind, strip: (o: KubeObject) => KubeObject, optional: boolean): [IndexKind, ResourceSpec] => {
+    const { group, version, plural } = INDEX_KINDS[kind];
+    return [kind, { name: `${plural}.${group}`, path: `/apis/${group}/${version}/${plural}`, list: () => custom.listClusterCustomObject({ group, version, plural }), strip, optional }];
+  };
+  return [
+    ...analysisResources(kc),
+    ...WORKLOAD_KINDS.map((kind) => resource(kind, stripWorkload(kind), false)),
+    resource('ServiceMonitor', stripMonitor('ServiceMonitor'), true),
+    resource('PodMonitor', stripMonitor('PodMonitor'), true),
   ];
 };

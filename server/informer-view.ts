@@ -34,7 +34,7 @@ import type { ObjectIndex } from '../policies/index/object-index.js';
 import { selectorMatches } from '../policies/index/selectors.js';
 import type { Container, KubeObject, Namespace, ObjectMeta, Pod, StringMap } from '../policies/k8s.js';
 import type { TargetProfile } from '../policies/targets/profile.js';
-import { analysisResources, timestamp, type ResourceSpec } from './analysis-kinds.js';
+import { analysisResources, indexResources, timestamp, type ResourceSpec } from './analysis-kinds.js';
 import type { ManagedClusterView, ViewStatus } from './managed-view.js';
 
 export type ChangeEvent = 'add' | 'update' | 'delete';
@@ -55,6 +55,12 @@ export interface InformerViewOptions {
    * the target pods; the view is then an ObjectIndex as well.
    */
   analysis?: boolean;
+  /**
+   * The status syncer's PolicyReports: every kind of the object index (the analysed kinds
+   * plus the workloads and the monitors) and every pod. A kind that is absent (404) or not
+   * permitted (403) is held as empty; a forbidden one makes the index incomplete.
+   */
+  index?: boolean;
 }
 
 // --- stripping: keep what the policies (and the status syncer) read ---
@@ -140,6 +146,8 @@ class Resource {
   readonly informer: Informer<KubernetesObject> & ObjectCache<KubernetesObject>;
   synced = false;
   missing = false;
+  /** Held as empty because listing it is not permitted (skippable kinds only). */
+  forbidden = false;
   private retryDelay: number;
   private timer?: NodeJS.Timeout;
   private stopped = false;
@@ -148,7 +156,7 @@ class Resource {
   constructor(
     readonly spec: ResourceSpec,
     private readonly kc: KubeConfig,
-    private readonly opts: Required<Omit<InformerViewOptions, 'kubeConfig' | 'profiles' | 'analysis'>>,
+    private readonly opts: Required<Omit<InformerViewOptions, 'kubeConfig' | 'profiles' | 'analysis' | 'index'>>,
     private readonly emit: ChangeListener,
   ) {
     this.retryDelay = opts.retryMs;
@@ -186,6 +194,7 @@ class Resource {
   private listed(): void {
     if (this.missing) this.opts.logger.info({ resource: this.spec.name }, 'custom resource definition found; watching it');
     this.missing = false;
+    this.forbidden = false;
     this.synced = true;
     this.retryDelay = this.opts.retryMs;
     this.errorsLogged = 0;
@@ -194,14 +203,17 @@ class Resource {
   private failed(err: unknown): void {
     if (this.stopped) return;
     const code = statusCode(err);
-    if (this.spec.optional && code === 404) {
+    if ((this.spec.optional && code === 404) || (this.spec.skippable && (code === 404 || code === 403))) {
       if (!this.missing) {
         this.opts.logger.warn(
-          { resource: this.spec.name, retryInSeconds: this.opts.missingCrdRetryMs / 1000 },
-          'custom resource definition not installed; treating it as empty until it appears',
+          { resource: this.spec.name, code, retryInSeconds: this.opts.missingCrdRetryMs / 1000 },
+          code === 403
+            ? 'not permitted to list this resource (RBAC); the rules reading it are skipped until it is'
+            : 'custom resource definition not installed; treating it as empty until it appears',
         );
       }
       this.missing = true;
+      this.forbidden = code === 403;
       this.synced = true;
       this.retry(this.opts.missingCrdRetryMs);
       return;
@@ -319,7 +331,7 @@ export class InformerClusterView implements ClusterView, ManagedClusterView, Obj
       }
     }
 
-    if (opts.analysis) {
+    if (opts.analysis || opts.index) {
       // Every pod: a webhook's or a monitor's pods are rarely target pods. It replaces the
       // per-profile informers, whose pods it holds too (listPods filters by labels).
       this.pods.push(
@@ -336,7 +348,9 @@ export class InformerClusterView implements ClusterView, ManagedClusterView, Obj
           emit,
         ),
       );
-      for (const [kind, spec] of analysisResources(kc)) this.analysed.set(kind, new Resource(spec, kc, settings, emit));
+      // Index mode (the syncer's reports) takes every kind, and skips what it may not list.
+      const resources = opts.index ? indexResources(kc).map(([kind, spec]): [IndexKind, ResourceSpec] => [kind, { ...spec, skippable: true }]) : analysisResources(kc);
+      for (const [kind, spec] of resources) this.analysed.set(kind, new Resource(spec, kc, settings, emit));
     }
   }
 
@@ -355,7 +369,8 @@ export class InformerClusterView implements ClusterView, ManagedClusterView, Obj
 
   analysis(): PolicyContext['analysis'] {
     if (this.analysed.size === 0 || !this.synced || ![...this.analysed.values()].every((r) => r.synced)) return undefined;
-    return { index: this, complete: true };
+    // A kind held as empty because it may not be listed is not known to be empty.
+    return { index: this, complete: ![...this.analysed.values()].some((r) => r.forbidden) };
   }
 
   async start(): Promise<void> {

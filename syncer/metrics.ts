@@ -15,8 +15,8 @@ export interface SyncerMetrics {
   reconciles: Counter<'outcome'>;
   leader: Gauge;
   lastSync: Gauge;
-  reportWrites: Counter<'outcome'>;
-  reportCrd: Gauge;
+  reportWrites: Counter<'kind' | 'outcome'>;
+  reportCrd: Gauge<'kind'>;
 }
 
 export function createSyncerMetrics(opts: { defaultMetrics?: boolean } = {}): SyncerMetrics {
@@ -59,13 +59,14 @@ export function createSyncerMetrics(opts: { defaultMetrics?: boolean } = {}): Sy
     }),
     reportWrites: new Counter({
       name: 'meshguard_syncer_policy_reports_total',
-      help: 'PolicyReport reconciliations of a namespace, by outcome (created, updated, unchanged, deleted, absent, crd-missing, error).',
-      labelNames: ['outcome'] as const,
+      help: 'Report reconciliations, by kind (PolicyReport of a namespace, ClusterPolicyReport) and outcome (created, updated, unchanged, deleted, absent, crd-missing, error).',
+      labelNames: ['kind', 'outcome'] as const,
       registers,
     }),
     reportCrd: new Gauge({
       name: 'meshguard_syncer_policy_report_crd_installed',
-      help: '1 while the wgpolicyk8s.io/v1alpha2 PolicyReport CRD is installed (reports are written), 0 while it is not (looked for again periodically).',
+      help: '1 while the wgpolicyk8s.io/v1alpha2 CRD of a report kind (PolicyReport, ClusterPolicyReport) is installed (reports of that kind are written), 0 while it is not (looked for again periodically).',
+      labelNames: ['kind'] as const,
       registers,
     }),
   };

@@ -3,20 +3,26 @@
 // reconciles: read the CR, let the policy core decide the status, write it when it differs,
 // and raise the Warning event when a cluster enters Partial.
 //
-// As leader it also writes a PolicyReport per namespace holding target clusters (see
-// policies/policy-report.ts), on the same coalesced triggers, once the PolicyReport CRD is
-// found; while it is not installed it is looked for again every `policyReports.crdRetryMs`.
+// As leader it also writes meshguard's PolicyReports (see policies/policy-report.ts): the
+// whole rule catalog over the view, which is then the informer-backed object index. One
+// coalesced job computes every report and writes those whose content changed: a
+// PolicyReport per namespace, the ClusterPolicyReport, and deletes for reports whose
+// results are gone (found by meshguard's label, so a restart still cleans up). Each kind is
+// written only while its CRD is served; until then it is looked for again every
+// `policyReports.crdRetryMs`.
 //
 // Recovery: the informers retry failed lists/watches (server/informer-view.ts) and replay
 // what they missed from their resourceVersion; a periodic resync re-checks every cluster
 // anyway, so a missed event costs at most --resync-seconds of staleness.
-import { ApisApi, CoordinationV1Api, CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import { CoordinationV1Api, CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import type { FastifyInstance } from 'fastify';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { PolicyConfig } from '../policies/config.js';
 import { namespaceInfo, type KubeObject } from '../policies/k8s.js';
-import { namespaceReport, POLICY_REPORT_GROUP, POLICY_REPORT_VERSION } from '../policies/policy-report.js';
+import {
+  POLICY_REPORT_GROUP, POLICY_REPORT_NAME, POLICY_REPORT_VERSION, policyReports, REPORT_LABELS, type ReportContent,
+} from '../policies/policy-report.js';
 import { computeServiceMeshStatus, PARTIAL_INJECTION_EVENT_REASON } from '../policies/status.js';
 import type { TargetProfile } from '../policies/targets/profile.js';
 import { podSelectorOf, profileOfCluster, targetOfPod } from '../policies/targets/resolve.js';
@@ -26,10 +32,11 @@ import { Coalescer, REAL_CLOCK, type Clock } from './coalescer.js';
 import { emitEvent } from './events.js';
 import { LeaderElector } from './leader-election.js';
 import { buildSyncerOpsApp, createSyncerMetrics, type ReconcileOutcome, type SyncerMetrics } from './metrics.js';
+import { statusCodeOf } from './leader-election.js';
 import { writeReport } from './report-writer.js';
 import { coordinatesOf, writeStatus } from './status-writer.js';
 
-/** The cluster view with change notifications (InformerClusterView). */
+/** The cluster view with change notifications (InformerClusterView; PolicyReports read its index mode's analysis()). */
 export interface WatchedClusterView extends ManagedClusterView {
   onChange(listener: ChangeListener): () => void;
 }
@@ -79,8 +86,12 @@ interface Target {
 }
 
 const SEP = '\u0000';
-/** Coalescer keys of namespace reports start with this; cluster keys start with a profile name. */
-const REPORT = '\u0001';
+/** The coalescer key of the reports job (cluster keys start with a profile name). */
+const REPORTS = '\u0001reports';
+type ReportKind = 'PolicyReport' | 'ClusterPolicyReport';
+const REPORT_PLURAL: Record<ReportKind, string> = { PolicyReport: 'policyreports', ClusterPolicyReport: 'clusterpolicyreports' };
+/** Key of the ClusterPolicyReport among the namespaces' reports (no namespace is named so). */
+const CLUSTER = '';
 const keyOf = (profile: TargetProfile, namespace: string, name: string): string => [profile.name, namespace, name].join(SEP);
 
 /** RFC 3339 with whole seconds, as metav1.Time serializes. */
@@ -97,12 +108,16 @@ export async function startSyncer(opts: SyncerOptions): Promise<Syncer> {
 
   const targets = new Map<string, Target>();
   const reports = opts.policyReports;
-  const apis = reports ? opts.kubeConfig.makeApiClient(ApisApi) : undefined;
-  let reportCrd = false;
+  /** Which report kinds' CRDs are served. */
+  const crd: Record<ReportKind, boolean> = { PolicyReport: false, ClusterPolicyReport: false };
   let crdTimer: unknown;
   let stopped = false;
-  /** Namespaces whose report this replica wrote or found: the ones to delete when their last cluster goes. */
+  /** Namespaces holding a report of ours (written, or listed by our label): the ones to delete once their results are gone. */
   const reported = new Set<string>();
+  /** Report key (namespace, or CLUSTER) → the content last written or found, as JSON: unchanged content is not read again. */
+  const known = new Map<string, string | undefined>();
+  /** List our reports before the next write (start, new leader, CRD found, resync): a predecessor's may be orphans. */
+  let needList = true;
   /** Which cluster each pod was last counted for, so a relabelled pod also updates its old cluster. */
   const podCluster = new Map<string, string>();
 
@@ -199,67 +214,117 @@ export async function startSyncer(opts: SyncerOptions): Promise<Syncer> {
     }
   };
 
-  const reconcileReport = async (namespace: string): Promise<void> => {
-    if (!view.synced || !isLeader() || !reportCrd) return;
-    const content = namespaceReport(namespace, view, config);
-    if (content === undefined && !reported.has(namespace)) return;
+  /** Namespaces holding a report of ours, by meshguard's label (list on policyreports). */
+  const listReported = async (): Promise<void> => {
+    const list = (await custom.listClusterCustomObject({
+      group: POLICY_REPORT_GROUP,
+      version: POLICY_REPORT_VERSION,
+      plural: REPORT_PLURAL.PolicyReport,
+      labelSelector: Object.entries(REPORT_LABELS).map(([k, v]) => `${k}=${v}`).join(','),
+    })) as { items?: KubeObject[] };
+    for (const r of list.items ?? []) if (r.metadata?.name === POLICY_REPORT_NAME && r.metadata.namespace) reported.add(r.metadata.namespace);
+  };
+
+  /** One report to its wanted content (undefined: none). False when its CRD turned out missing. */
+  const reconcileOne = async (kind: ReportKind, key: string, content: ReportContent | undefined): Promise<boolean> => {
+    const json = content === undefined ? undefined : JSON.stringify(content);
+    if (known.has(key) && known.get(key) === json) return true;
+    const namespace = kind === 'PolicyReport' ? key : undefined;
     let outcome;
     try {
       outcome = await writeReport(custom, namespace, content);
     } catch (err) {
-      metrics.reportWrites.inc({ outcome: 'error' });
+      metrics.reportWrites.inc({ kind, outcome: 'error' });
       throw err;
     }
-    metrics.reportWrites.inc({ outcome });
-    if (outcome === 'crd-missing') return crdGone();
-    if (content === undefined) reported.delete(namespace);
-    else reported.add(namespace);
-    if (outcome !== 'unchanged' && outcome !== 'absent') logger.info({ namespace, outcome, summary: content?.summary }, 'policy report written');
+    metrics.reportWrites.inc({ kind, outcome });
+    if (outcome === 'crd-missing') {
+      crdGone(kind);
+      return false;
+    }
+    if (content === undefined) {
+      known.delete(key);
+      if (namespace !== undefined) reported.delete(namespace);
+    } else {
+      known.set(key, json);
+      if (namespace !== undefined) reported.add(namespace);
+    }
+    if (outcome !== 'unchanged' && outcome !== 'absent') logger.info({ kind, ...(namespace !== undefined ? { namespace } : {}), outcome, summary: content?.summary }, 'policy report written');
+    return true;
   };
 
-  /** Discovery says whether wgpolicyk8s.io/v1alpha2 is served; no RBAC needed (system:discovery). */
+  /** Every report at once: the cross-object rules read the whole index, so one run serves all namespaces. */
+  const reconcileReports = async (): Promise<void> => {
+    if (!view.synced || !isLeader() || (!crd.PolicyReport && !crd.ClusterPolicyReport)) return;
+    // The whole index, once every kind of it has synced (a NetworkPolicy not listed yet would read as none).
+    const analysis = view.analysis?.();
+    if (!analysis) return;
+    const want = policyReports(analysis.index, config, { complete: analysis.complete });
+    if (crd.PolicyReport) {
+      if (needList) {
+        await listReported();
+        needList = false;
+      }
+      for (const ns of new Set([...want.namespaces.keys(), ...reported])) {
+        if (!(await reconcileOne('PolicyReport', ns, want.namespaces.get(ns)))) break;
+      }
+    }
+    if (crd.ClusterPolicyReport) await reconcileOne('ClusterPolicyReport', CLUSTER, want.cluster);
+  };
+
+  /** Discovery of wgpolicyk8s.io/v1alpha2's resources; no RBAC needed (system:discovery). */
   const lookForCrd = async (): Promise<void> => {
+    crdTimer = undefined;
     if (!reports || stopped) return;
-    let found = false;
+    let served: string[] = [];
     try {
-      const list = await apis!.getAPIVersions();
-      found = (list.groups ?? []).some((g) => g.name === POLICY_REPORT_GROUP && g.versions.some((v) => v.version === POLICY_REPORT_VERSION));
+      const list = await custom.getAPIResources({ group: POLICY_REPORT_GROUP, version: POLICY_REPORT_VERSION });
+      served = (list.resources ?? []).map((r) => r.name);
     } catch (err) {
-      logger.warn({ err: (err as Error)?.message ?? String(err) }, 'API discovery failed; looking for the PolicyReport CRD again later');
+      // 404: the group version is not served at all.
+      if (statusCodeOf(err) !== 404) logger.warn({ err: (err as Error)?.message ?? String(err) }, 'API discovery failed; looking for the PolicyReport CRDs again later');
     }
     if (stopped) return;
-    metrics.reportCrd.set(found ? 1 : 0);
-    if (found) {
-      reportCrd = true;
-      logger.info({ apiVersion: `${POLICY_REPORT_GROUP}/${POLICY_REPORT_VERSION}` }, 'PolicyReport CRD found; writing policy reports');
-      enqueueAll('PolicyReport CRD found');
-      return;
+    let found = false;
+    for (const kind of ['PolicyReport', 'ClusterPolicyReport'] as const) {
+      const now = served.includes(REPORT_PLURAL[kind]);
+      metrics.reportCrd.set({ kind }, now ? 1 : 0);
+      if (now && !crd[kind]) {
+        crd[kind] = true;
+        found = true;
+        logger.info({ kind, apiVersion: `${POLICY_REPORT_GROUP}/${POLICY_REPORT_VERSION}` }, 'policy report CRD found; writing reports of this kind');
+      }
     }
-    crdTimer = clock.setTimeout(() => void lookForCrd(), reports.crdRetryMs);
+    if (found) enqueueAll('policy report CRD found');
+    if (!crd.PolicyReport || !crd.ClusterPolicyReport) crdTimer = clock.setTimeout(() => void lookForCrd(), reports.crdRetryMs);
   };
 
-  function crdGone(): void {
-    if (!reportCrd) return;
-    reportCrd = false;
-    reported.clear();
-    metrics.reportCrd.set(0);
-    logger.info({ retryMs: reports!.crdRetryMs }, 'PolicyReport CRD not installed; no policy reports until it is');
-    crdTimer = clock.setTimeout(() => void lookForCrd(), reports!.crdRetryMs);
+  function crdGone(kind: ReportKind): void {
+    if (!crd[kind]) return;
+    crd[kind] = false;
+    if (kind === 'PolicyReport') {
+      reported.clear();
+      for (const k of known.keys()) if (k !== CLUSTER) known.delete(k);
+    } else known.delete(CLUSTER);
+    needList = true;
+    metrics.reportCrd.set({ kind }, 0);
+    logger.info({ kind, retryMs: reports!.crdRetryMs }, 'policy report CRD not installed; no reports of this kind until it is');
+    if (crdTimer === undefined) crdTimer = clock.setTimeout(() => void lookForCrd(), reports!.crdRetryMs);
   }
 
-  const triggerReport = (namespace: string | undefined): void => {
-    if (reportCrd && namespace) coalescer.trigger(REPORT + namespace);
+  const triggerReports = (): void => {
+    if (crd.PolicyReport || crd.ClusterPolicyReport) coalescer.trigger(REPORTS);
   };
 
   const coalescer = new Coalescer({
     quietMs: opts.quietMs,
     maxDelayMs: opts.maxDelayMs,
     clock,
-    run: (key) => (key.startsWith(REPORT) ? reconcileReport(key.slice(REPORT.length)) : reconcile(key)),
+    run: (key) => (key === REPORTS ? reconcileReports() : reconcile(key)),
     onError: (key, err, retryInMs) => {
       const message = (err as Error)?.message ?? String(err);
-      if (key.startsWith(REPORT)) {
-        logger.warn({ namespace: key.slice(REPORT.length), err: message, retryInMs }, 'policy report write failed; retrying');
+      if (key === REPORTS) {
+        logger.warn({ err: message, retryInMs }, 'policy report write failed; retrying');
         return;
       }
       const [, namespace, name] = key.split(SEP);
@@ -275,18 +340,20 @@ export async function startSyncer(opts: SyncerOptions): Promise<Syncer> {
         const { namespace, name } = cr.metadata ?? {};
         if (!namespace || !name) continue;
         coalescer.trigger(remember(profile, namespace, name));
-        triggerReport(namespace);
         n++;
       }
     }
-    for (const namespace of reported) triggerReport(namespace);
+    // Read every report again: someone may have edited or deleted one since it was written.
+    known.clear();
+    needList = true;
+    triggerReports();
     logger.debug({ why, clusters: n }, 'resync');
   }
 
   const onChange: ChangeListener = (event, resource, obj) => {
     const meta = obj.metadata ?? {};
-    // Any change to what a namespace holds (or to its labels: enforcement, mesh) can change its report.
-    triggerReport(resource === 'namespaces' ? meta.name : meta.namespace);
+    // Any change (an object, a namespace's labels: enforcement, mesh) can change some report.
+    triggerReports();
     if (resource === 'namespaces') {
       // Namespace labels can decide which mesh a cluster means.
       for (const profile of profiles) {

@@ -88,21 +88,34 @@ export class PlainObjectIndex implements ObjectIndex {
     for (const o of objects) this.add(o);
   }
 
-  add(o: KubeObject): void {
+  /** Where `o` is stored: type key, namespace ('' when cluster-scoped), name; undefined when the index never holds it. */
+  private slot(o: KubeObject): { t: string; ns: string; name: string } | undefined {
     const name = o.metadata?.name;
-    if (!o.kind || !name) return;
+    if (!o.kind || !name) return undefined;
     const known = indexKindOf(o);
     // Only Namespaces and Pods may omit apiVersion (the view always read them so); a custom
     // resource without one cannot be told apart from another group's kind of that name.
-    if (!known && !o.apiVersion) return;
+    if (!known && !o.apiVersion) return undefined;
     const namespaced = known ? INDEX_KINDS[known].namespaced : true;
-    const ns = namespaced ? (o.metadata?.namespace ?? 'default') : '';
-    const t = known ? kindKey(known) : typeKey(o.apiVersion, o.kind);
-    let byNs = this.types.get(t);
-    if (!byNs) this.types.set(t, (byNs = new Map()));
-    let bucket = byNs.get(ns);
-    if (!bucket) byNs.set(ns, (bucket = { byName: new Map() }));
-    bucket.byName.set(name, o);
+    return { t: known ? kindKey(known) : typeKey(o.apiVersion, o.kind), ns: namespaced ? (o.metadata?.namespace ?? 'default') : '', name };
+  }
+
+  add(o: KubeObject): void {
+    const at = this.slot(o);
+    if (!at) return;
+    let byNs = this.types.get(at.t);
+    if (!byNs) this.types.set(at.t, (byNs = new Map()));
+    let bucket = byNs.get(at.ns);
+    if (!bucket) byNs.set(at.ns, (bucket = { byName: new Map() }));
+    bucket.byName.set(at.name, o);
+    bucket.byLabel = undefined;
+  }
+
+  /** Forgets the object of `o`'s identity (a test's delete event). */
+  remove(o: KubeObject): void {
+    const at = this.slot(o);
+    const bucket = at ? this.types.get(at.t)?.get(at.ns) : undefined;
+    if (!bucket?.byName.delete(at!.name)) return;
     bucket.byLabel = undefined;
   }
 

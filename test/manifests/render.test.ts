@@ -11,7 +11,7 @@ import t from 'tap';
 
 import { parseConfigText } from '../../cli/config-file.js';
 import { ANALYSED_WRITE_KINDS } from '../../policies/admission-analysis.js';
-import { INDEX_KINDS } from '../../policies/index/kinds.js';
+import { INDEX_KINDS, type IndexKind } from '../../policies/index/kinds.js';
 
 import {
   CERT_MANAGER_OVERLAYS,
@@ -380,12 +380,14 @@ t.test('RBAC: exactly the permissions the webhook and the syncer need', async (t
         'antfly.io|antflyclusters/status|patch|',
         'observability.io|observabilityplatforms/status|patch|',
         '|events|create|', 'events.k8s.io|events|create|',
-        'wgpolicyk8s.io|policyreports|create|',
-        'wgpolicyk8s.io|policyreports|get|meshguard', 'wgpolicyk8s.io|policyreports|update|meshguard', 'wgpolicyk8s.io|policyreports|delete|meshguard',
-        // Admission warnings: list/watch of the analysed kinds, and nothing else.
-        ...(overlay === 'admission-warnings'
-          ? ANALYSED_RESOURCES.flatMap((r) => ['list', 'watch'].map((v) => `${r.replace(/^core\//, '/').replace('/', '|')}|${v}|`))
-          : []),
+        // The syncer's informers over the rest of the object index: list and watch, nothing else.
+        ...(Object.keys(INDEX_KINDS) as IndexKind[])
+          .filter((k) => k !== 'Namespace' && k !== 'Pod')
+          .flatMap((k) => ['list', 'watch'].map((v) => `${INDEX_KINDS[k].group}|${INDEX_KINDS[k].plural}|${v}|`)),
+        ...['policyreports', 'clusterpolicyreports'].flatMap((r) => [
+          `wgpolicyk8s.io|${r}|create|`, `wgpolicyk8s.io|${r}|get|meshguard`, `wgpolicyk8s.io|${r}|update|meshguard`, `wgpolicyk8s.io|${r}|delete|meshguard`,
+        ]),
+        'wgpolicyk8s.io|policyreports|list|',
       ].sort(),
       `${overlay}: ClusterRole rules`,
     );

@@ -3,6 +3,7 @@ import t from 'tap';
 import { pino } from 'pino';
 import { internalErrorReview, requestTimeoutSeconds } from '../../../server/admission-routes.js';
 import { podSelector, stripCluster, stripMeta, stripNamespace, stripPod } from '../../../server/informer-view.js';
+import { stripMonitor, stripWorkload } from '../../../server/analysis-kinds.js';
 import { createMetrics } from '../../../server/metrics.js';
 import { exitOnSignals, ShutdownController } from '../../../server/shutdown.js';
 import { ANTFLY, OBSERVABILITY_PLATFORM } from '../../../policies/targets/profile.js';
@@ -45,6 +46,32 @@ t.test('stripping keeps what the policies read', async (t) => {
     { serviceMeshStatus: { totalPods: 3 }, conditions: [{ type: 'Ready' }] },
     'the status fields the syncer owns are kept, so it can skip a read',
   );
+});
+
+t.test('workloads and monitors are stripped to what the rules read', async (t) => {
+  const meta = {
+    name: 'w', namespace: 'db', uid: 'u', creationTimestamp: '2025-01-01T00:00:00Z', managedFields: [{}], annotations: { big: 'x' },
+    ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name: 'd', uid: 'x', controller: true }, { apiVersion: 'v1', kind: 'Other', name: 'o' }],
+  };
+  const template = {
+    metadata: { labels: { app: 'a' }, annotations: { k: 'v' }, name: 'ignored' },
+    spec: { containers: [{ name: 'c', image: 'i', env: [{ name: 'E' }], ports: [{ containerPort: 80, name: 'http', protocol: 'TCP', hostPort: 1 }] }], volumes: [{}], hostNetwork: true },
+  };
+  const strippedTemplate = {
+    metadata: { labels: { app: 'a' }, annotations: { k: 'v' } },
+    spec: { containers: [{ name: 'c', ports: [{ containerPort: 80, name: 'http', protocol: 'TCP' }] }], hostNetwork: true },
+  };
+  const strippedMeta = { name: 'w', namespace: 'db', uid: 'u', creationTimestamp: '2025-01-01T00:00:00Z', ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name: 'd', controller: true }] };
+  t.same(stripWorkload('ReplicaSet')({ metadata: meta, spec: { replicas: 3, selector: { matchLabels: { app: 'a' } }, template }, status: { replicas: 3 } }), {
+    apiVersion: 'apps/v1', kind: 'ReplicaSet', metadata: strippedMeta, spec: { selector: { matchLabels: { app: 'a' } }, template: strippedTemplate },
+  }, 'a workload: selector and template facts, the controller owner');
+  t.same(stripWorkload('CronJob')({ metadata: { name: 'c' }, spec: { schedule: '* * * * *', jobTemplate: { spec: { template, backoffLimit: 1 } } } }), {
+    apiVersion: 'batch/v1', kind: 'CronJob', metadata: { name: 'c' }, spec: { jobTemplate: { spec: { template: strippedTemplate } } },
+  }, "a CronJob's template sits under jobTemplate");
+  t.same(stripWorkload('Deployment')({ metadata: { name: 'd' } }), { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'd' } });
+  t.same(stripMonitor('PodMonitor')({ metadata: { name: 'm', namespace: 'mon' }, spec: { selector: { matchLabels: { a: 'b' } }, podMetricsEndpoints: [{ port: 'metrics' }], jobLabel: 'x' } }), {
+    apiVersion: 'monitoring.coreos.com/v1', kind: 'PodMonitor', metadata: { name: 'm', namespace: 'mon' }, spec: { selector: { matchLabels: { a: 'b' } }, podMetricsEndpoints: [{ port: 'metrics' }] },
+  });
 });
 
 t.test('pod selectors: the profile labels plus existence of the cluster-name label', async (t) => {
