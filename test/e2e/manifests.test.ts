@@ -28,6 +28,7 @@ import {
   type Doc,
   type Overlay,
 } from '../manifests/fixtures/manifests.js';
+import { INDEX_KINDS, type IndexKind } from '../../policies/index/kinds.js';
 import { startCluster } from './lib/cluster.js';
 
 t.setTimeout(10 * 60_000);
@@ -355,6 +356,23 @@ t.test('RBAC: the ServiceAccount can do exactly what meshguard needs', async (t)
     ['create', 'leases.coordination.k8s.io', IN(NAMESPACE)],
     ['get', 'leases.coordination.k8s.io/meshguard-status-syncer', IN(NAMESPACE)],
     ['update', 'leases.coordination.k8s.io/meshguard-status-syncer', IN(NAMESPACE)],
+    // The syncer's PolicyReports run the whole catalog: its informers list and watch every kind of the object index.
+    ...(Object.keys(INDEX_KINDS) as IndexKind[])
+      .filter((kind) => kind !== 'Namespace' && kind !== 'Pod')
+      .flatMap((kind): [string, string, string[]][] => {
+        const { group, plural, namespaced } = INDEX_KINDS[kind];
+        const resource = group ? `${plural}.${group}` : plural;
+        return [['list', resource, namespaced ? ALL : []], ['watch', resource, namespaced ? ALL : []]];
+      }),
+    ['create', 'policyreports.wgpolicyk8s.io', IN(TARGETS_NS)],
+    ['get', 'policyreports.wgpolicyk8s.io/meshguard', IN(TARGETS_NS)],
+    ['update', 'policyreports.wgpolicyk8s.io/meshguard', IN(TARGETS_NS)],
+    ['delete', 'policyreports.wgpolicyk8s.io/meshguard', IN(TARGETS_NS)],
+    ['list', 'policyreports.wgpolicyk8s.io', ALL],
+    ['create', 'clusterpolicyreports.wgpolicyk8s.io', []],
+    ['get', 'clusterpolicyreports.wgpolicyk8s.io/meshguard', []],
+    ['update', 'clusterpolicyreports.wgpolicyk8s.io/meshguard', []],
+    ['delete', 'clusterpolicyreports.wgpolicyk8s.io/meshguard', []],
   ];
   const refused: [string, string, string[], string[]?][] = [
     // cluster CRs: no spec writes, no create/delete, status only through patch
@@ -375,9 +393,19 @@ t.test('RBAC: the ServiceAccount can do exactly what meshguard needs', async (t)
     ['get', 'secrets', IN(NAMESPACE)],
     ['list', 'secrets', ALL],
     ['get', 'configmaps', IN(NAMESPACE)],
-    ['list', 'deployments.apps', ALL],
-    ['list', 'statefulsets.apps', ALL],
     ['list', 'events', ALL],
+    // the index kinds: list and watch only, never one object, never a write
+    ['get', 'deployments.apps', IN(TARGETS_NS)],
+    ['create', 'statefulsets.apps', IN(TARGETS_NS)],
+    ['patch', 'networkpolicies.networking.k8s.io', IN(TARGETS_NS)],
+    ['get', 'services', IN(TARGETS_NS)],
+    ['delete', 'peerauthentications.security.istio.io', IN(TARGETS_NS)],
+    // other tools' reports: out of reach
+    ['get', 'policyreports.wgpolicyk8s.io/kyverno', IN(TARGETS_NS)],
+    ['delete', 'policyreports.wgpolicyk8s.io/kyverno', IN(TARGETS_NS)],
+    ['update', 'clusterpolicyreports.wgpolicyk8s.io/kyverno', []],
+    ['list', 'clusterpolicyreports.wgpolicyk8s.io', []],
+    ['watch', 'policyreports.wgpolicyk8s.io', ALL],
     // leases: only its own, only in its namespace, no delete/patch
     ['create', 'leases.coordination.k8s.io', IN('default')],
     ['get', 'leases.coordination.k8s.io/other', IN(NAMESPACE)],
