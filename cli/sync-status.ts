@@ -136,7 +136,7 @@ export function register(program: Command): void {
     .option('--max-delay-ms <n>', '...but no later than this after its first unhandled change', numberOption(0, 600_000), 5000)
     .option('--log-level <level>', 'fatal, error, warn, info, debug or trace', 'info')
     .option('--no-policy-reports', 'do not write wgpolicyk8s.io PolicyReports (written by default once their CRD is installed)')
-    .option('--policy-report-crd-retry-seconds <n>', 'while the PolicyReport CRD is not installed, look for it this often', numberOption(1, 86400), 30)
+    .option('--policy-report-crd-retry-seconds <n>', 'while the PolicyReport or ClusterPolicyReport CRD is not installed, look for it this often', numberOption(1, 86400), 30)
     .action(async (opts: SyncStatusOptions) => {
       try {
         await syncStatus(opts);
