@@ -312,7 +312,7 @@ export class InformerClusterView implements ClusterView, ManagedClusterView, Obj
         );
       }
       const labelSelector = podSelector(p);
-      if (!opts.analysis && !this.pods.some((r) => r.spec.labelSelector === labelSelector)) {
+      if (!opts.analysis && !opts.index && !this.pods.some((r) => r.spec.labelSelector === labelSelector)) {
         this.pods.push(
           new Resource(
             {

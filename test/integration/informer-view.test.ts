@@ -48,7 +48,23 @@ const lists: Record<string, () => unknown> = {
   }),
   '/apis/observability.io/v1beta1/observabilityplatforms': () => list('ObservabilityPlatform', []),
   '/api/v1/pods': () => list('Pod', [fatPod('demo-0', 'demo')]),
+  // The other kinds of the object index (index mode).
+  '/api/v1/services': () => list('Service', [{ metadata: { name: 'demo', namespace: 'databases', resourceVersion: '4' }, spec: { selector: { app: 'x' }, ports: [{ port: 80 }], clusterIP: '10.0.0.9' } }]),
+  '/apis/apps/v1/deployments': () => ({
+    apiVersion: 'apps/v1',
+    kind: 'DeploymentList',
+    metadata: { resourceVersion: '10' },
+    items: [{ metadata: { name: 'web', namespace: 'databases', resourceVersion: '6', managedFields: [{}] }, spec: { replicas: 2, selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'web', image: 'w', env: [{ name: 'E' }] }] } } } }],
+  }),
+  '/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations': () => ({
+    apiVersion: 'admissionregistration.k8s.io/v1',
+    kind: 'ValidatingWebhookConfigurationList',
+    metadata: { resourceVersion: '10' },
+    items: [{ metadata: { name: 'hook', resourceVersion: '7' }, webhooks: [{ name: 'h.example.com', clientConfig: { caBundle: 'QUJD', service: { name: 'demo', namespace: 'databases' } } }] }],
+  }),
 };
+/** Paths the caller may not list (RBAC). */
+const forbidden = new Set(['/apis/networking.k8s.io/v1/networkpolicies']);
 
 const apiserver = createServer((req, res) => {
   const url = new URL(req.url!, 'http://x');
@@ -56,6 +72,11 @@ const apiserver = createServer((req, res) => {
   if (url.pathname.startsWith('/apis/observability.io') && !platformsInstalled) {
     res.writeHead(404, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'NotFound', code: 404 }));
+    return;
+  }
+  if (forbidden.has(url.pathname)) {
+    res.writeHead(403, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'Forbidden', code: 403 }));
     return;
   }
   const make = lists[url.pathname];
@@ -146,4 +167,45 @@ t.test('watch events update the cache (stripped) and reach onChange listeners', 
   await waitFor(() => view.listPods('databases', {}).length === 1, 'the deleted pod to go');
   t.ok(events.some(([e, , n]) => e === 'delete' && n === 'demo-1'));
   t.match(view.sizes(), { namespaces: 1, 'antflyclusters.antfly.io': 1, 'pods/antfly': 1 });
+});
+
+t.test('without index mode the view holds no other kind: it is not the whole index', async (t) => {
+  t.equal(view.holds('Namespace'), true);
+  t.equal(view.holds('Pod'), false, 'only the target pods');
+  t.equal(view.holds('Deployment'), false);
+  t.same(view.list('Deployment'), []);
+  t.same(view.list('Pod', 'databases'), [], 'the target pods are not all the pods');
+  t.notOk(requests.some((r) => r.startsWith('/apis/apps/')), 'no workload is listed');
+});
+
+t.test('index mode: every pod and the other kinds of the index; absent or forbidden kinds held as empty', async (t) => {
+  const index = new InformerClusterView({ kubeConfig, profiles: [ANTFLY], logger: pino({ level: 'silent' }), retryMs: 50, missingCrdRetryMs: 200, index: true });
+  t.teardown(() => index.stop());
+  await index.start();
+  await waitFor(() => index.analysis() !== undefined, 'every kind of the index to sync');
+  t.equal(index.analysis()?.complete, false, 'a forbidden kind: not known to be empty, so the index is not complete');
+  t.ok(requests.includes('/api/v1/pods?'), 'all pods, without a label selector');
+  t.same(index.sizes(), {
+    namespaces: 1, 'antflyclusters.antfly.io': 1, pods: 1, services: 1,
+    'statefulsets.apps': 0, 'deployments.apps': 1, 'replicasets.apps': 0, 'daemonsets.apps': 0, 'jobs.batch': 0, 'cronjobs.batch': 0,
+    'mutatingwebhookconfigurations.admissionregistration.k8s.io': 0, 'validatingwebhookconfigurations.admissionregistration.k8s.io': 1,
+    'peerauthentications.security.istio.io': 0, 'networkpolicies.networking.k8s.io': 0, 'servicemonitors.monitoring.coreos.com': 0, 'podmonitors.monitoring.coreos.com': 0,
+  });
+  t.ok(index.status().missing.includes('networkpolicies.networking.k8s.io'), 'forbidden (403): held as missing');
+  t.ok(index.status().missing.includes('peerauthentications.security.istio.io'), 'absent (404): held as missing');
+  t.equal(index.holds('NetworkPolicy'), false);
+  t.equal(index.holds('PeerAuthentication'), false);
+  t.same(index.list('NetworkPolicy'), []);
+  t.equal(index.holds('Deployment'), true);
+  t.equal(index.holds('Pod'), true);
+  t.same(index.list('Deployment', 'databases'), [{
+    apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web', namespace: 'databases', resourceVersion: '6' },
+    spec: { selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'web' }] } } },
+  }], 'stripped to what the rules read');
+  t.same(index.list('Deployment', 'elsewhere'), []);
+  t.same(index.get('ValidatingWebhookConfiguration', undefined, 'hook')?.webhooks, [{ name: 'h.example.com', clientConfig: { service: { name: 'demo', namespace: 'databases' } } }]);
+  t.equal(index.get('Service', 'databases', 'demo')?.spec?.clusterIP, undefined);
+  t.same(index.select('Pod', 'databases', { matchExpressions: [{ key: 'app.kubernetes.io/instance', operator: 'In', values: ['demo'] }] }).map((p) => p.metadata?.name), ['demo-0']);
+  t.same(index.namespaceNames(), ['databases']);
+  t.same(index.listPods('databases', { 'app.kubernetes.io/instance': 'demo' }).map((p) => p.metadata?.name), ['demo-0']);
 });
