@@ -374,6 +374,8 @@ t.test('policyReports: workload templates, cross-object findings, and the cluste
   t.equal(policyReports(clean, DEFAULT_CONFIG).cluster, undefined, 'no cluster-scoped finding: no ClusterPolicyReport');
   const open = new ObjectClusterView([ns(), antfly('a'), pod('a-0', 'a', true)]);
   t.same(brief(nsReport(open)), ['warn MG305 AntflyCluster/a warn'], 'MG305 on the cluster CR: the consensus ports are open to any pod');
+  t.same(brief(policyReports(open, DEFAULT_CONFIG, { complete: false }).namespaces.get(NS)), ['pass meshguard AntflyCluster/a'],
+    'an incomplete index (a kind that may not be listed) does not conclude from absence');
 });
 
 t.test('policyReports: a finding elsewhere about a cluster\'s pods is reported in its own namespace', async (t) => {
