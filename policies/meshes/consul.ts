@@ -3,7 +3,7 @@
 // never injected, and the chart's webhook selectors. Each rule names the function it mirrors.
 import type { NamespaceInfo, PodFacts } from '../k8s.js';
 import { goBoolError, parseGoBool } from '../values/go-bool.js';
-import { iptablesPortList } from '../values/iptables-port.js';
+import { consulListElements, iptablesPortList, iptablesUidError } from '../values/iptables-port.js';
 import { resourceQuantityError } from '../values/quantity.js';
 import { findProxyContainer, hasPrefix, kv, no, yes } from './common.js';
 import type { Decision, MeshOptions, MeshRules } from './types.js';
@@ -74,6 +74,8 @@ const isMeshed = (pod: PodFacts): Decision => {
   return proxy ? yes(`Consul's proxy is present (${proxy})`) : no(`no consul-dataplane or envoy-sidecar container and no ${kv(CONSUL_INJECT_STATUS, 'injected')} annotation: Consul's proxy was not injected`);
 };
 
+const EXCLUDE_CIDRS = 'consul.hashicorp.com/transparent-proxy-exclude-outbound-cidrs';
+const EXCLUDE_UIDS = 'consul.hashicorp.com/transparent-proxy-exclude-uids';
 const PORT_LISTS = new Set(['consul.hashicorp.com/transparent-proxy-exclude-inbound-ports', 'consul.hashicorp.com/transparent-proxy-exclude-outbound-ports']);
 const BOOLS = new Set([CONSUL_INJECT, CONSUL_TPROXY]);
 const QUANTITIES = new Set([
@@ -91,6 +93,19 @@ const checkAnnotation = (key: string, value: string): string | undefined => {
   if (PORT_LISTS.has(key)) {
     const { error } = iptablesPortList(value);
     return error && `Consul passes each comma-separated element unchanged to iptables: ${error}`;
+  }
+  // The same path as the ports (iptablesConfigJSON → sdk/iptables Setup): each element
+  // becomes `iptables -d <cidr>` or `--uid-owner <uid>`, where an empty one is refused.
+  // A CIDR element may also be a host name iptables resolves, so only the empty one is judged.
+  if (key === EXCLUDE_CIDRS || key === EXCLUDE_UIDS) {
+    const elements = consulListElements(value);
+    for (const [i, element] of elements.entries()) {
+      const reason = key === EXCLUDE_UIDS ? iptablesUidError(element) : element === '' ? 'is empty' : undefined;
+      if (reason) {
+        return `Consul passes each comma-separated element unchanged to iptables: element ${i + 1} (${JSON.stringify(element)}) ${reason}; iptables refuses it, so the pod's init container fails. Write ${key === EXCLUDE_UIDS ? 'user IDs' : 'CIDRs'} separated by commas, no spaces`;
+      }
+    }
+    return undefined;
   }
   if (QUANTITIES.has(key)) {
     const error = resourceQuantityError(value);

@@ -108,3 +108,26 @@ export const iptablesPortList = (value: string): IptablesListVerdict => {
   }
   return notes.length > 0 ? { warning: `${notes.join('; ')}; write the port number in decimal` } : {};
 };
+
+// `--uid-owner <element>` (consul-k8s's transparent-proxy-exclude-uids, same path as the
+// ports): owner_mt_parse (extensions/libxt_owner.c) looks the text up as a user name
+// (getpwnam) first, else owner_parse_range reads a number as strtoumax with base 0 (white
+// space and "+" before it skipped, "-" refused) up to 4294967294, optionally "-" or ":" and
+// a second one, and nothing after.
+const C_NUMBER = '[ \\t\\n\\v\\f\\r]*\\+?(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)';
+const UID_RANGE = new RegExp(`^${C_NUMBER}(?:[-:]${C_NUMBER})?$`);
+const cValue = (digits: string): number => (/^0[xX]/.test(digits) ? parseInt(digits.slice(2), 16) : digits.startsWith('0') ? parseInt(digits, 8) : Number(digits));
+
+/** Why iptables refuses this `--uid-owner` argument, or undefined (a name is taken as a user of the init container's image). */
+export const iptablesUidError = (element: string): string | undefined => {
+  const m = UID_RANGE.exec(element);
+  if (m) {
+    const [from, to] = [cValue(m[1]!), m[2] === undefined ? undefined : cValue(m[2])];
+    if (from > 4294967294 || (to !== undefined && to > 4294967294)) return 'is above 4294967294';
+    return undefined;
+  }
+  if (element === '') return 'is empty';
+  if (ANY_SPACE.test(element)) return 'has white space';
+  if (/^[-+0-9]/.test(element)) return 'is not a user ID (a number, or a range a-b) iptables reads';
+  return undefined;
+};

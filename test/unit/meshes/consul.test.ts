@@ -172,3 +172,36 @@ t.test('contract data', async (t) => {
   t.same(consul.portExclusion, { inbound: IN, outbound: OUT, ranges: false });
   t.same(consul.optOut, { annotations: { [INJECT]: 'false' } });
 });
+
+t.test(`${CONSUL_K8S} webhook/redirect_traffic.go iptablesConfigJSON + consul sdk/iptables Setup: exclude-outbound-cidrs (-d) and exclude-uids (--uid-owner)`, async (t) => {
+  const CIDRS = 'consul.hashicorp.com/transparent-proxy-exclude-outbound-cidrs';
+  const UIDS = 'consul.hashicorp.com/transparent-proxy-exclude-uids';
+  const table: [string, string, RegExp | undefined][] = [
+    [CIDRS, '10.0.0.0/8,192.168.0.0/16', undefined],
+    [CIDRS, 'db.example.com', undefined],
+    [CIDRS, '', /element 1 \(""\) is empty; iptables refuses it/],
+    [CIDRS, '10.0.0.0/8,', /element 2 \(""\) is empty/],
+    [UIDS, '5996', undefined],
+    [UIDS, '1000-2000', undefined],
+    [UIDS, '1000:2000', undefined],
+    [UIDS, ' +1000', undefined],
+    [UIDS, '0x10', undefined],
+    [UIDS, 'postgres', undefined],
+    [UIDS, '4294967294', undefined],
+    [UIDS, '4294967295', /is above 4294967294/],
+    [UIDS, '1000-4294967295', /is above 4294967294/],
+    [UIDS, '', /element 1 \(""\) is empty/],
+    [UIDS, '1000,', /element 2 \(""\) is empty/],
+    [UIDS, '1000 ', /has white space/],
+    [UIDS, '-1', /is not a user ID/],
+    [UIDS, '08', /is not a user ID/],
+    [UIDS, '5--6', /is not a user ID/],
+  ];
+  for (const [key, value, error] of table) {
+    const got = consul.checkAnnotation(key, value);
+    if (error === undefined) t.equal(got, undefined, `${key} ${JSON.stringify(value)}`);
+    else t.match(got, error, `${key} ${JSON.stringify(value)}`);
+  }
+  t.match(consul.checkAnnotation(UIDS, 'x y'), /^Consul passes each comma-separated element unchanged to iptables: .*Write user IDs separated by commas/);
+  t.match(consul.checkAnnotation(CIDRS, ''), /Write CIDRs separated by commas/);
+});
