@@ -63,9 +63,13 @@ t.test('shutdown: not ready at once, reviews in flight are answered, then the li
   const pki = await makePki(t.testdir());
   const server = await startTestServer(pki, { drainDelayMs: 300 });
   const ca = pki.ca.cert;
-  const inFlight = [0, 1, 2].map((i) => halfSent(server.port, ca, review('v1', `in-flight-${i}`, { kind: 'Pod', metadata: { name: `p${i}` } })));
-  // The server has the headers of all three before shutdown begins.
-  await new Promise((r) => setTimeout(r, 100));
+  const bodies = [0, 1, 2].map((i) => review('v1', `in-flight-${i}`, { kind: 'Pod', metadata: { name: `p${i}` } }));
+  const inFlight = bodies.map((b) => halfSent(server.port, ca, b));
+  // The server has the headers of all three before shutdown begins: each has reserved its
+  // Content-Length in the body budget (a fixed sleep here raced the TLS handshakes on a
+  // loaded machine, and a request arriving after shutdown began is rightly refused).
+  const total = bodies.reduce((n, b) => n + Buffer.byteLength(b), 0);
+  await waitFor(async () => new RegExp(`meshguard_admission_body_bytes_in_flight ${total}\\b`).test((await get(server.metricsPort!, '/metrics')).body), 'the headers of all three reviews');
   const done = server.shutdown('test');
   t.equal(server.readiness.notReadyReason(), 'shutting down');
   const probe = await get(server.metricsPort!, '/readyz');
@@ -83,9 +87,10 @@ t.test('shutdown: not ready at once, reviews in flight are answered, then the li
 t.test('shutdown gives up when the grace period is over', async (t) => {
   const pki = await makePki(t.testdir());
   const server = await startTestServer(pki, { shutdownGraceMs: 300 });
-  const stuck = halfSent(server.port, pki.ca.cert, review('v1', 'never-finished', { kind: 'Pod' }));
-  await waitFor(async () => (await get(server.metricsPort!, '/metrics')).status === 200, 'server up');
-  await new Promise((r) => setTimeout(r, 100));
+  const body = review('v1', 'never-finished', { kind: 'Pod' });
+  const stuck = halfSent(server.port, pki.ca.cert, body);
+  // In flight once its headers are in (its Content-Length reserved), not after a fixed sleep.
+  await waitFor(async () => new RegExp(`meshguard_admission_body_bytes_in_flight ${Buffer.byteLength(body)}\\b`).test((await get(server.metricsPort!, '/metrics')).body), 'the stuck review in flight');
   t.equal(await server.shutdown('test'), 'timeout');
   stuck.finish().catch(() => {});
 });

@@ -64,7 +64,8 @@ t.test('SIGTERM with reviews in flight: all answered, readiness false, clean exi
     req.write(body.subarray(0, 100));
     return { finish: () => (req.end(body.subarray(100)), reply) };
   });
-  await new Promise((r) => setTimeout(r, 200));
+  // All four in flight (their Content-Length reserved in the body budget) before the signal.
+  await waitFor(async () => new RegExp(`meshguard_admission_body_bytes_in_flight ${4 * body.length}\\b`).test((await get(metricsPort, '/metrics')).body), 'the headers of all four reviews');
   t.equal((await get(metricsPort, '/readyz')).status, 200, 'ready before the signal');
   child.kill('SIGTERM');
   await waitFor(async () => (await get(metricsPort, '/readyz')).status === 503, 'readiness to turn false');
