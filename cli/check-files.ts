@@ -34,12 +34,14 @@ const split = (files: { ref: FileRef; bytes: number }[], n: number): FileRef[][]
 
 interface RemoteShare {
   context: Promise<{ context: ContextObject[]; documents: number; files: number }>;
-  check(state: readonly SourceDoc[], context: ContextObject[], namespace: string): Promise<ShareResult>;
+  check(context: ContextObject[]): Promise<ShareResult>;
   close(): void;
 }
 
-const remote = (files: FileRef[], config: PolicyConfig, crossObject: boolean): RemoteShare => {
-  const worker = new Worker(new URL('./check-worker.js', import.meta.url), { workerData: { files, config, crossObject } });
+const remote = (files: FileRef[], config: PolicyConfig, crossObject: boolean, state: readonly SourceDoc[], namespace: string): RemoteShare => {
+  // Functions do not cross threads: only the objects, which is all the view needs.
+  const workerData = { files, config, crossObject, state: state.map((s) => ({ object: s.object })), namespace };
+  const worker = new Worker(new URL('./check-worker.js', import.meta.url), { workerData });
   let onResult: ((m: any) => void) | undefined;
   let onError: ((e: Error) => void) | undefined;
   const context = new Promise<{ context: ContextObject[]; documents: number; files: number }>((resolve, reject) => {
@@ -53,12 +55,11 @@ const remote = (files: FileRef[], config: PolicyConfig, crossObject: boolean): R
   });
   return {
     context,
-    check: (state, ctx, namespace) =>
+    check: (ctx) =>
       new Promise((resolve, reject) => {
         onResult = resolve;
         onError = reject;
-        // Functions do not cross threads: only the objects, which is all the view needs.
-        worker.postMessage({ state: state.map((s) => ({ object: s.object })), context: ctx, namespace });
+        worker.postMessage({ context: ctx });
       }),
     close: () => void worker.terminate(),
   };
@@ -79,16 +80,16 @@ export const checkFiles = async (
   const total = sized.reduce((a, f) => a + f.bytes, 0);
   const n = total >= PARALLEL_MIN_BYTES && parallelism > 1 ? Math.min(parallelism, files.length) : 1;
   const [mine = [], ...theirs] = split(sized, n);
-  const workers = theirs.map((share) => remote(share, config, crossObject));
+  const workers = theirs.map((share) => remote(share, config, crossObject, state, namespace));
   try {
-    const local = new Partition(mine, config, crossObject);
+    const local = new Partition(mine, config, crossObject, state, namespace);
     // A failing local parse becomes a rejection inside Promise.all, which keeps a handler on
     // the workers' promises too (a synchronous throw would leave them unhandled).
     const parsed = await Promise.all([Promise.resolve().then(() => local.parse()), ...workers.map((w) => w.context)]);
     const context = mergeContext(parsed.map((p) => p.context));
     const results = await Promise.all([
-      ...workers.map((w) => w.check(state, context, namespace)),
-      Promise.resolve(local.check(state, context, namespace)),
+      ...workers.map((w) => w.check(context)),
+      Promise.resolve(local.check(context)),
     ]);
     const tagged = results.flatMap((r) => r.findings.map((f, i) => ({ f, order: r.orders[i]! })));
     tagged.sort((a, b) => a.order - b.order);

@@ -1,12 +1,22 @@
-// One share of a `check` run: parse some files, hand back the objects the cluster view
-// needs, then judge the share's documents against the view built from every share.
-// The same code runs in the main thread and in worker threads (cli/check-worker.ts).
+// One share of a `check` run: parse some files, hand back the objects the object index
+// needs, and judge the share's documents. The same code runs in the main thread and in
+// worker threads (cli/check-worker.ts).
+//
+// Memory stays bounded by what the index holds, not by the input: each document is judged
+// right after its file is parsed, against the cluster view built so far, and only its
+// located findings are kept; the file's text, its YAML events and the parsed objects are
+// dropped before the next file. Judging one object reads only its own namespace of the
+// view (the Namespace, its cluster CR, that cluster's pods): a document is judged again,
+// with the whole view, only when a later file or another share added to a namespace its
+// first judgement read; then its file is read again and only that document's text parsed.
 import type { PolicyConfig } from '../policies/config.js';
-import type { KubeObject } from '../policies/k8s.js';
-import { isClusterViewObject, isIndexObject } from '../policies/index/object-index.js';
+import type { KubeObject, Namespace, Pod, StringMap } from '../policies/k8s.js';
+import { isClusterViewObject, isIndexObject, PlainObjectIndex, type ClusterRef, type ClusterView } from '../policies/index/object-index.js';
 import { mayBeJudged } from '../policies/review.js';
+import { MG_ERR_INPUT_READ } from '../policies/errors.js';
 import { parseManifests, readTextFileSync, type SourceDoc } from './inputs.js';
-import { buildView, checkDocuments, type CheckResult } from './run-checks.js';
+import { LineIndex } from './source-map.js';
+import { buildView, judgeDocument, placed, type CheckResult, type LocatedFinding } from './run-checks.js';
 
 export interface FileRef {
   file: string;
@@ -26,16 +36,94 @@ export interface ContextObject {
   line: number;
 }
 
+/** Every namespace: what a judgement that listed cluster CRs of all namespaces read. */
+const ALL = '\0all';
+
+/**
+ * The part of the view an object of it belongs to: a Namespace's own name, else the
+ * namespace it is stored in (objects are placed before they are added).
+ */
+const viewKey = (o: KubeObject): string => (o.kind === 'Namespace' ? (o.metadata?.name ?? '') : (o.metadata?.namespace ?? 'default'));
+
+/** A ClusterView that notes which namespaces a judgement read. */
+class RecordingView implements ClusterView {
+  readonly read = new Set<string>();
+  constructor(private readonly view: ClusterView) {}
+  getNamespace(name: string): Namespace | undefined {
+    this.read.add(name);
+    return this.view.getNamespace(name);
+  }
+  getCluster(ref: ClusterRef, namespace: string, name: string): KubeObject | undefined {
+    this.read.add(namespace);
+    return this.view.getCluster(ref, namespace, name);
+  }
+  listClusters(ref: ClusterRef): KubeObject[] {
+    this.read.add(ALL);
+    return this.view.listClusters(ref);
+  }
+  listPods(namespace: string, matchLabels: StringMap): Pod[] {
+    this.read.add(namespace);
+    return this.view.listPods(namespace, matchLabels);
+  }
+}
+
+/**
+ * What a share keeps past its file as copies that take about a third of the memory, and
+ * that keep nothing of the file's text. js-yaml's objects keep growth slack (an array of
+ * one item holds 17 slots), and their longer strings, and the findings' messages built
+ * from them, are slices of the file's text that keep all of it alive. JSON carries every
+ * value YAML's core schema produces but the non-finite floats (.inf, .nan, 1e400), which
+ * it writes as null: a value whose JSON holds a null is kept as it is. (-0 becomes 0, which
+ * no comparison or message tells apart.)
+ */
+const NULL_VALUE = /[:,[]null/;
+const compacted = <T>(v: T): T => {
+  const json = JSON.stringify(v);
+  return NULL_VALUE.test(json) ? v : (JSON.parse(json) as T);
+};
+
+/** One judged document of a file: its findings, or undefined until it is judged with the whole view. */
+interface Slot {
+  /** Position among the file's documents (parseManifests' output). */
+  index: number;
+  /** Where its document starts in the file, where the next one starts (-1: the end), and which item of a List it is (-1: the document itself). */
+  start: number;
+  end: number;
+  item: number;
+  /** kind, apiVersion, namespace and name: tells that its text alone parsed into the same object. */
+  identity: string;
+  result?: { findings: LocatedFinding[]; judged: boolean };
+  /** Namespaces of the view the first judgement read, as a JSON array (a flat copy of names sliced from the file's text). */
+  read?: string;
+}
+
+const JUDGED = Object.freeze({ findings: [], judged: true });
+const SKIPPED = Object.freeze({ findings: [], judged: false });
+
+interface ParsedFile {
+  file: string;
+  order: number;
+  slots: Slot[];
+}
+
 export class Partition {
-  private docs: SourceDoc[] = [];
-  private readonly orderOf = new Map<string, number>();
+  private readonly parsed: ParsedFile[] = [];
+  /** The view as built so far: state, then the share's files in order. */
+  private view: PlainObjectIndex | undefined;
+  /** Documents judged again in check(): how many, for tests. */
+  rejudged = 0;
 
   constructor(
     private readonly files: readonly FileRef[],
     private readonly config: PolicyConfig,
     /** Whether the cross-object rules run: they need every kind of the index, not only the cluster view's. */
-    private readonly crossObject = true,
-  ) {}
+    private readonly crossObject: boolean,
+    private readonly state: readonly { object: KubeObject }[],
+    /** Where objects that name no namespace are stored and judged (check -n). */
+    private readonly namespace: string,
+  ) {
+    this.view = new PlainObjectIndex(state.map((s) => placed(s.object, namespace)));
+  }
 
   /**
    * Reads synchronously: nothing else runs meanwhile in this thread, and awaiting each
@@ -45,28 +133,136 @@ export class Partition {
     const context: ContextObject[] = [];
     let documents = 0;
     let files = 0;
+    const needed = this.crossObject ? isIndexObject : isClusterViewObject;
     for (const { file, order } of this.files) {
-      const text = readTextFileSync(file);
-      const docs = parseManifests(text, file);
-      this.orderOf.set(file, order);
+      const docs = parseManifests(readTextFileSync(file), file);
       if (docs.length > 0) files++;
       documents += docs.length;
-      const needed = this.crossObject ? isIndexObject : isClusterViewObject;
+      const slots: Slot[] = [];
       docs.forEach((d, i) => {
-        if (needed(d.object, this.config.profiles)) context.push({ order, index: i, object: d.object, file, line: d.lineOf([]) });
-        // Only what can have findings is kept until the view is complete: holding every
-        // parsed object cost about 100 ms of garbage collection at 10k documents.
-        if (mayBeJudged(d.object, this.config)) this.docs.push(d);
+        if (needed(d.object, this.config.profiles)) {
+          const object = compacted(d.object);
+          context.push({ order, index: i, object, file, line: d.lineOf([]) });
+          if (isClusterViewObject(object, this.config.profiles)) this.view!.add(placed(object, this.namespace));
+        }
+        if (mayBeJudged(d.object, this.config)) {
+          const next = docs.find((n) => n.index > d.index);
+          const item = d.prefix.length === 0 ? -1 : Number(d.prefix[1]);
+          slots.push({ index: i, start: d.start ?? -1, end: next?.start ?? -1, item, identity: identity(d.object) });
+        }
       });
+      // The whole file is in the view first: a sequential run saw every document of it.
+      for (const slot of slots) {
+        const view = new RecordingView(this.view!);
+        try {
+          const { findings, judged } = judgeDocument(docs[slot.index]!, view, this.config, this.namespace);
+          slot.result = findings.length > 0 ? { findings: compacted(findings).map((f) => ({ ...f, file })), judged } : judged ? JUDGED : SKIPPED;
+          slot.read = JSON.stringify([...view.read]);
+        } catch {
+          // Unjudgeable: check() judges it again and reports it in input order, after
+          // every file has been parsed (a YAML error in a later file comes first).
+        }
+      }
+      if (slots.length > 0) this.parsed.push({ file, order, slots });
     }
     return { context, documents, files };
   }
 
-  /** Findings and judged count of the kept documents; document and file counts come from parse(). */
-  check(state: readonly { object: KubeObject }[], context: readonly ContextObject[], namespace: string): ShareResult {
-    const view = buildView(state, context, namespace);
-    const { findings, judged } = checkDocuments(this.docs, view, this.config, namespace);
-    return { findings, judged, orders: findings.map((f) => this.orderOf.get(f.file) ?? 0) };
+  /** Findings and judged count of the share's documents; document and file counts come from parse(). */
+  check(context: readonly ContextObject[]): ShareResult {
+    // For each namespace of the view: the last file (in input order) that added to it, and
+    // whether a file of another share did.
+    const mine = new Set(this.files.map((f) => f.order));
+    const last = new Map<string, number>();
+    const foreign = new Set<string>();
+    let lastAny = -1;
+    let foreignAny = false;
+    for (const c of context) {
+      if (!isClusterViewObject(c.object, this.config.profiles)) continue;
+      const key = viewKey(placed(c.object, this.namespace));
+      last.set(key, Math.max(last.get(key) ?? -1, c.order));
+      lastAny = Math.max(lastAny, c.order);
+      if (!mine.has(c.order)) {
+        foreign.add(key);
+        foreignAny = true;
+      }
+    }
+    const stale = (slot: Slot, order: number): boolean => {
+      if (!slot.result || !slot.read) return true;
+      for (const key of JSON.parse(slot.read) as string[]) {
+        if (key === ALL ? foreignAny || lastAny > order : foreign.has(key) || (last.get(key) ?? -1) > order) return true;
+      }
+      return false;
+    };
+    // With no other share adding to it, the view built while parsing is the whole view
+    // (state, then every file in order); else it is built again from every share's objects.
+    let view = foreignAny ? undefined : this.view;
+    this.view = undefined;
+    const findings: LocatedFinding[] = [];
+    const orders: number[] = [];
+    let judged = 0;
+    for (const { file, order, slots } of this.parsed) {
+      let again: Rereader | undefined;
+      for (const slot of slots) {
+        if (stale(slot, order)) {
+          view ??= buildView(this.state, context.filter((c) => isClusterViewObject(c.object, this.config.profiles)), this.namespace);
+          again ??= new Rereader(file);
+          slot.result = judgeDocument(again.doc(slot), view, this.config, this.namespace);
+          this.rejudged++;
+        }
+        const r = slot.result!;
+        if (r.judged) judged++;
+        for (const f of r.findings) {
+          findings.push(f);
+          orders.push(order);
+        }
+      }
+    }
+    return { findings, judged, orders };
+  }
+}
+
+const identity = (o: KubeObject): string => JSON.stringify([o.kind, o.apiVersion, o.metadata?.namespace, o.metadata?.name]);
+
+/**
+ * A file read again to judge some of its documents with the whole view: each document's
+ * own text is parsed (its lines counted from where it starts), not the whole file. A file
+ * with directives (`%TAG`), or a document whose text alone does not give back the same
+ * object, is parsed whole.
+ */
+class Rereader {
+  private readonly text: string;
+  private readonly directives: boolean;
+  private lines: LineIndex | undefined;
+  private whole: SourceDoc[] | undefined;
+
+  constructor(private readonly file: string) {
+    this.text = readTextFileSync(file);
+    this.directives = /^%/m.test(this.text);
+  }
+
+  doc(slot: Slot): SourceDoc {
+    const doc = this.alone(slot) ?? (this.whole ??= parseManifests(this.text, this.file))[slot.index];
+    if (!doc || identity(doc.object) !== slot.identity) throw MG_ERR_INPUT_READ(this.file, 'the file changed while it was being checked');
+    return doc;
+  }
+
+  private alone(slot: Slot): SourceDoc | undefined {
+    if (this.directives || slot.start < 0) return undefined;
+    const { text } = this;
+    const lineStart = (offset: number): number => text.lastIndexOf('\n', offset - 1) + 1;
+    const from = lineStart(slot.start);
+    const to = slot.end > slot.start ? lineStart(slot.end) : text.length;
+    let docs: SourceDoc[];
+    try {
+      docs = parseManifests(text.slice(from, to > from ? to : text.length), this.file);
+    } catch {
+      return undefined;
+    }
+    const doc = docs.find((d) => d.index === 0 && (d.prefix.length === 0 ? -1 : Number(d.prefix[1])) === slot.item);
+    if (!doc || identity(doc.object) !== slot.identity) return undefined;
+    const before = (this.lines ??= new LineIndex(text)).lineOf(from) - 1;
+    return { ...doc, lineOf: (path) => doc.lineOf(path) + before };
   }
 }
 

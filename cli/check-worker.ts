@@ -9,11 +9,13 @@ interface Start {
   files: FileRef[];
   config: PolicyConfig;
   crossObject: boolean;
+  state: { object: KubeObject }[];
+  namespace: string;
 }
 
 const port = parentPort!;
-const { files, config, crossObject } = workerData as Start;
-const partition = new Partition(files, config, crossObject);
+const { files, config, crossObject, state, namespace } = workerData as Start;
+const partition = new Partition(files, config, crossObject, state, namespace);
 
 const fail = (err: unknown) =>
   port.postMessage(
@@ -28,9 +30,9 @@ try {
   fail(err);
 }
 
-port.on('message', (msg: { state: { object: KubeObject }[]; context: ContextObject[]; namespace: string }) => {
+port.on('message', (msg: { context: ContextObject[] }) => {
   try {
-    port.postMessage({ type: 'result', result: partition.check(msg.state, msg.context, msg.namespace) });
+    port.postMessage({ type: 'result', result: partition.check(msg.context) });
   } catch (err) {
     fail(err);
   }

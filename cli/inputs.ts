@@ -4,7 +4,7 @@ import { isUtf8 } from 'node:buffer';
 import { readFileSync } from 'node:fs';
 import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { constructFromEvents, CORE_SCHEMA, EVENT_ID, mergeTag, parseEvents, YAMLException } from 'js-yaml';
+import { constructFromEvents, CORE_SCHEMA, EVENT_ID, mergeTag, parseEvents, YAMLException, type Event } from 'js-yaml';
 import {
   InputError,
   MG_ERR_INPUT_DOCUMENT,
@@ -42,6 +42,12 @@ export interface SourceDoc {
   object: KubeObject;
   /** 1-based line of a field path inside `object`. */
   lineOf(path: Path): number;
+  /**
+   * Offset in the file's text of the document's first token (its root node's anchor, tag
+   * or content; a List's for each of its items), where the document can be parsed again
+   * on its own (cli/check-partition.ts). -1 when unknown.
+   */
+  start?: number;
 }
 
 const MANIFEST = /\.(ya?ml|json)$/i;
@@ -184,15 +190,28 @@ const unshared = (v: unknown): unknown => {
   return v;
 };
 
+/** Offset of a document root's first token: its anchor, its tag or its content, whichever comes first. */
+const firstToken = (e: Event): number => {
+  const at = [
+    'start' in e ? e.start : -1,
+    'valueStart' in e ? e.valueStart : -1,
+    'anchorStart' in e ? e.anchorStart : -1,
+    'tagStart' in e ? e.tagStart : -1,
+  ].filter((o) => o >= 0);
+  return at.length > 0 ? Math.min(...at) : -1;
+};
+
 /** Parses one file's text into source documents. */
 export const parseManifests = (text: string, file: string): SourceDoc[] => {
   let index: EventIndex;
   let values: unknown[];
+  const starts: number[] = [];
   try {
     const events = parseEvents(text, { filename: file });
     values = constructFromEvents(events, { source: text, filename: file, schema: MANIFEST_SCHEMA });
     if (text.includes('*') && events.some((e) => e.type === EVENT_ID.ALIAS)) values = values.map(unshared);
     index = new EventIndex(events);
+    for (const r of index.roots) starts.push(r < events.length ? firstToken(events[r]!) : -1);
   } catch (err) {
     if (err instanceof YAMLException) throw MG_ERR_INPUT_YAML(file, (err.mark?.line ?? 0) + 1, err.reason || err.message);
     throw MG_ERR_INPUT_YAML(file, undefined, (err as Error).message);
@@ -212,11 +231,11 @@ export const parseManifests = (text: string, file: string): SourceDoc[] => {
       value.items.forEach((item, i) => {
         if (!isPlainObject(item)) return;
         const lineOf = aligned ? locator(nodes[i]!) : (path: Path) => locator(root)(['items', i, ...path]);
-        out.push({ file, index: n, prefix: ['items', i], object: listItem(value, item), lineOf });
+        out.push({ file, index: n, prefix: ['items', i], object: listItem(value, item), lineOf, start: starts[n] ?? -1 });
       });
       return;
     }
-    out.push({ file, index: n, prefix: [], object: value as KubeObject, lineOf: locator(root) });
+    out.push({ file, index: n, prefix: [], object: value as KubeObject, lineOf: locator(root), start: starts[n] ?? -1 });
   });
   return out;
 };

@@ -94,6 +94,30 @@ export const crossObjectFindings = (sources: readonly IndexSource[], config: Pol
   return out;
 };
 
+/**
+ * One document through the cluster's path, its findings located in the source; `judged`
+ * is false for what meshguard skips. An object of a shape it cannot judge is refused
+ * (MG_ERR_INPUT_OBJECT).
+ */
+export const judgeDocument = (
+  doc: SourceDoc,
+  view: ClusterView,
+  config: PolicyConfig,
+  defaultNamespace: string,
+  podMode: Mode = 'predict',
+): { findings: LocatedFinding[]; judged: boolean } => {
+  const obj = doc.object;
+  if (typeof obj.kind !== 'string') return { findings: [], judged: false };
+  const ns = namespaceOf(obj, defaultNamespace);
+  // Judged where it would be stored, so its own messages name the namespace it lands in.
+  const j = judgeObject(placed(obj, ns), ns, view, config, podMode);
+  if (j.unreadable !== undefined) throw MG_ERR_INPUT_OBJECT(doc.file, doc.lineOf([]), `${obj.kind} ${obj.metadata?.name ?? ''}: ${j.unreadable}`);
+  if (j.skipped) return { findings: [], judged: false };
+  const name = obj.metadata?.name ?? '';
+  const kind = obj.kind;
+  return { findings: j.findings.map((f) => ({ ...f, file: doc.file, line: doc.lineOf(f.path), kind, namespace: ns, name })), judged: true };
+};
+
 export const checkDocuments = (
   docs: readonly SourceDoc[],
   view: ClusterView,
@@ -104,17 +128,9 @@ export const checkDocuments = (
   const findings: LocatedFinding[] = [];
   let judged = 0;
   for (const doc of docs) {
-    const obj = doc.object;
-    if (typeof obj.kind !== 'string') continue;
-    const ns = namespaceOf(obj, defaultNamespace);
-    // Judged where it would be stored, so its own messages name the namespace it lands in.
-    const j = judgeObject(placed(obj, ns), ns, view, config, podMode);
-    if (j.unreadable !== undefined) throw MG_ERR_INPUT_OBJECT(doc.file, doc.lineOf([]), `${obj.kind} ${obj.metadata?.name ?? ''}: ${j.unreadable}`);
-    if (j.skipped) continue;
-    judged++;
-    const name = obj.metadata?.name ?? '';
-    for (const f of j.findings)
-      findings.push({ ...f, file: doc.file, line: doc.lineOf(f.path), kind: obj.kind, namespace: ns, name });
+    const r = judgeDocument(doc, view, config, defaultNamespace, podMode);
+    if (r.judged) judged++;
+    findings.push(...r.findings);
   }
   return { findings, documents: docs.length, files: new Set(docs.map((d) => d.file)).size, judged };
 };

@@ -15,7 +15,12 @@ const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' 
 export const renderText = (r: CheckResult, colour: boolean): string => {
   const c = (style: keyof typeof COLOURS, s: string): string => (colour ? `${COLOURS[style][0]}${s}${COLOURS[style][1]}` : s);
   const byFile = new Map<string, LocatedFinding[]>();
-  for (const f of r.findings) byFile.set(f.file, [...(byFile.get(f.file) ?? []), f]);
+  for (const f of r.findings) {
+    // Appended in place: copying the file's list for each finding was quadratic in one large file's findings.
+    const list = byFile.get(f.file);
+    if (list) list.push(f);
+    else byFile.set(f.file, [f]);
+  }
   const lines: string[] = [];
   for (const [file, fs] of byFile) {
     lines.push(c('bold', file));

@@ -1,0 +1,180 @@
+// `check` over files judges each document right after its file is parsed and keeps only
+// its findings; a document whose namespace a later file adds to is judged again from its
+// own text. Whatever the order and split of the documents, the answer must be exactly the
+// one of judging every document against the whole view (what `check -` does).
+// The property's seed is printed; replay a failure with FC_SEED=<seed>.
+import fc from 'fast-check';
+import t from 'tap';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { checkFiles } from '../../../cli/check-files.js';
+import { mergeContext, Partition } from '../../../cli/check-partition.js';
+import { expandPaths, loadManifests, type SourceDoc } from '../../../cli/inputs.js';
+import { buildView, checkDocuments, crossObjectFindings, type CheckResult } from '../../../cli/run-checks.js';
+import { DEFAULT_CONFIG } from '../../../policies/config.js';
+import { writeCorpus } from '../../../bench/corpus.mjs';
+
+const SEED = Number(process.env.FC_SEED ?? Math.floor(Math.random() * 2 ** 31));
+const NUM_RUNS = 40;
+
+/** What `check` answers when every document is judged against the whole view. */
+const reference = async (dir: string, state: SourceDoc[], namespace: string): Promise<CheckResult> => {
+  const docs = await loadManifests([dir]);
+  const r = checkDocuments(docs, buildView(state, docs, namespace), DEFAULT_CONFIG, namespace);
+  const sources = [...state.map((d) => ({ d, input: false })), ...docs.map((d) => ({ d, input: true }))];
+  r.findings.push(...crossObjectFindings(sources.map(({ d, input }) => ({ object: d.object, file: d.file, line: d.lineOf([]), input })), DEFAULT_CONFIG, { namespace }));
+  return r;
+};
+
+/** The share's run as checkFiles drives it on one thread, with how many documents were judged twice. */
+const partitioned = async (dir: string, state: SourceDoc[], namespace: string) => {
+  const files = (await expandPaths([dir])).map((file, order) => ({ file, order }));
+  const p = new Partition(files, DEFAULT_CONFIG, true, state, namespace);
+  const parsed = p.parse();
+  const r = p.check(mergeContext([parsed.context]));
+  return { rejudged: p.rejudged, judged: r.judged };
+};
+
+const tmp = (t: { teardown(fn: () => void): void }): string => {
+  const dir = mkdtempSync(join(tmpdir(), 'meshguard-partition-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+};
+
+const NAMESPACE = `apiVersion: v1
+kind: Namespace
+metadata:
+  name: prod
+  labels: { istio-injection: enabled }
+`;
+const CLUSTER = `apiVersion: antfly.io/v1
+kind: AntflyCluster
+metadata: { name: db, namespace: prod }
+spec:
+  serviceMesh:
+    enabled: true
+    annotations: { sidecar.istio.io/inject: "true" }
+`;
+const WORKLOAD = `# the data nodes
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: { name: db-data, namespace: prod }
+spec:
+  selector: { matchLabels: { app.kubernetes.io/instance: db } }
+  template:
+    metadata:
+      labels: { app.kubernetes.io/name: antfly-database, app.kubernetes.io/instance: db }
+    spec:
+      containers:
+        - name: antfly
+          ports: [{ name: raft, containerPort: 9021 }]
+`;
+
+const CONFIG_MAP = `apiVersion: v1
+kind: ConfigMap
+metadata: { name: settings, namespace: prod }
+data: { a: "1" }
+`;
+
+t.test('a document judged before its namespace was complete is judged again, with the lines of its file', async (t) => {
+  const dir = tmp(t);
+  // The workload's file sorts first: its first judgement saw neither Namespace nor cluster.
+  writeFileSync(join(dir, 'a-workload.yaml'), `# leading comment\n---\n${CONFIG_MAP}---\n${WORKLOAD}`);
+  writeFileSync(join(dir, 'b-cluster.yaml'), `${NAMESPACE}---\n${CLUSTER}`);
+  const want = await reference(dir, [], 'default');
+  t.ok(want.findings.some((f) => f.file.endsWith('a-workload.yaml')), 'the workload has findings to locate');
+  t.same(await checkFiles([dir], [], DEFAULT_CONFIG, 'default', 1), want);
+  t.same(await partitioned(dir, [], 'default'), { rejudged: 1, judged: want.judged });
+});
+
+t.test('in namespace-first order every document is judged once, as it is read', async (t) => {
+  const dir = tmp(t);
+  writeFileSync(join(dir, 'a-cluster.yaml'), `${NAMESPACE}---\n${CLUSTER}`);
+  writeFileSync(join(dir, 'b-workload.yaml'), WORKLOAD);
+  const want = await reference(dir, [], 'default');
+  t.same(await checkFiles([dir], [], DEFAULT_CONFIG, 'default', 1), want);
+  t.same(await partitioned(dir, [], 'default'), { rejudged: 0, judged: want.judged });
+});
+
+t.test('--state is part of the view from the first file on', async (t) => {
+  const dir = tmp(t);
+  writeFileSync(join(dir, 'a-workload.yaml'), WORKLOAD);
+  const stateDir = tmp(t);
+  writeFileSync(join(stateDir, 'state.yaml'), `${NAMESPACE}---\n${CLUSTER}`);
+  const state = await loadManifests([stateDir]);
+  const want = await reference(dir, state, 'default');
+  t.same(await checkFiles([dir], state, DEFAULT_CONFIG, 'default', 1), want);
+  t.same(await partitioned(dir, state, 'default'), { rejudged: 0, judged: want.judged });
+});
+
+// --- the property: any order and split of a realistic manifest set ---
+
+/** The corpus' documents as separate texts. */
+const corpusDocs = (): string[] => {
+  const dir = mkdtempSync(join(tmpdir(), 'meshguard-partition-corpus-'));
+  try {
+    writeCorpus(dir, 64);
+    return readdirSync(dir)
+      .sort()
+      .flatMap((f) => readFileSync(join(dir, f), 'utf8').split(/^---\n/m))
+      .filter((d) => d.trim() !== '');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+};
+
+/** Documents as the items of one `kind: List` (comment lines dropped: they would sit between items). */
+const asList = (docs: string[]): string =>
+  `apiVersion: v1\nkind: List\nitems:\n${docs
+    .map((d) =>
+      d
+        .trimEnd()
+        .split('\n')
+        .filter((l) => !l.startsWith('#'))
+        .map((l, i) => (i === 0 ? `  - ${l}` : l === '' ? l : `    ${l}`))
+        .join('\n'),
+    )
+    .join('\n')}\n`;
+
+/** How a document is introduced: plain, after a comment, or with a tag or an anchor on its root. */
+const SEPARATORS = ['---\n', '---\n# next\n', '--- !!map\n', '--- &root\n', '\n---\n'];
+
+t.test('any order and split of the documents gives the answer of judging each against the whole view', async (t) => {
+  t.comment(`fast-check seed ${SEED} (replay: FC_SEED=${SEED})`);
+  const docs = corpusDocs();
+  let rejudged = 0;
+  await fc.assert(
+    fc.asyncProperty(
+      fc.shuffledSubarray(docs.map((_, i) => i), { minLength: 8 }),
+      fc.array(fc.nat({ max: 5 }), { minLength: 64, maxLength: 64 }),
+      fc.array(fc.constantFrom(...SEPARATORS.keys()), { minLength: 64, maxLength: 64 }),
+      fc.nat({ max: 3 }),
+      fc.constantFrom('default', 'prod'),
+      async (order, fileOf, separatorOf, listAt, namespace) => {
+        const dir = mkdtempSync(join(tmpdir(), 'meshguard-partition-'));
+        try {
+          const files: string[][] = Array.from({ length: 6 }, () => []);
+          order.forEach((d, i) => files[fileOf[i % fileOf.length]!]!.push(docs[d]!));
+          files.forEach((texts, f) => {
+            if (texts.length === 0) return;
+            // One file holds some of its documents as a List.
+            const parts = f === listAt && texts.length > 2 ? [asList(texts.slice(0, 3)), ...texts.slice(3)] : texts;
+            const text = parts.map((p, i) => (i === 0 ? p : `${SEPARATORS[separatorOf[(f * 7 + i) % separatorOf.length]!]}${p}`)).join('');
+            writeFileSync(join(dir, `part-${f}.yaml`), text);
+          });
+          const want = await reference(dir, [], namespace);
+          const got = await checkFiles([dir], [], DEFAULT_CONFIG, namespace, 1);
+          const share = await partitioned(dir, [], namespace);
+          rejudged += share.rejudged;
+          t.same(got, want);
+          return share.judged === want.judged;
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
+        }
+      },
+    ),
+    { numRuns: NUM_RUNS, seed: SEED },
+  );
+  t.ok(rejudged > 0, `the orders reach documents judged again (${rejudged})`);
+});
