@@ -81,6 +81,12 @@ const compacted = <T>(v: T): T => {
   const json = JSON.stringify(v);
   return NULL_VALUE.test(json) ? v : (JSON.parse(json) as T);
 };
+/** compacted() for a file's values at once (a third of the time of one at a time), each alone when the batch holds a null. */
+const compactedAll = <T>(vs: T[]): T[] => {
+  if (vs.length === 0) return vs;
+  const json = JSON.stringify(vs);
+  return NULL_VALUE.test(json) ? vs.map(compacted) : (JSON.parse(json) as T[]);
+};
 
 /** One judged document of a file: its findings, or undefined until it is judged with the whole view. */
 interface Slot {
@@ -139,30 +145,43 @@ export class Partition {
       if (docs.length > 0) files++;
       documents += docs.length;
       const slots: Slot[] = [];
+      // Where the next document starts, for each document (one pass from the end: a List's
+      // items share their document).
+      const ends: number[] = new Array(docs.length);
+      for (let i = docs.length - 1, end = -1; i >= 0; i--) {
+        ends[i] = end;
+        if (i === 0 || docs[i - 1]!.index !== docs[i]!.index) end = docs[i]!.start ?? -1;
+      }
+      const kept: number[] = [];
       docs.forEach((d, i) => {
-        if (needed(d.object, this.config.profiles)) {
-          const object = compacted(d.object);
-          context.push({ order, index: i, object, file, line: d.lineOf([]) });
-          if (isClusterViewObject(object, this.config.profiles)) this.view!.add(placed(object, this.namespace));
-        }
+        if (needed(d.object, this.config.profiles)) kept.push(i);
         if (mayBeJudged(d.object, this.config)) {
-          const next = docs.find((n) => n.index > d.index);
-          const item = d.prefix.length === 0 ? -1 : Number(d.prefix[1]);
-          slots.push({ index: i, start: d.start ?? -1, end: next?.start ?? -1, item, identity: identity(d.object) });
+          slots.push({ index: i, start: d.start ?? -1, end: ends[i]!, item: itemOf(d), identity: identity(d.object) });
         }
       });
+      compactedAll(kept.map((i) => docs[i]!.object)).forEach((object, k) => {
+        const i = kept[k]!;
+        context.push({ order, index: i, object, file, line: docs[i]!.lineOf([]) });
+        if (isClusterViewObject(object, this.config.profiles)) this.view!.add(placed(object, this.namespace));
+      });
       // The whole file is in the view first: a sequential run saw every document of it.
+      const found: { slot: Slot; findings: LocatedFinding[] }[] = [];
       for (const slot of slots) {
         const view = new RecordingView(this.view!);
         try {
           const { findings, judged } = judgeDocument(docs[slot.index]!, view, this.config, this.namespace);
-          slot.result = findings.length > 0 ? { findings: compacted(findings).map((f) => ({ ...f, file })), judged } : judged ? JUDGED : SKIPPED;
+          slot.result = judged ? JUDGED : SKIPPED;
+          if (findings.length > 0) found.push({ slot, findings });
           slot.read = JSON.stringify([...view.read]);
         } catch {
           // Unjudgeable: check() judges it again and reports it in input order, after
           // every file has been parsed (a YAML error in a later file comes first).
         }
       }
+      compactedAll(found.map((f) => f.findings)).forEach((findings, k) => {
+        // The file's name is one string for all its findings.
+        found[k]!.slot.result = { findings: findings.map((f) => ({ ...f, file })), judged: found[k]!.slot.result!.judged };
+      });
       if (slots.length > 0) this.parsed.push({ file, order, slots });
     }
     return { context, documents, files };
@@ -222,6 +241,9 @@ export class Partition {
   }
 }
 
+/** Which item of a List a document's object is; -1 for the document itself. */
+const itemOf = (d: SourceDoc): number => (d.prefix.length === 0 ? -1 : Number(d.prefix[1]));
+
 const identity = (o: KubeObject): string => JSON.stringify([o.kind, o.apiVersion, o.metadata?.namespace, o.metadata?.name]);
 
 /**
@@ -235,6 +257,8 @@ class Rereader {
   private readonly directives: boolean;
   private lines: LineIndex | undefined;
   private whole: SourceDoc[] | undefined;
+  /** Documents parsed alone, by where they start: the items of a List are parsed once. */
+  private readonly parsed = new Map<number, Map<number, SourceDoc>>();
 
   constructor(private readonly file: string) {
     this.text = readTextFileSync(file);
@@ -249,6 +273,14 @@ class Rereader {
 
   private alone(slot: Slot): SourceDoc | undefined {
     if (this.directives || slot.start < 0) return undefined;
+    let byItem = this.parsed.get(slot.start);
+    if (!byItem) this.parsed.set(slot.start, (byItem = new Map(this.parseAlone(slot).map((d) => [itemOf(d), d]))));
+    const doc = byItem.get(slot.item);
+    return doc && identity(doc.object) === slot.identity ? doc : undefined;
+  }
+
+  /** The objects of the document starting at slot.start, parsed from its own text, located in the file. */
+  private parseAlone(slot: Slot): SourceDoc[] {
     const { text } = this;
     const lineStart = (offset: number): number => text.lastIndexOf('\n', offset - 1) + 1;
     const from = lineStart(slot.start);
@@ -257,12 +289,10 @@ class Rereader {
     try {
       docs = parseManifests(text.slice(from, to > from ? to : text.length), this.file);
     } catch {
-      return undefined;
+      return [];
     }
-    const doc = docs.find((d) => d.index === 0 && (d.prefix.length === 0 ? -1 : Number(d.prefix[1])) === slot.item);
-    if (!doc || identity(doc.object) !== slot.identity) return undefined;
     const before = (this.lines ??= new LineIndex(text)).lineOf(from) - 1;
-    return { ...doc, lineOf: (path) => doc.lineOf(path) + before };
+    return docs.filter((d) => d.index === 0).map((d) => ({ ...d, lineOf: (path) => d.lineOf(path) + before }));
   }
 }
 

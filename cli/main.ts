@@ -1,8 +1,10 @@
-#!/usr/bin/env -S node --max-semi-space-size=4 --max-old-space-size-percentage=50
-// The shebang runs node with the image ENTRYPOINT's flags: the young generation capped (on
-// Node 24 the default lets `check` of 10k documents peak at 260 MB instead of 175 MB for no
-// CPU gained, bench/runtime.ts) and the old generation half of the memory a CI container
-// may use. `env -S` splits the flags (GNU coreutils, BSD and macOS env).
+#!/usr/bin/env -S node --max-semi-space-size=16 --max-old-space-size-percentage=50
+// The shebang's node flags: the old generation half of the memory a CI container may use, as
+// the image's ENTRYPOINT does; 16 MB semi-spaces (the image's webhook runs with 4) because
+// `check` keeps only the index's objects and findings, and with 4 MB each file's parse
+// outlived the young generation and its garbage was promoted (100k documents: 640-680 MB
+// peak RSS with 4 MB, 485-520 MB with 16, docs/operations.md). `env -S` splits the flags
+// (GNU coreutils, BSD and macOS env).
 // The meshguard command. Each subcommand lives in its own module and registers itself;
 // only the module of the command being run is loaded, so `check` in a CI step does not
 // pay for the server's fastify, Kubernetes client and certificate libraries.
