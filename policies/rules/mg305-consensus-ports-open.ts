@@ -42,13 +42,13 @@ export const MG305: IndexRule = {
   scope: 'index',
   check(index, ctx) {
     const out: IndexFinding[] = [];
-    for (const c of targetClusters(index, ctx.config)) {
+    // Offline, no policy for the namespace in the inputs or --state says nothing of the cluster's.
+    const considered = ctx.complete ? undefined : (ns: string) => index.list('NetworkPolicy', ns).length > 0;
+    for (const c of targetClusters(index, ctx.config, considered)) {
       const { desired } = c;
       // Only sidecar meshes get the ports excluded; ambient keeps Raft in ztunnel.
       if (!desired.enabled || !desired.mesh || !MESHES[desired.mesh].portExclusion || desired.consensusPorts.length === 0) continue;
       const policies = index.list('NetworkPolicy', c.namespace);
-      // Offline, no policy for the namespace in the inputs or --state says nothing of the cluster's.
-      if (!ctx.complete && policies.length === 0) continue;
       const labelSets = memberLabelSets(c);
       const isolating = policies
         .filter((np) => restrictsIngress(np) && labelSets.some((l) => policySelects(np, l)));

@@ -19,7 +19,9 @@ export const MG306: IndexRule = {
   scope: 'index',
   check(index, ctx) {
     const byNamespace = new Map<string, TargetCluster[]>();
-    for (const c of targetClusters(index, ctx.config)) byNamespace.set(c.namespace, [...(byNamespace.get(c.namespace) ?? []), c]);
+    // Only namespaces holding a candidate policy can have a finding.
+    const hasCandidates = (ns: string): boolean => index.list('PeerAuthentication', ns).length > 0 || index.list('NetworkPolicy', ns).length > 0;
+    for (const c of targetClusters(index, ctx.config, hasCandidates)) byNamespace.set(c.namespace, [...(byNamespace.get(c.namespace) ?? []), c]);
     const out: IndexFinding[] = [];
     for (const [ns, clusters] of byNamespace) {
       // Every pod and template here, plus the labels the clusters' pods will carry when none exists yet.

@@ -18,10 +18,16 @@ export interface TargetCluster {
   members: PodLike[];
 }
 
-export const targetClusters = (index: ObjectIndex, config: PolicyConfig): TargetCluster[] =>
+/**
+ * The target clusters, each with its members. `where` limits them to namespaces a rule can
+ * say something about: finding a cluster's members reads every pod and template of its
+ * namespace, and a rule that needs, say, a NetworkPolicy there skips that work where none is.
+ */
+export const targetClusters = (index: ObjectIndex, config: PolicyConfig, where: (namespace: string) => boolean = () => true): TargetCluster[] =>
   config.profiles.flatMap((profile) =>
-    index.listClusters(clusterRefOf(profile)).map((cr) => {
+    index.listClusters(clusterRefOf(profile)).flatMap((cr) => {
       const namespace = cr.metadata?.namespace ?? 'default';
+      if (!where(namespace)) return [];
       const podLabels = podSelectorOf(profile, cr.metadata?.name ?? '');
       return {
         cr,
