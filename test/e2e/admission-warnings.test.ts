@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import t from 'tap';
 
 import { startCluster } from './lib/cluster.js';
+import { operatorWebhook, strictPeerAuthentication } from './lib/operator-webhook.js';
 import { eventually, Kubectl, makeServingCert, MeshguardProcess, ROOT, shippedWebhookConfigurations, warningsOf, yamlOf, type Doc } from './lib/webhook-env.js';
 
 t.setTimeout(10 * 60_000);
@@ -18,40 +19,7 @@ t.setTimeout(10 * 60_000);
 const NS = 'hooks';
 const FIXTURES = path.join(ROOT, 'test', 'e2e', 'fixtures');
 
-const setup: Doc[] = [
-  { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS, labels: { 'istio.io/dataplane-mode': 'ambient' } } },
-  { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'elsewhere' } },
-  {
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: { name: 'operator-0', namespace: NS, labels: { app: 'operator' } },
-    spec: { containers: [{ name: 'manager', image: 'example.com/operator:1', ports: [{ name: 'webhook', containerPort: 9443 }] }] },
-  },
-  { apiVersion: 'v1', kind: 'Service', metadata: { name: 'operator-webhook', namespace: NS }, spec: { selector: { app: 'operator' }, ports: [{ port: 443, targetPort: 'webhook' }] } },
-  {
-    apiVersion: 'admissionregistration.k8s.io/v1',
-    kind: 'ValidatingWebhookConfiguration',
-    metadata: { name: 'operator-validating' },
-    webhooks: [
-      {
-        name: 'widgets.example.com',
-        admissionReviewVersions: ['v1'],
-        sideEffects: 'None',
-        failurePolicy: 'Fail',
-        clientConfig: { service: { name: 'operator-webhook', namespace: NS, path: '/validate' } },
-        // A resource nothing here writes: the API server never calls this webhook during the test.
-        rules: [{ apiGroups: ['example.com'], apiVersions: ['v1'], operations: ['CREATE'], resources: ['widgets'] }],
-      },
-    ],
-  },
-];
-
-const strict = (name: string, namespace: string): Doc => ({
-  apiVersion: 'security.istio.io/v1',
-  kind: 'PeerAuthentication',
-  metadata: { name, namespace },
-  spec: { mtls: { mode: 'STRICT' } },
-});
+const setup: Doc[] = [...operatorWebhook(NS), { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'elsewhere' } }];
 
 const cluster = await startCluster({ log: (m) => t.comment(m) });
 t.teardown(() => cluster.stop());
@@ -73,7 +41,7 @@ t.teardown(() => {
 await k.must(['apply', '-f', '-'], yamlOf(shippedWebhookConfigurations(meshguard.port, cert.caPem, undefined, { components: ['admission-warnings'] })));
 
 t.test('kubectl apply of a STRICT PeerAuthentication over the webhook Service prints the MG301 warning', async (t) => {
-  const pa = yamlOf([strict('hooks-strict', NS)]);
+  const pa = yamlOf([strictPeerAuthentication('hooks-strict', NS)]);
   // Readiness does not wait for the analysed kinds: a server-side dry run (stores nothing)
   // tells when the webhook has them.
   await eventually('the webhook to warn on a dry run', async () => warningsOf((await k.run(['apply', '--dry-run=server', '-f', '-'], pa)).stderr).length > 0);
@@ -88,11 +56,11 @@ t.test('kubectl apply of a STRICT PeerAuthentication over the webhook Service pr
 
 t.test('the finding is not repeated, and an unrelated PeerAuthentication gets none', async (t) => {
   await eventually('the webhook to see the stored PeerAuthentication', async () =>
-    warningsOf((await k.run(['apply', '--dry-run=server', '-f', '-'], yamlOf([strict('hooks-strict-2', NS)]))).stderr).length === 0);
+    warningsOf((await k.run(['apply', '--dry-run=server', '-f', '-'], yamlOf([strictPeerAuthentication('hooks-strict-2', NS)]))).stderr).length === 0);
   const relabel = await k.run(['label', '-n', NS, 'peerauthentication/hooks-strict', 'team=db']);
   t.equal(relabel.code, 0, relabel.stderr);
   t.same(warningsOf(relabel.stderr), [], 'a label change of the STRICT policy');
-  const other = await k.run(['apply', '-f', '-'], yamlOf([strict('elsewhere-strict', 'elsewhere')]));
+  const other = await k.run(['apply', '-f', '-'], yamlOf([strictPeerAuthentication('elsewhere-strict', 'elsewhere')]));
   t.equal(other.code, 0, other.stderr);
   t.same(warningsOf(other.stderr), [], 'a STRICT policy where no webhook is served');
 });

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import t from 'tap';
 
 import { startCluster } from './lib/cluster.js';
+import { operatorWebhook, strictPeerAuthentication, webhookPortException } from './lib/operator-webhook.js';
 import { Kubectl, yamlOf, type Doc } from './lib/webhook-env.js';
 
 t.setTimeout(10 * 60_000);
@@ -30,40 +31,9 @@ const analyze = (args: string[]): Promise<{ code: number | null; out: string; er
     child.on('exit', (code) => resolve({ code, out, err }));
   });
 
-const setup: Doc[] = [
-  { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS, labels: { 'istio.io/dataplane-mode': 'ambient' } } },
-  {
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: { name: 'operator-0', namespace: NS, labels: { app: 'operator' } },
-    spec: { containers: [{ name: 'manager', image: 'example.com/operator:1', ports: [{ name: 'webhook', containerPort: 9443 }] }] },
-  },
-  { apiVersion: 'v1', kind: 'Service', metadata: { name: 'operator-webhook', namespace: NS }, spec: { selector: { app: 'operator' }, ports: [{ port: 443, targetPort: 'webhook' }] } },
-  {
-    apiVersion: 'admissionregistration.k8s.io/v1',
-    kind: 'ValidatingWebhookConfiguration',
-    metadata: { name: 'operator-validating' },
-    webhooks: [
-      {
-        name: 'widgets.example.com',
-        admissionReviewVersions: ['v1'],
-        sideEffects: 'None',
-        failurePolicy: 'Fail',
-        clientConfig: { service: { name: 'operator-webhook', namespace: NS, path: '/validate' } },
-        // A resource nothing here writes: the API server never calls this webhook during the test.
-        rules: [{ apiGroups: ['example.com'], apiVersions: ['v1'], operations: ['CREATE'], resources: ['widgets'] }],
-      },
-    ],
-  },
-  { apiVersion: 'security.istio.io/v1', kind: 'PeerAuthentication', metadata: { name: 'hooks-strict', namespace: NS }, spec: { mtls: { mode: 'STRICT' } } },
-];
+const setup: Doc[] = [...operatorWebhook(NS), strictPeerAuthentication('hooks-strict', NS)];
 
-const exception: Doc = {
-  apiVersion: 'security.istio.io/v1',
-  kind: 'PeerAuthentication',
-  metadata: { name: 'operator-webhook-permissive', namespace: NS },
-  spec: { selector: { matchLabels: { app: 'operator' } }, portLevelMtls: { '9443': { mode: 'PERMISSIVE' } } },
-};
+const exception: Doc = webhookPortException(NS);
 
 const cluster = await startCluster({ log: (m) => t.comment(m) });
 t.teardown(() => cluster.stop());

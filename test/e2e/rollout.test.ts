@@ -21,6 +21,7 @@ import * as path from 'node:path';
 import t from 'tap';
 
 import { startCluster } from './lib/cluster.js';
+import { operatorWebhook, strictPeerAuthentication, webhookPortException } from './lib/operator-webhook.js';
 import { SyncerProcess } from './lib/syncer-process.js';
 import {
   eventually,
@@ -96,40 +97,9 @@ const statefulSet: Doc = {
 };
 /** An operator's webhook served by ambient pods behind STRICT mTLS: the API server cannot reach it (MG301, cluster-scoped). */
 const HOOKS = 'e2e-rollout-hooks';
-const webhookSetup: Doc[] = [
-  { apiVersion: 'v1', kind: 'Namespace', metadata: { name: HOOKS, labels: { 'istio.io/dataplane-mode': 'ambient' } } },
-  {
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: { name: 'operator-0', namespace: HOOKS, labels: { app: 'operator' } },
-    spec: { containers: [{ name: 'manager', image: 'example.invalid/operator:1', ports: [{ name: 'webhook', containerPort: 9443 }] }] },
-  },
-  { apiVersion: 'v1', kind: 'Service', metadata: { name: 'operator-webhook', namespace: HOOKS }, spec: { selector: { app: 'operator' }, ports: [{ port: 443, targetPort: 'webhook' }] } },
-  {
-    apiVersion: 'admissionregistration.k8s.io/v1',
-    kind: 'ValidatingWebhookConfiguration',
-    metadata: { name: 'operator-validating' },
-    webhooks: [
-      {
-        name: 'widgets.example.com',
-        admissionReviewVersions: ['v1'],
-        sideEffects: 'None',
-        failurePolicy: 'Fail',
-        clientConfig: { service: { name: 'operator-webhook', namespace: HOOKS, path: '/validate' } },
-        // A resource nothing here writes: the API server never calls this webhook.
-        rules: [{ apiGroups: ['example.com'], apiVersions: ['v1'], operations: ['CREATE'], resources: ['widgets'] }],
-      },
-    ],
-  },
-  { apiVersion: 'security.istio.io/v1', kind: 'PeerAuthentication', metadata: { name: 'hooks-strict', namespace: HOOKS }, spec: { mtls: { mode: 'STRICT' } } },
-];
+const webhookSetup: Doc[] = [...operatorWebhook(HOOKS), strictPeerAuthentication('hooks-strict', HOOKS)];
 /** The fix MG301's message gives: a port-level exception for the webhook port. */
-const webhookException: Doc = {
-  apiVersion: 'security.istio.io/v1',
-  kind: 'PeerAuthentication',
-  metadata: { name: 'operator-webhook-permissive', namespace: HOOKS },
-  spec: { selector: { matchLabels: { app: 'operator' } }, portLevelMtls: { '9443': { mode: 'PERMISSIVE' } } },
-};
+const webhookException: Doc = webhookPortException(HOOKS);
 const REPORTS = 'meshguard_syncer_policy_reports_total';
 const CRD_GAUGE = 'meshguard_syncer_policy_report_crd_installed';
 
