@@ -10,7 +10,7 @@ import { once } from 'node:events';
 import { pino } from 'pino';
 import { DEFAULT_CONFIG, type PolicyConfig } from '../../policies/config.js';
 import { InformerClusterView } from '../../server/informer-view.js';
-import { answerListOrWatch, call, kubeConfigOf, makePki, review, startTestServer, waitFor } from './fixtures/helpers.js';
+import { answerListOrWatch, answerStatus, call, kubeConfigOf, makePki, review, startTestServer, waitFor } from './fixtures/helpers.js';
 
 const NS = 'hooks';
 const ON: PolicyConfig = { ...DEFAULT_CONFIG, analysis: { admissionWarnings: true } };
@@ -65,14 +65,12 @@ const apiserver = createServer((req, res) => {
   const url = new URL(req.url!, 'http://x');
   requests.push(`${url.pathname}?${url.searchParams.toString()}`);
   if (forbidden.has(url.pathname)) {
-    res.writeHead(403, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'Forbidden', code: 403 }));
+    answerStatus(res, 403, 'Forbidden');
     return;
   }
   const make = lists[url.pathname];
   if (!make) {
-    res.writeHead(404, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'NotFound', code: 404 }));
+    answerStatus(res, 404, 'NotFound');
     return;
   }
   answerListOrWatch(url, res, make, (w) => watchers.push(w));

@@ -6,7 +6,7 @@ import { once } from 'node:events';
 import { pino } from 'pino';
 import { ANTFLY, OBSERVABILITY_PLATFORM } from '../../policies/targets/profile.js';
 import { InformerClusterView, type ChangeEvent } from '../../server/informer-view.js';
-import { answerListOrWatch, kubeConfigOf, waitFor } from './fixtures/helpers.js';
+import { answerListOrWatch, answerStatus, kubeConfigOf, waitFor } from './fixtures/helpers.js';
 
 const fatPod = (name: string, instance: string) => ({
   apiVersion: 'v1',
@@ -70,13 +70,11 @@ const apiserver = createServer((req, res) => {
   const url = new URL(req.url!, 'http://x');
   requests.push(`${url.pathname}?${url.searchParams.toString()}`);
   if (url.pathname.startsWith('/apis/observability.io') && !platformsInstalled) {
-    res.writeHead(404, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'NotFound', code: 404 }));
+    answerStatus(res, 404, 'NotFound');
     return;
   }
   if (forbidden.has(url.pathname)) {
-    res.writeHead(403, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'Forbidden', code: 403 }));
+    answerStatus(res, 403, 'Forbidden');
     return;
   }
   const make = lists[url.pathname];
