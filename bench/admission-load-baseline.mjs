@@ -1,19 +1,39 @@
 // The baseline for bench/admission-load.ts: the least an HTTPS admission webhook can do.
 // Same TLS settings and certificates as meshguard, reads the body, parses the JSON,
 // answers a fixed "allowed". Plain JavaScript so that no loader weighs on it.
-// Usage: node bench/admission-load-baseline.mjs PORT CERT KEY
+// Usage: node bench/admission-load-baseline.mjs PORT CERT KEY [--http2] [--timeline]
+// With --http2 it offers h2 and http/1.1 by ALPN (node:http2 with allowHTTP1), as meshguard
+// does, so that bench/apiserver-admission.ts measures the floor in meshguard's protocol.
+// GET /stats answers what its clients did: TCP connections, TLS handshakes (and how many
+// resumed a session), HTTP/2 sessions, handshakes by ALPN protocol, and with --timeline per review its path
+// and the monotonic nanoseconds at which its headers, its whole body and its answer were done.
 import { readFileSync } from 'node:fs';
+import { createSecureServer } from 'node:http2';
 import { createServer } from 'node:https';
 
-const [port, cert, key] = process.argv.slice(2);
-const server = createServer({ cert: readFileSync(cert), key: readFileSync(key), minVersion: 'TLSv1.2', keepAliveTimeout: 100_000 }, (req, res) => {
+const [port, cert, key, ...flags] = process.argv.slice(2);
+const http2 = flags.includes('--http2');
+// Off under load (bench/admission-load.ts): the list would grow by every request.
+const timeline = flags.includes('--timeline');
+const stats = { connections: 0, secureConnections: 0, resumed: 0, sessions: 0, protocols: {}, calls: [] };
+
+const handler = (req, res) => {
   if (req.method === 'GET') {
-    res.end('ok\n');
+    res.end(req.url === '/stats' ? JSON.stringify(stats) : 'ok\n');
     return;
+  }
+  // When its headers arrived, its body was complete, its answer was handed to the socket:
+  // process.hrtime is CLOCK_MONOTONIC, the same clock in every process of the machine, so
+  // the benchmark places these between its own request's start and end.
+  const call = [req.url, String(process.hrtime.bigint())];
+  if (timeline) {
+    stats.calls.push(call);
+    res.on('finish', () => call.push(String(process.hrtime.bigint())));
   }
   const chunks = [];
   req.on('data', (c) => chunks.push(c));
   req.on('end', () => {
+    if (timeline) call.push(String(process.hrtime.bigint()));
     const review = JSON.parse(Buffer.concat(chunks).toString('utf8'));
     const body = JSON.stringify({
       apiVersion: review.apiVersion,
@@ -23,6 +43,16 @@ const server = createServer({ cert: readFileSync(cert), key: readFileSync(key), 
     res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
     res.end(body);
   });
+};
+const tls = { cert: readFileSync(cert), key: readFileSync(key), minVersion: 'TLSv1.2' };
+const server = http2 ? createSecureServer({ ...tls, allowHTTP1: true }, handler) : createServer({ ...tls, keepAliveTimeout: 100_000 }, handler);
+server.on('connection', () => stats.connections++);
+server.on('secureConnection', (socket) => {
+  stats.secureConnections++;
+  if (socket.isSessionReused()) stats.resumed++;
+  const protocol = socket.alpnProtocol || 'none';
+  stats.protocols[protocol] = (stats.protocols[protocol] ?? 0) + 1;
 });
+server.on('session', () => stats.sessions++);
 server.listen(Number(port), '127.0.0.1', () => process.stdout.write('listening\n'));
 process.on('SIGTERM', () => server.close(() => process.exit(0)));

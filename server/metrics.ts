@@ -16,6 +16,8 @@ export interface WebhookMetrics {
   /** A request refused before admit() (unreadable body: 400, 413, 415). */
   recordRefusal(webhook: WebhookKind, status: number): void;
   recordTlsReload(ok: boolean, notAfter?: Date): void;
+  /** A TLS connection accepted on the admission port: its ALPN protocol and whether it resumed a session. */
+  recordConnection(protocol: string, resumed: boolean): void;
 }
 
 export interface MetricsOptions {
@@ -95,6 +97,12 @@ export function createMetrics(opts: MetricsOptions = {}): WebhookMetrics {
     help: 'notAfter of the serving certificate in use, as a Unix timestamp.',
     registers: [registry],
   });
+  const connections = new Counter({
+    name: 'meshguard_tls_connections_total',
+    help: 'TLS connections accepted on the admission port, by ALPN protocol (h2, http/1.1, none) and whether the handshake resumed a session. A rate close to the review rate means the client opens a connection per review.',
+    labelNames: ['protocol', 'resumed'] as const,
+    registers: [registry],
+  });
   const view = opts.view;
   new Gauge({
     name: 'meshguard_cluster_view_objects',
@@ -153,6 +161,7 @@ export function createMetrics(opts: MetricsOptions = {}): WebhookMetrics {
   const requestsOf = memo((webhook: string, kind: string, operation: string, decision: string) => requests.labels(webhook, kind, operation, decision));
   const durationOf = memo((webhook: string) => duration.labels(webhook));
   const ruleHitsOf = memo((webhook: string, rule: string, severity: string) => ruleHits.labels(webhook, rule, severity));
+  const connectionsOf = memo((protocol: string, resumed: string) => connections.labels(protocol, resumed));
   const findingsOf = memo((rule: string, severity: string, action: string) => findingsTotal.labels(rule, severity, action));
 
   return {
@@ -174,6 +183,9 @@ export function createMetrics(opts: MetricsOptions = {}): WebhookMetrics {
     },
     recordRefusal(webhook, status) {
       requestsOf(webhook, 'unknown', 'unknown', status >= 500 ? 'error' : 'invalid').inc();
+    },
+    recordConnection(protocol, resumed) {
+      connectionsOf(protocol === 'h2' || protocol === 'http/1.1' ? protocol : 'none', String(resumed)).inc();
     },
     recordTlsReload(ok, notAfter) {
       tlsReloads.inc({ result: ok ? 'success' : 'failure' });

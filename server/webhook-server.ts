@@ -2,6 +2,7 @@
 // readiness and the shutdown sequence. `meshguard serve` and the tests start servers here.
 import type { FastifyInstance } from 'fastify';
 import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import { admit } from '../policies/admission.js';
 import type { PolicyConfig } from '../policies/config.js';
@@ -115,6 +116,8 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
   // The view syncs in the background; /readyz stays false until it has. Admission never
   // waits for it: an answer from a partial view beats an API server timeout.
   await view.start();
+  // Whether the API server reuses its connections (and in which protocol) shows here.
+  app.server.on('secureConnection', (socket: TLSSocket) => metrics.recordConnection(socket.alpnProtocol || 'none', socket.isSessionReused()));
   await app.listen({ host: opts.host, port: opts.port });
   if (ops) await ops.listen({ host: opts.metricsHost ?? opts.host, port: opts.metricsPort ?? 0 });
   reloader.start();
