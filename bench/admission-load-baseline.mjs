@@ -2,11 +2,12 @@
 // Same TLS settings and certificates as meshguard, reads the body, parses the JSON,
 // answers a fixed "allowed". Plain JavaScript so that no loader weighs on it.
 // Usage: node bench/admission-load-baseline.mjs PORT CERT KEY [--http2] [--timeline]
-// With --http2 it offers h2 and http/1.1 by ALPN (node:http2 with allowHTTP1), as meshguard
-// does, so that bench/apiserver-admission.ts measures the floor in meshguard's protocol.
-// GET /stats answers what its clients did: TCP connections, TLS handshakes (and how many
-// resumed a session), HTTP/2 sessions, handshakes by ALPN protocol, and with --timeline per review its path
-// and the monotonic nanoseconds at which its headers, its whole body and its answer were done.
+// Without --http2 it offers http/1.1 only by ALPN, as meshguard does; with it, h2 and
+// http/1.1 (node:http2 with allowHTTP1), so that bench/apiserver-admission.ts can show what
+// h2 would change. GET /stats answers what its clients did: TCP connections, TLS handshakes
+// (and how many resumed a session), HTTP/2 sessions, handshakes by ALPN protocol, and with
+// --timeline each review's path and the monotonic nanoseconds at which its headers, its
+// whole body and its answer were done.
 import { readFileSync } from 'node:fs';
 import { createSecureServer } from 'node:http2';
 import { createServer } from 'node:https';

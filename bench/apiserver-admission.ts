@@ -342,6 +342,9 @@ try {
     return summarize(minus(buckets(after, metric, { name }), buckets(before, metric, { name })));
   };
   const ownMetric = 'meshguard_admission_duration_seconds';
+  const counter = (text: string, metric: string) => Number(new RegExp(`^${metric} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
+  /** RFC 6902 operations meshguard returned during the rounds: the API server applies them to each pod. */
+  const patchOperations = counter(ownAfter, 'meshguard_patch_operations_total') - counter(ownBefore, 'meshguard_patch_operations_total');
   const own = (webhook: string) => summarize(minus(buckets(ownAfter, ownMetric, { webhook }), buckets(ownBefore, ownMetric, { webhook })));
   const creation = Object.fromEntries(
     ARMS.map((arm) => [arm, { medianMs: round(median(times[arm])), p99Ms: round(quantile(times[arm], 0.99)), pods: times[arm].length }]),
@@ -374,6 +377,7 @@ try {
     podCreation: creation,
     medianRatio: Object.fromEntries(WEBHOOK_ARMS.map((a) => [a, ratio(a)])) as Record<WebhookArm, number>,
     webhooks,
+    meshguardPatchOperationsPerPod: round(patchOperations / PODS, 2),
     target: { meshguardMedianRatioAtMost: 1.15, met: ratio('meshguard') <= 1.15 },
   };
   await mkdir(join(ROOT, 'bench/results'), { recursive: true });
@@ -392,7 +396,8 @@ try {
       const k = (x: 'mutate' | 'validate') =>
         `${x} mean ${w[x].apiserver.meanMs} ms, ${w[x].apiserver.firstBucket?.share} under 5 ms (${w[x].apiserver.calls} calls)` +
         (w[x].meshguard ? ` [meshguard's own mean ${w[x].meshguard!.meanMs} ms p50 ${w[x].meshguard!.p50Ms} ms p99 ${w[x].meshguard!.p99Ms} ms]` : '');
-      return `${arm}: API server sees ${k('mutate')}; ${k('validate')}; ${seen(w)}`;
+      const patches = arm === 'meshguard' ? `; ${report.meshguardPatchOperationsPerPod} patch operations per pod` : '';
+      return `${arm}: API server sees ${k('mutate')}; ${k('validate')}; ${seen(w)}${patches}`;
     }),
   ];
   process.stdout.write(`${lines.join('\n')}\nwrote bench/results/apiserver-admission.json\n`);
