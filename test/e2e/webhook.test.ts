@@ -687,6 +687,31 @@ t.test('meshguard webhooks through a real kube-apiserver', async (t) => {
   });
 
   // -------------------------------------------------------------------------------------
+  await t.test('the API server keeps its HTTP/1.1 connection to meshguard: no handshake per review', async (t) => {
+    // What makes a webhook call cheap for the API server (docs/operations.md, "How the API
+    // server calls the webhook"): a keep-alive connection held across reviews. A server
+    // that closed connections after each answer, or timed them out between two pod
+    // creations, would show here as new handshakes.
+    const connections = async (): Promise<Record<string, number>> => {
+      const out: Record<string, number> = {};
+      for (const m of (await meshguard.metrics()).matchAll(/^meshguard_tls_connections_total\{protocol="([^"]+)",resumed="[^"]+"\} (\S+)$/gm))
+        out[m[1]!] = (out[m[1]!] ?? 0) + Number(m[2]);
+      return out;
+    };
+    const create = async (i: number) => {
+      const r = await k.create(pod(NS.istio, `conn-${i}`, 'db', { proxy: 'istio' }));
+      t.equal(r.code, 0, `pod conn-${i} admitted\n${show(r)}`);
+    };
+    await create(0); // whatever connection the API server needs, it has now
+    const before = await connections();
+    for (let i = 1; i <= 10; i++) await create(i);
+    const after = await connections();
+    t.ok((before['http/1.1'] ?? 0) >= 1, `the API server talks HTTP/1.1 to meshguard (connections by protocol: ${JSON.stringify(after)})`);
+    t.notOk(after.h2, 'meshguard offers no h2');
+    t.equal((after['http/1.1'] ?? 0) - (before['http/1.1'] ?? 0), 0, '20 reviews of 10 pods without a new connection');
+  });
+
+  // -------------------------------------------------------------------------------------
   await t.test('with meshguard down, the failure policies behave as documented', async (t) => {
     await meshguard.stop();
     t.notOk(meshguard.running, 'meshguard stopped');
