@@ -3,8 +3,18 @@
 // default ProxyConfig (sigs.k8s.io/yaml, YAML 1.1 scalars; jsonpb, unknown fields ignored
 // on the second try), then agent.ValidateMeshConfigProxyConfig. meshguard mirrors the
 // decoding of the whole document and the fields below; other fields are not checked.
-import { parse } from 'yaml';
+import { createRequire } from 'node:module';
 import { isPlainObject } from '../k8s.js';
+
+/**
+ * The yaml library, loaded on the first annotation that needs it: its ~70 modules were a
+ * tenth of `meshguard check`'s start-up, paid by every run whether or not an input carried
+ * this annotation. Its Node entry point is CommonJS, so require() loads the very module an
+ * `import` would, synchronously, and the check stays a plain function.
+ */
+type ParseYaml = (source: string, options: { version: '1.1'; uniqueKeys: boolean }) => unknown;
+let yamlParse: ParseYaml | undefined;
+const parse: ParseYaml = (source, options) => (yamlParse ??= (createRequire(import.meta.url)('yaml') as { parse: ParseYaml }).parse)(source, options);
 
 type Check = (v: unknown) => string | undefined;
 
