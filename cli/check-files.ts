@@ -13,6 +13,16 @@ import { crossObjectFindings, type CheckResult } from './run-checks.js';
 export const PARALLEL_MIN_BYTES = 2 * 1024 * 1024;
 
 /**
+ * From this much YAML on, what a run keeps past each file (the index's objects, the
+ * findings) is copied compactly (Partition's `compact`). Below it the parsed objects are
+ * kept, for 15-20% less time. Kept as parsed, peak RSS grows ~7.5 MB per MB of input
+ * (bench corpus: 7.8 MB 161 MB, 10.4 MB 180 MB, 16.5 MB 224 MB; compacted 142, 155 and
+ * 182 MB) against the 5 MB per MB of the bound check keeps at every size (5x the input +
+ * 150 MB, docs/operations.md): the two meet near 20 MB; at this size the bound is ~10% away.
+ */
+export const COMPACT_MIN_BYTES = 10 * 1024 * 1024;
+
+/**
  * Half the CPUs: a thread parsing YAML keeps a second core busy with V8's concurrent
  * garbage collection, so on 2 cores two threads are slower than one (measured: 10k
  * documents 2.3 s with one thread, 3.1 s with two).
@@ -38,9 +48,9 @@ interface RemoteShare {
   close(): void;
 }
 
-const remote = (files: FileRef[], config: PolicyConfig, crossObject: boolean, state: readonly SourceDoc[], namespace: string): RemoteShare => {
+const remote = (files: FileRef[], config: PolicyConfig, crossObject: boolean, state: readonly SourceDoc[], namespace: string, compact: boolean): RemoteShare => {
   // Functions do not cross threads: only the objects, which is all the view needs.
-  const workerData = { files, config, crossObject, state: state.map((s) => ({ object: s.object })), namespace };
+  const workerData = { files, config, crossObject, state: state.map((s) => ({ object: s.object })), namespace, compact };
   const worker = new Worker(new URL('./check-worker.js', import.meta.url), { workerData });
   let onResult: ((m: any) => void) | undefined;
   let onError: ((e: Error) => void) | undefined;
@@ -72,6 +82,7 @@ export const checkFiles = async (
   namespace: string,
   parallelism = defaultJobs(),
   crossObject = true,
+  compactMinBytes = COMPACT_MIN_BYTES,
 ): Promise<CheckResult> => {
   const files = (await expandPaths(paths)).filter((f) => f !== '-');
   const sized = await Promise.all(
@@ -79,10 +90,11 @@ export const checkFiles = async (
   );
   const total = sized.reduce((a, f) => a + f.bytes, 0);
   const n = total >= PARALLEL_MIN_BYTES && parallelism > 1 ? Math.min(parallelism, files.length) : 1;
+  const compact = total >= compactMinBytes;
   const [mine = [], ...theirs] = split(sized, n);
-  const workers = theirs.map((share) => remote(share, config, crossObject, state, namespace));
+  const workers = theirs.map((share) => remote(share, config, crossObject, state, namespace, compact));
   try {
-    const local = new Partition(mine, config, crossObject, state, namespace);
+    const local = new Partition(mine, config, crossObject, state, namespace, compact);
     // A failing local parse becomes a rejection inside Promise.all, which keeps a handler on
     // the workers' promises too (a synchronous throw would leave them unhandled).
     const parsed = await Promise.all([Promise.resolve().then(() => local.parse()), ...workers.map((w) => w.context)]);

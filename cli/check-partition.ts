@@ -5,7 +5,7 @@
 // Memory stays bounded by what the index holds, not by the input: each document is judged
 // right after its file is parsed, against the cluster view built so far, and only its
 // located findings are kept; the file's text, its YAML events and the parsed objects are
-// dropped before the next file. Judging one object reads only its own namespace of the
+// dropped before the next file (in a large run: see `compact`). Judging one object reads only its own namespace of the
 // view (the Namespace, its cluster CR, that cluster's pods): a document is judged again,
 // with the whole view, only when a later file or another share added to a namespace its
 // first judgement read; then its file is read again and only that document's text parsed.
@@ -127,6 +127,13 @@ export class Partition {
     private readonly state: readonly { object: KubeObject }[],
     /** Where objects that name no namespace are stored and judged (check -n). */
     private readonly namespace: string,
+    /**
+     * Whether what is kept past its file is copied compactly (compactedAll): a third of the
+     * memory, for about a sixth of the run's time (10k documents: the copies took 15-20% of
+     * the main thread's CPU). Without it the objects and findings are the parsed ones, and
+     * the text of every file stays alive through them (cli/check-files.ts decides by size).
+     */
+    private readonly compact = true,
   ) {
     this.view = new PlainObjectIndex(state.map((s) => placed(s.object, namespace)));
   }
@@ -159,7 +166,7 @@ export class Partition {
           slots.push({ index: i, start: d.start ?? -1, end: ends[i]!, item: itemOf(d), identity: identity(d.object) });
         }
       });
-      compactedAll(kept.map((i) => docs[i]!.object)).forEach((object, k) => {
+      this.compacted(kept.map((i) => docs[i]!.object)).forEach((object, k) => {
         const i = kept[k]!;
         context.push({ order, index: i, object, file, line: docs[i]!.lineOf([]) });
         if (isClusterViewObject(object, this.config.profiles)) this.view!.add(placed(object, this.namespace));
@@ -178,13 +185,17 @@ export class Partition {
           // every file has been parsed (a YAML error in a later file comes first).
         }
       }
-      compactedAll(found.map((f) => f.findings)).forEach((findings, k) => {
+      this.compacted(found.map((f) => f.findings)).forEach((findings, k) => {
         // The file's name is one string for all its findings.
         found[k]!.slot.result = { findings: findings.map((f) => ({ ...f, file })), judged: found[k]!.slot.result!.judged };
       });
       if (slots.length > 0) this.parsed.push({ file, order, slots });
     }
     return { context, documents, files };
+  }
+
+  private compacted<T>(vs: T[]): T[] {
+    return this.compact ? compactedAll(vs) : vs;
   }
 
   /** Findings and judged count of the share's documents; document and file counts come from parse(). */

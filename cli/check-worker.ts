@@ -11,11 +11,12 @@ interface Start {
   crossObject: boolean;
   state: { object: KubeObject }[];
   namespace: string;
+  compact: boolean;
 }
 
 const port = parentPort!;
-const { files, config, crossObject, state, namespace } = workerData as Start;
-const partition = new Partition(files, config, crossObject, state, namespace);
+const { files, config, crossObject, state, namespace, compact } = workerData as Start;
+const partition = new Partition(files, config, crossObject, state, namespace, compact);
 
 const fail = (err: unknown) =>
   port.postMessage(

@@ -164,10 +164,13 @@ t.test('any order and split of the documents gives the answer of judging each ag
             writeFileSync(join(dir, `part-${f}.yaml`), text);
           });
           const want = await reference(dir, [], namespace);
-          const got = await checkFiles([dir], [], DEFAULT_CONFIG, namespace, 1);
+          // Kept as parsed (a small input) and copied compactly (a large one): the same answer.
+          const got = await checkFiles([dir], [], DEFAULT_CONFIG, namespace, 1, true, Infinity);
+          const compacted = await checkFiles([dir], [], DEFAULT_CONFIG, namespace, 1, true, 0);
           const share = await partitioned(dir, [], namespace);
           rejudged += share.rejudged;
           t.same(got, want);
+          t.same(compacted, want);
           return share.judged === want.judged;
         } finally {
           rmSync(dir, { recursive: true, force: true });
