@@ -2,6 +2,10 @@
 // TLS reloader, the per-admission log line at info, the admission metrics) with the policy
 // core replaced by a fixed "allowed" answer. Against bare Fastify it shows what the shell
 // the server must have costs; against meshguard, what the decision itself costs.
+// meshguard logs an allow that changes nothing at debug, but both sample reviews of the
+// bench are logged at info (the mutate one is patched, the validate one refused), so the
+// shell logs its allows at info too (logAdmissions 'all'): otherwise the line would be in
+// the decision's share, not the shell's.
 // Needs dist/ (npm run build). Usage: node bench/admission-load-shell.mjs PORT CERT KEY
 import { pino } from 'pino';
 
@@ -39,5 +43,6 @@ const server = await startWebhookServer({
   shutdownGraceMs: 1000,
   drainDelayMs: 0,
   admitFn: allowAll,
+  logAdmissions: 'all',
 });
 process.on('SIGTERM', () => server.shutdown('SIGTERM').then(() => process.exit(0)));

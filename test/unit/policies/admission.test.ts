@@ -1,4 +1,5 @@
 // The AdmissionReview contract of admit(): what the API server gets back for every input.
+import fc from 'fast-check';
 import jsonpatch from 'fast-json-patch';
 import t from 'tap';
 import { admit, allowed, denied, MAX_WARNING_LENGTH, nestsDeeperThan, patched, toWarning } from '../../../policies/admission.js';
@@ -209,6 +210,21 @@ t.test('an empty annotations: in the template (null) is read as absent, not as a
   t.equal(out.decision, 'patched');
   const after = jsonpatch.applyPatch(structuredClone(sent), decodePatch(out.review.response), true, false).newDocument as KubeObject;
   t.equal(after.spec.template.metadata.annotations['sidecar.istio.io/inject'], 'true');
+});
+
+// The seed is printed; replay a failure with FC_SEED=<seed>.
+const SEED = Number(process.env.FC_SEED ?? Date.now() % 2 ** 31);
+
+t.test('nestsDeeperThan says whether the depth of nested objects and arrays exceeds the bound, for any JSON value', async (t) => {
+  t.comment(`fast-check seed ${SEED} (replay: FC_SEED=${SEED})`);
+  // The depth as defined: an object or array is one level more than its deepest child.
+  const depth = (v: unknown): number => (v === null || typeof v !== 'object' ? 0 : 1 + Math.max(0, ...Object.values(v).map(depth)));
+  // JSON.parse's values, "__proto__" keys included (own data properties, as the server reads them).
+  const json = fc.oneof(fc.jsonValue({ maxDepth: 8 }), fc.jsonValue({ maxDepth: 8 }).map((v) => JSON.parse(`{"__proto__":${JSON.stringify(v) ?? 'null'}}`)));
+  fc.assert(
+    fc.property(json, fc.integer({ min: 1, max: 10 }), (v, max) => nestsDeeperThan(v, max) === depth(v) > max),
+    { numRuns: 500, seed: SEED },
+  );
 });
 
 t.test('nesting depth: 100 levels are read, 101 are one 400 answer with the uid', async (t) => {
