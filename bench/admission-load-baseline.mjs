@@ -1,13 +1,15 @@
 // The baseline for bench/admission-load.ts: the least an HTTPS admission webhook can do.
 // Same TLS settings and certificates as meshguard, reads the body, parses the JSON,
 // answers a fixed "allowed". Plain JavaScript so that no loader weighs on it.
-// Usage: node bench/admission-load-baseline.mjs PORT CERT KEY [--http2] [--timeline]
+// Usage: node bench/admission-load-baseline.mjs PORT CERT KEY [--http2] [--timeline] [--patch FILE]
 // Without --http2 it offers http/1.1 only by ALPN, as meshguard does; with it, h2 and
 // http/1.1 (node:http2 with allowHTTP1), so that bench/apiserver-admission.ts can show what
 // h2 would change. GET /stats answers what its clients did: TCP connections, TLS handshakes
 // (and how many resumed a session), HTTP/2 sessions, handshakes by ALPN protocol, and with
 // --timeline each review's path and the monotonic nanoseconds at which its headers, its
-// whole body and its answer were done.
+// whole body and its answer were done. With --patch, /mutate answers with the JSON patch in
+// FILE (what meshguard returns for the benchmark's pods), so that the API server's cost of
+// applying it is measured apart from meshguard's.
 import { readFileSync } from 'node:fs';
 import { createSecureServer } from 'node:http2';
 import { createServer } from 'node:https';
@@ -16,6 +18,8 @@ const [port, cert, key, ...flags] = process.argv.slice(2);
 const http2 = flags.includes('--http2');
 // Off under load (bench/admission-load.ts): the list would grow by every request.
 const timeline = flags.includes('--timeline');
+const patchFile = flags.includes('--patch') ? flags[flags.indexOf('--patch') + 1] : undefined;
+const patch = patchFile ? Buffer.from(readFileSync(patchFile)).toString('base64') : undefined;
 const stats = { connections: 0, secureConnections: 0, resumed: 0, sessions: 0, protocols: {}, calls: [] };
 
 const handler = (req, res) => {
@@ -39,7 +43,7 @@ const handler = (req, res) => {
     const body = JSON.stringify({
       apiVersion: review.apiVersion,
       kind: 'AdmissionReview',
-      response: { uid: review.request?.uid ?? '', allowed: true },
+      response: { uid: review.request?.uid ?? '', allowed: true, ...(patch && req.url.startsWith('/mutate') ? { patchType: 'JSONPatch', patch } : {}) },
     });
     res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
     res.end(body);

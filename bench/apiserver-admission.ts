@@ -43,11 +43,12 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * The arms: no webhook; the null webhook offering http/1.1 only, as meshguard does (the floor),
  * and offering h2 too (the API server speaks h2 to a webhook that offers it by ALPN, but only
  * at a loopback `url`, as here; never through a service reference: see docs/operations.md);
- * meshguard.
+ * the null webhook over http/1.1 answering /mutate with meshguard's patch for these pods (the
+ * API server's cost of applying it, apart from meshguard's own); meshguard.
  */
-type WebhookArm = 'null-h1' | 'null-h2' | 'meshguard';
+type WebhookArm = 'null-h1' | 'null-h2' | 'null-patch' | 'meshguard';
 type Arm = 'none' | WebhookArm;
-const WEBHOOK_ARMS: WebhookArm[] = ['null-h1', 'null-h2', 'meshguard'];
+const WEBHOOK_ARMS: WebhookArm[] = ['null-h1', 'null-h2', 'null-patch', 'meshguard'];
 const ARMS: Arm[] = ['none', ...WEBHOOK_ARMS];
 const isNull = (arm: WebhookArm) => arm.startsWith('null');
 /** Each arm creates its pods in its own namespace; the webhook configurations select by namespace. */
@@ -152,6 +153,25 @@ function meshguardConnections(text: string): Connections {
   return out;
 }
 
+/** POST `body` as JSON to 127.0.0.1:port over a fresh HTTPS connection: the parsed answer. */
+const postJson = (port: number, path: string, ca: string, body: unknown): Promise<unknown> =>
+  new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, ca, servername: 'localhost', agent: false, method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (text += c));
+      res.on('end', () => {
+        try {
+          resolve(JSON.parse(text));
+        } catch (err) {
+          reject(err);
+        }
+      });
+    });
+    req.on('error', reject);
+    req.end(JSON.stringify(body));
+  });
+
 /** GET `path` on 127.0.0.1:port over a fresh HTTPS connection. */
 const getText = (port: number, path: string, ca: string): Promise<string> =>
   new Promise((resolve, reject) => {
@@ -228,18 +248,33 @@ try {
 
   const cert = await makeServingCert(join(dir, 'webhook-tls'));
   const ports = {} as Record<WebhookArm, number>;
-  for (const arm of WEBHOOK_ARMS) {
-    if (isNull(arm)) {
-      ports[arm] = await freePort();
-      const args = [join(ROOT, 'bench/admission-load-baseline.mjs'), String(ports[arm]), cert.certFile, cert.keyFile, '--timeline', ...(arm === 'null-h2' ? ['--http2'] : [])];
-      const child = spawn(process.execPath, args, { stdio: 'ignore' });
-      children.push(child);
-      await waitReady(child, ports[arm], { ca: cert.caPem, path: '/', what: arm });
-    } else {
-      const mg = await MeshguardProcess.start({ kubeconfig: cluster.kubeconfigPath, cert });
-      meshguards[arm] = mg;
-      ports[arm] = mg.port;
-    }
+  const meshguard = await MeshguardProcess.start({ kubeconfig: cluster.kubeconfigPath, cert });
+  meshguards.meshguard = meshguard;
+  ports.meshguard = meshguard.port;
+  // What meshguard's /mutate answers for the benchmark's pod, for the null-patch arm.
+  const asked = await postJson(meshguard.port, '/mutate?timeout=5s', cert.caPem, {
+    apiVersion: 'admission.k8s.io/v1',
+    kind: 'AdmissionReview',
+    request: {
+      uid: 'bench-patch',
+      kind: { group: '', version: 'v1', kind: 'Pod' },
+      resource: { group: '', version: 'v1', resource: 'pods' },
+      namespace: NAMESPACE('meshguard').name,
+      operation: 'CREATE',
+      userInfo: { username: 'bench' },
+      object: { ...pod, metadata: { ...pod.metadata, namespace: NAMESPACE('meshguard').name, name: 'bench-patch' }, status: undefined },
+    },
+  });
+  const patch = (asked as { response?: { patch?: string } }).response?.patch;
+  const patchFile = join(dir, 'meshguard-patch.json');
+  const patchJson = patch ? Buffer.from(patch, 'base64').toString('utf8') : '[]';
+  await writeFile(patchFile, patchJson);
+  for (const arm of WEBHOOK_ARMS.filter(isNull)) {
+    ports[arm] = await freePort();
+    const extra = arm === 'null-h2' ? ['--http2'] : arm === 'null-patch' ? ['--patch', patchFile] : [];
+    const child = spawn(process.execPath, [join(ROOT, 'bench/admission-load-baseline.mjs'), String(ports[arm]), cert.certFile, cert.keyFile, '--timeline', ...extra], { stdio: 'ignore' });
+    children.push(child);
+    await waitReady(child, ports[arm], { ca: cert.caPem, path: '/', what: arm });
   }
 
   // Each arm: the shipped configurations pointed at its server, renamed, selecting its
@@ -295,14 +330,16 @@ try {
     return { ms: Number(end - start) / 1e6, start, end };
   };
   /**
-   * What `arm`'s server counted so far. The null servers count our own GET /stats too (a
-   * connection without ALPN): `probes` says how many of those the count holds.
+   * What `arm`'s server counted so far. The null servers also count this benchmark's own
+   * requests (readiness, /stats), which offer no ALPN protocol, while the API server's Go
+   * client always offers some: only connections with a protocol are the API server's.
    */
-  const connections = async (arm: WebhookArm, probes: number): Promise<Connections> => {
+  const connections = async (arm: WebhookArm): Promise<Connections> => {
     if (!isNull(arm)) return meshguardConnections(await meshguards[arm]!.metrics());
-    const s = JSON.parse(await getText(ports[arm], '/stats', cert.caPem)) as { secureConnections: number; resumed: number; protocols: Record<string, number>; calls: string[][] };
-    const protocols = { ...s.protocols, none: (s.protocols.none ?? 0) - probes };
-    return { tls: s.secureConnections - probes, resumed: s.resumed, protocols, calls: s.calls.map(([path, ...at]) => ({ path: path!, at: at.map(BigInt) })) };
+    const s = JSON.parse(await getText(ports[arm], '/stats', cert.caPem)) as { resumed: number; protocols: Record<string, number>; calls: string[][] };
+    const { none: _ours, ...protocols } = s.protocols;
+    const tls = Object.values(protocols).reduce((a, b) => a + b, 0);
+    return { tls, resumed: s.resumed, protocols, calls: s.calls.map(([path, ...at]) => ({ path: path!, at: at.map(BigInt) })) };
   };
   // The API server picks up new webhook configurations asynchronously: wait until a pod
   // of each webhook arm has been through its webhooks.
@@ -320,8 +357,7 @@ try {
 
   const before = (await call('GET', '/metrics')).text;
   const ownBefore = await meshguards.meshguard!.metrics();
-  // waitReady's probe and this one.
-  const connectionsBefore = Object.fromEntries(await Promise.all(WEBHOOK_ARMS.map(async (a) => [a, await connections(a, 2)]))) as Record<WebhookArm, Connections>;
+  const connectionsBefore = Object.fromEntries(await Promise.all(WEBHOOK_ARMS.map(async (a) => [a, await connections(a)]))) as Record<WebhookArm, Connections>;
   const times = Object.fromEntries(ARMS.map((a) => [a, [] as number[]])) as Record<Arm, number[]>;
   const spans = Object.fromEntries(ARMS.map((a) => [a, [] as [bigint, bigint][]])) as Record<Arm, [bigint, bigint][]>;
   // Interleaved: each turn creates one pod per arm, the order rotating, so that a slow
@@ -334,7 +370,7 @@ try {
   }
   const after = (await call('GET', '/metrics')).text;
   const ownAfter = await meshguards.meshguard!.metrics();
-  const connectionsAfter = Object.fromEntries(await Promise.all(WEBHOOK_ARMS.map(async (a) => [a, await connections(a, 3)]))) as Record<WebhookArm, Connections>;
+  const connectionsAfter = Object.fromEntries(await Promise.all(WEBHOOK_ARMS.map(async (a) => [a, await connections(a)]))) as Record<WebhookArm, Connections>;
   agent.destroy();
 
   const apiserverWebhook = (name: string) => {
@@ -378,6 +414,7 @@ try {
     medianRatio: Object.fromEntries(WEBHOOK_ARMS.map((a) => [a, ratio(a)])) as Record<WebhookArm, number>,
     webhooks,
     meshguardPatchOperationsPerPod: round(patchOperations / PODS, 2),
+    nullPatch: JSON.parse(patchJson) as unknown[],
     target: { meshguardMedianRatioAtMost: 1.15, met: ratio('meshguard') <= 1.15 },
   };
   await mkdir(join(ROOT, 'bench/results'), { recursive: true });
@@ -396,7 +433,8 @@ try {
       const k = (x: 'mutate' | 'validate') =>
         `${x} mean ${w[x].apiserver.meanMs} ms, ${w[x].apiserver.firstBucket?.share} under 5 ms (${w[x].apiserver.calls} calls)` +
         (w[x].meshguard ? ` [meshguard's own mean ${w[x].meshguard!.meanMs} ms p50 ${w[x].meshguard!.p50Ms} ms p99 ${w[x].meshguard!.p99Ms} ms]` : '');
-      const patches = arm === 'meshguard' ? `; ${report.meshguardPatchOperationsPerPod} patch operations per pod` : '';
+      const patches =
+        arm === 'meshguard' ? `; ${report.meshguardPatchOperationsPerPod} patch operations per pod` : arm === 'null-patch' ? `; answers /mutate with ${report.nullPatch.length} patch operations` : '';
       return `${arm}: API server sees ${k('mutate')}; ${k('validate')}; ${seen(w)}${patches}`;
     }),
   ];
