@@ -11,7 +11,12 @@
 import { Command, CommanderError } from 'commander';
 import { basename } from 'node:path';
 import { EXIT, VERSION } from './exit.js';
+import { loadOnlyUsedClientNode } from '../server/client-node-loading.js';
 import { reportError } from './report-error.js';
+
+// Before any command imports @kubernetes/client-node: `serve` then loads KubeConfig and the
+// informers without the ~750 generated models (server/client-node-loading.ts).
+loadOnlyUsedClientNode();
 
 type Registrar = { register(program: Command): void };
 

@@ -70,9 +70,15 @@ function demoRequests(base: string, ca: string): string {
   );
 }
 
-// Loaded only in live mode: the Kubernetes client alone is ~75 MB of RSS a standalone run does not need.
+// Loaded only in live mode: the Kubernetes client is ~35 MB of RSS a standalone run does not
+// need. KubeConfig comes from config.js, not the package root, which would load every
+// generated API group and model (main.ts registers the hook that keeps config.js from
+// loading them too; docs/operations.md).
 async function liveView(opts: ServeOptions, config: PolicyConfig, logger: Logger): Promise<ManagedClusterView> {
-  const [{ KubeConfig }, { InformerClusterView }] = await Promise.all([import('@kubernetes/client-node'), import('../server/informer-view.js')]);
+  const [{ KubeConfig }, { InformerClusterView }] = await Promise.all([
+    import('@kubernetes/client-node/dist/config.js'),
+    import('../server/informer-view.js'),
+  ]);
   const kubeConfig = new KubeConfig();
   try {
     if (opts.kubeconfig) kubeConfig.loadFromFile(opts.kubeconfig);

@@ -6,26 +6,16 @@
 // stripped to the fields those rules read: no annotations (last-applied-configuration alone
 // is the size of the object; a workload's template keeps its own), no caBundle, no webhook
 // rules, no status. Measured cost: docs/operations.md.
-import {
-  AdmissionregistrationV1Api,
-  CoreV1Api,
-  CustomObjectsApi,
-  NetworkingV1Api,
-  type KubeConfig,
-  type KubernetesListObject,
-  type KubernetesObject,
-} from '@kubernetes/client-node';
 import { INDEX_KINDS, WORKLOAD_KINDS, type IndexKind, type WorkloadKind } from '../policies/index/kinds.js';
 import { isPlainObject, type KubeObject, type ObjectMeta, type PodSpec } from '../policies/k8s.js';
 import { templatePathOf } from '../policies/targets/resolve.js';
 
-/** An informer's resource: what to list and watch, and how to strip what it caches. */
+/** An informer's resource: what to list and watch (GET `path`, server/kube-list.ts), and how to strip what it caches. */
 export interface ResourceSpec {
   /** Name in sizes/metrics/logs: "namespaces", "pods/antfly", "antflyclusters.antfly.io". */
   name: string;
   path: string;
   labelSelector?: string;
-  list(): Promise<KubernetesListObject<KubernetesObject>>;
   strip(o: KubeObject): KubeObject;
   /** A CRD that may not be installed. */
   optional: boolean;
@@ -33,7 +23,7 @@ export interface ResourceSpec {
   skippable?: boolean;
 }
 
-/** A timestamp as the policies read it: client-node's typed lists give Dates, watch events strings. */
+/** A timestamp as the policies read it: lists and watch events give strings, client-node's typed models Dates. */
 export const timestamp = (v: unknown): string | undefined => (v instanceof Date ? v.toISOString() : typeof v === 'string' ? v : undefined);
 
 /** Identity, labels and creationTimestamp (Istio's PeerAuthentication precedence: the oldest wins). */
@@ -96,20 +86,14 @@ export const stripWebhookConfiguration =
   });
 
 /** The informers of the analysed kinds, by the index kind each holds. */
-export const analysisResources = (kc: KubeConfig): [IndexKind, ResourceSpec][] => {
-  const core = kc.makeApiClient(CoreV1Api);
-  const networking = kc.makeApiClient(NetworkingV1Api);
-  const admission = kc.makeApiClient(AdmissionregistrationV1Api);
-  const custom = kc.makeApiClient(CustomObjectsApi);
-  const list = (p: Promise<unknown>) => p as Promise<KubernetesListObject<KubernetesObject>>;
+export const analysisResources = (): [IndexKind, ResourceSpec][] => {
   return [
-    ['Service', { name: 'services', path: '/api/v1/services', list: () => list(core.listServiceForAllNamespaces()), strip: stripService, optional: false }],
+    ['Service', { name: 'services', path: '/api/v1/services', strip: stripService, optional: false }],
     [
       'NetworkPolicy',
       {
         name: 'networkpolicies.networking.k8s.io',
         path: '/apis/networking.k8s.io/v1/networkpolicies',
-        list: () => list(networking.listNetworkPolicyForAllNamespaces()),
         strip: stripNetworkPolicy,
         optional: false,
       },
@@ -119,7 +103,6 @@ export const analysisResources = (kc: KubeConfig): [IndexKind, ResourceSpec][] =
       {
         name: 'mutatingwebhookconfigurations.admissionregistration.k8s.io',
         path: '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations',
-        list: () => list(admission.listMutatingWebhookConfiguration()),
         strip: stripWebhookConfiguration('MutatingWebhookConfiguration'),
         optional: false,
       },
@@ -129,7 +112,6 @@ export const analysisResources = (kc: KubeConfig): [IndexKind, ResourceSpec][] =
       {
         name: 'validatingwebhookconfigurations.admissionregistration.k8s.io',
         path: '/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations',
-        list: () => list(admission.listValidatingWebhookConfiguration()),
         strip: stripWebhookConfiguration('ValidatingWebhookConfiguration'),
         optional: false,
       },
@@ -140,7 +122,6 @@ export const analysisResources = (kc: KubeConfig): [IndexKind, ResourceSpec][] =
       {
         name: 'peerauthentications.security.istio.io',
         path: '/apis/security.istio.io/v1/peerauthentications',
-        list: () => custom.listClusterCustomObject({ group: 'security.istio.io', version: 'v1', plural: 'peerauthentications' }),
         strip: stripPeerAuthentication,
         optional: true,
       },
@@ -202,14 +183,13 @@ export const stripMonitor =
   });
 
 /** The informers of every kind of the object index but Namespace and Pod. */
-export const indexResources = (kc: KubeConfig): [IndexKind, ResourceSpec][] => {
-  const custom = kc.makeApiClient(CustomObjectsApi);
+export const indexResources = (): [IndexKind, ResourceSpec][] => {
   const resource = (kind: IndexKind, strip: (o: KubeObject) => KubeObject, optional: boolean): [IndexKind, ResourceSpec] => {
     const { group, version, plural } = INDEX_KINDS[kind];
-    return [kind, { name: `${plural}.${group}`, path: `/apis/${group}/${version}/${plural}`, list: () => custom.listClusterCustomObject({ group, version, plural }), strip, optional }];
+    return [kind, { name: `${plural}.${group}`, path: `/apis/${group}/${version}/${plural}`, strip, optional }];
   };
   return [
-    ...analysisResources(kc),
+    ...analysisResources(),
     ...WORKLOAD_KINDS.map((kind) => resource(kind, stripWorkload(kind), false)),
     resource('ServiceMonitor', stripMonitor('ServiceMonitor'), true),
     resource('PodMonitor', stripMonitor('PodMonitor'), true),

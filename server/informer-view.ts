@@ -16,16 +16,9 @@
 // profiles by default but may run only one of the operators; an unready webhook would
 // block every pod of the namespaces it selects, while an empty resource only means pods
 // of that kind get MG204 ("cluster resource not found") warnings until the CRD appears.
-import {
-  CoreV1Api,
-  CustomObjectsApi,
-  makeInformer,
-  type Informer,
-  type KubeConfig,
-  type KubernetesListObject,
-  type KubernetesObject,
-  type ObjectCache,
-} from '@kubernetes/client-node';
+import type { Informer, KubeConfig, KubernetesObject, ObjectCache } from '@kubernetes/client-node';
+// informer.js itself, not the package root: the root loads every generated API group and model.
+import { makeInformer } from '@kubernetes/client-node/dist/informer.js';
 import type { Logger } from 'pino';
 import type { PolicyContext } from '../policies/admission.js';
 import { labelsMatch, type ClusterRef, type ClusterView } from '../policies/cluster-view.js';
@@ -35,6 +28,7 @@ import { selectorMatches } from '../policies/index/selectors.js';
 import type { Container, KubeObject, Namespace, ObjectMeta, Pod, StringMap } from '../policies/k8s.js';
 import type { TargetProfile } from '../policies/targets/profile.js';
 import { analysisResources, indexResources, timestamp, type ResourceSpec } from './analysis-kinds.js';
+import { listPath } from './kube-list.js';
 import type { ManagedClusterView, ViewStatus } from './managed-view.js';
 
 export type ChangeEvent = 'add' | 'update' | 'delete';
@@ -161,7 +155,7 @@ class Resource {
   ) {
     this.retryDelay = opts.retryMs;
     const list = async () => {
-      const result = await spec.list();
+      const result = await listPath(kc, spec.path, spec.labelSelector);
       result.items = (result.items ?? []).map((o) => spec.strip(o as KubeObject) as KubernetesObject);
       // ListWatch fills its cache in the continuation right after this promise settles;
       // a macrotask later the cache holds the list.
@@ -274,14 +268,10 @@ export class InformerClusterView implements ClusterView, ManagedClusterView, Obj
         }
       }
     };
-    const core = kc.makeApiClient(CoreV1Api);
-    const custom = kc.makeApiClient(CustomObjectsApi);
-
     this.namespaces = new Resource(
       {
         name: 'namespaces',
         path: '/api/v1/namespaces',
-        list: () => core.listNamespace() as Promise<KubernetesListObject<KubernetesObject>>,
         strip: (o) => stripNamespace(o),
         optional: false,
       },
@@ -301,7 +291,6 @@ export class InformerClusterView implements ClusterView, ManagedClusterView, Obj
             {
               name: `${ref.plural}.${group}`,
               path: `/apis/${group}/${version}/${ref.plural}`,
-              list: () => custom.listClusterCustomObject({ group, version, plural: ref.plural }),
               strip: stripCluster(ref),
               optional: true,
             },
@@ -319,7 +308,6 @@ export class InformerClusterView implements ClusterView, ManagedClusterView, Obj
               name: `pods/${p.name}`,
               path: '/api/v1/pods',
               labelSelector,
-              list: () => core.listPodForAllNamespaces({ labelSelector }) as Promise<KubernetesListObject<KubernetesObject>>,
               strip: (o) => stripPod(o as Pod),
               optional: false,
             },
@@ -339,7 +327,6 @@ export class InformerClusterView implements ClusterView, ManagedClusterView, Obj
           {
             name: 'pods',
             path: '/api/v1/pods',
-            list: () => core.listPodForAllNamespaces() as Promise<KubernetesListObject<KubernetesObject>>,
             strip: (o) => stripPod(o as Pod),
             optional: false,
           },
@@ -349,7 +336,7 @@ export class InformerClusterView implements ClusterView, ManagedClusterView, Obj
         ),
       );
       // Index mode (the syncer's reports) takes every kind, and skips what it may not list.
-      const resources = opts.index ? indexResources(kc).map(([kind, spec]): [IndexKind, ResourceSpec] => [kind, { ...spec, skippable: true }]) : analysisResources(kc);
+      const resources = opts.index ? indexResources().map(([kind, spec]): [IndexKind, ResourceSpec] => [kind, { ...spec, skippable: true }]) : analysisResources();
       for (const [kind, spec] of resources) this.analysed.set(kind, new Resource(spec, kc, settings, emit));
     }
   }
