@@ -18,15 +18,21 @@
 // installed (PolicyReports on, their CRDs installed: every kind of the object index watched
 // and the whole catalog run on each change).
 //
+// First, the import floor: each in its own node with the webhook's flags, RSS and heap after
+// the imports and a full GC, and how many files it loaded: bare node; the package root (what
+// serve loaded before server/client-node-loading.ts); serve's client-node modules as it
+// loads them now (KubeConfig and the informers, the hook registered). Median of 3 rounds.
+//
 // Writes bench/results/live-memory.json and prints each process's resident memory idle and
 // at its peak under load, beside the memory requests and limits of manifests/base.
 import * as k8s from '@kubernetes/client-node';
 import autocannon from 'autocannon';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { writeDevCerts } from '../certs/dev-ca.js';
 import { startCluster } from '../test/e2e/lib/cluster.js';
 import { installCrds, stateObjects } from './cluster-setup.js';
@@ -93,6 +99,39 @@ async function measureServe(name: string, extra: string[]): Promise<Row> {
   await stop(c);
   return row;
 }
+
+interface Floor {
+  rssMb: number;
+  heapMb: number;
+  files: number;
+}
+const IMPORTS: Record<string, string> = {
+  'bare node': '',
+  '@kubernetes/client-node (package root)': `await import('@kubernetes/client-node');`,
+  'serve: config.js + informer.js, hook': `(await import(${JSON.stringify(pathToFileURL(join(ROOT, 'dist/server/client-node-loading.js')).href)})).loadOnlyUsedClientNode();
+    await import('@kubernetes/client-node/dist/config.js'); await import('@kubernetes/client-node/dist/informer.js');`,
+};
+const importOnce = (code: string): Floor => {
+  const script = `const { registerHooks } = await import('node:module');
+    let files = 0;
+    registerHooks({ load(url, context, next) { if (url.startsWith('file:')) files++; return next(url, context); } });
+    ${code}
+    for (let i = 0; i < 3; i++) { gc(); await new Promise((r) => setTimeout(r, 20)); }
+    const m = process.memoryUsage();
+    console.log(JSON.stringify({ rssMb: Math.round(m.rss / 104857.6) / 10, heapMb: Math.round(m.heapUsed / 104857.6) / 10, files }));`;
+  const r = spawnSync(process.execPath, [...NODE_FLAGS, '--expose-gc', '--input-type=module', '-e', script], { cwd: ROOT, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`import floor: ${r.stderr}`);
+  return JSON.parse(r.stdout) as Floor;
+};
+const importFloor = (): Record<string, Floor> => {
+  const runs: Record<string, Floor[]> = {};
+  for (let round = 0; round < 3; round++) for (const [name, code] of Object.entries(IMPORTS)) (runs[name] ??= []).push(importOnce(code));
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[1]!;
+  return Object.fromEntries(
+    Object.entries(runs).map(([name, rs]) => [name, { rssMb: median(rs.map((r) => r.rssMb)), heapMb: median(rs.map((r) => r.heapMb)), files: rs[0]!.files }]),
+  );
+};
+const floor = importFloor();
 
 const mi = (q: string | undefined): number | undefined => (q?.endsWith('Mi') ? Number(q.slice(0, -2)) * 1.048576 : undefined);
 
@@ -172,6 +211,7 @@ try {
       nodeFlags: NODE_FLAGS,
       syncerNodeFlags: SYNCER_NODE_FLAGS,
     },
+    importFloor: floor,
     rows,
     summary: {
       livePeakToStandalonePeak: Math.round((live.peakMb / standalone.peakMb) * 1000) / 1000,
@@ -188,6 +228,9 @@ try {
 
   const pad = (s: string | number, n: number) => String(s).padStart(n);
   const lines = [
+    `${'imports only'.padEnd(40)} ${pad('RSS MB', 8)} ${pad('heap MB', 8)} ${pad('files', 6)}`,
+    ...Object.entries(floor).map(([name, f]) => `${name.padEnd(40)} ${pad(f.rssMb, 8)} ${pad(f.heapMb, 8)} ${pad(f.files, 6)}`),
+    '',
     `${'process'.padEnd(30)} ${pad('idle MB', 8)} ${pad('peak MB', 8)}  req/s (mutate, validate)`,
     ...rows.map((r) => `${r.process.padEnd(30)} ${pad(r.idleMb, 8)} ${pad(r.peakMb, 8)}  ${r.requestsPerSec ? `${r.requestsPerSec.mutate}, ${r.requestsPerSec.validate}` : ''}`),
     '',
