@@ -79,13 +79,26 @@ data: { a: "1" }
 
 t.test('a document judged before its namespace was complete is judged again, with the lines of its file', async (t) => {
   const dir = tmp(t);
-  // The workload's file sorts first: its first judgement saw neither Namespace nor cluster.
+  // The workload's file sorts first and the cluster's two files later: its first judgement
+  // (once the next file was read) saw neither Namespace nor cluster.
+  writeFileSync(join(dir, 'a-workload.yaml'), `# leading comment\n---\n${CONFIG_MAP}---\n${WORKLOAD}`);
+  writeFileSync(join(dir, 'b-other.yaml'), CONFIG_MAP);
+  writeFileSync(join(dir, 'c-cluster.yaml'), `${NAMESPACE}---\n${CLUSTER}`);
+  const want = await reference(dir, [], 'default');
+  t.ok(want.findings.some((f) => f.file.endsWith('a-workload.yaml')), 'the workload has findings to locate');
+  t.same(await checkFiles([dir], [], DEFAULT_CONFIG, 'default', 1), want);
+  t.same(await partitioned(dir, [], 'default'), { rejudged: 1, judged: want.judged });
+});
+
+t.test('the documents of a file are judged with the objects of the next file in the view', async (t) => {
+  const dir = tmp(t);
+  // The namespace goes on in the next file: judged once, not again from its text.
   writeFileSync(join(dir, 'a-workload.yaml'), `# leading comment\n---\n${CONFIG_MAP}---\n${WORKLOAD}`);
   writeFileSync(join(dir, 'b-cluster.yaml'), `${NAMESPACE}---\n${CLUSTER}`);
   const want = await reference(dir, [], 'default');
   t.ok(want.findings.some((f) => f.file.endsWith('a-workload.yaml')), 'the workload has findings to locate');
   t.same(await checkFiles([dir], [], DEFAULT_CONFIG, 'default', 1), want);
-  t.same(await partitioned(dir, [], 'default'), { rejudged: 1, judged: want.judged });
+  t.same(await partitioned(dir, [], 'default'), { rejudged: 0, judged: want.judged });
 });
 
 t.test('in namespace-first order every document is judged once, as it is read', async (t) => {
