@@ -48,11 +48,14 @@ export async function syncStatus(opts: SyncStatusOptions): Promise<void> {
   if (!opts.kubeconfig && !hasDefaultKubeconfig()) throw MG_ERR_KUBECONFIG_MISSING();
   // Loaded after the flags are known to be usable: the Kubernetes client takes seconds to
   // load on a busy node, and a usage error should not wait for it.
-  const [{ KubeConfig }, { pino }, { InformerClusterView }, { startSyncer }] = await Promise.all([
-    import('@kubernetes/client-node'),
+  // KubeConfig from config.js, not the package root (every generated model and API group):
+  // the syncer's calls go through syncer/kube-calls.ts (server/client-node-loading.ts).
+  const [{ KubeConfig }, { pino }, { InformerClusterView }, { startSyncer }, { syncerApis }] = await Promise.all([
+    import('@kubernetes/client-node/dist/config.js'),
     import('pino'),
     import('../server/informer-view.js'),
     import('../syncer/syncer.js'),
+    import('../syncer/kube-calls.js'),
   ]);
   const logger = pino({ level: opts.logLevel }).child({ component: 'syncer' });
   const config = await loadConfig(opts.config);
@@ -72,7 +75,7 @@ export async function syncStatus(opts: SyncStatusOptions): Promise<void> {
   // PolicyReports run the whole catalog: the view is then the object index (every kind it holds).
   const view = new InformerClusterView({ kubeConfig, profiles: config.profiles, logger: logger.child({ component: 'cluster-view' }), index: opts.policyReports });
   const syncer = await startSyncer({
-    kubeConfig,
+    apis: syncerApis(kubeConfig),
     view,
     config,
     logger,

@@ -28,7 +28,7 @@ import { selectorMatches } from '../policies/index/selectors.js';
 import type { Container, KubeObject, Namespace, ObjectMeta, Pod, StringMap } from '../policies/k8s.js';
 import type { TargetProfile } from '../policies/targets/profile.js';
 import { analysisResources, indexResources, timestamp, type ResourceSpec } from './analysis-kinds.js';
-import { listPath } from './kube-list.js';
+import { listPath } from './kube-request.js';
 import type { ManagedClusterView, ViewStatus } from './managed-view.js';
 
 export type ChangeEvent = 'add' | 'update' | 'delete';

@@ -5,7 +5,10 @@
 // refuses it with 409 when anything changed in between, and then we read and decide again.
 // That guard matters because `conditions` is a list, which a merge patch replaces whole: a
 // condition another controller added meanwhile must not be lost.
-import { PatchStrategy, setHeaderOptions, type CustomObjectsApi } from '@kubernetes/client-node';
+import type { CustomObjectsApi } from '@kubernetes/client-node';
+// patch.js and middleware.js themselves: the package root loads every generated model.
+import { setHeaderOptions } from '@kubernetes/client-node/dist/middleware.js';
+import { PatchStrategy } from '@kubernetes/client-node/dist/patch.js';
 import type { KubeObject } from '../policies/k8s.js';
 import type { StatusResult } from '../policies/status.js';
 import { statusCodeOf } from './leader-election.js';

@@ -14,7 +14,6 @@
 // Recovery: the informers retry failed lists/watches (server/informer-view.ts) and replay
 // what they missed from their resourceVersion; a periodic resync re-checks every cluster
 // anyway, so a missed event costs at most --resync-seconds of staleness.
-import { CoordinationV1Api, CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import type { FastifyInstance } from 'fastify';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
@@ -28,6 +27,7 @@ import type { TargetProfile } from '../policies/targets/profile.js';
 import { podSelectorOf, profileOfCluster, targetOfPod } from '../policies/targets/resolve.js';
 import type { ChangeListener } from '../server/informer-view.js';
 import type { ManagedClusterView } from '../server/managed-view.js';
+import type { SyncerApis } from './kube-calls.js';
 import { Coalescer, REAL_CLOCK, type Clock } from './coalescer.js';
 import { emitEvent } from './events.js';
 import { LeaderElector } from './leader-election.js';
@@ -51,7 +51,8 @@ export interface LeaderElectionSettings {
 }
 
 export interface SyncerOptions {
-  kubeConfig: KubeConfig;
+  /** The API server calls (syncerApis(kubeConfig) in a process; fakes in tests). */
+  apis: SyncerApis;
   view: WatchedClusterView;
   config: PolicyConfig;
   logger: Logger;
@@ -101,8 +102,7 @@ export async function startSyncer(opts: SyncerOptions): Promise<Syncer> {
   const { view, config, logger } = opts;
   const clock = opts.clock ?? REAL_CLOCK;
   const metrics = createSyncerMetrics({ defaultMetrics: opts.defaultMetrics });
-  const custom = opts.kubeConfig.makeApiClient(CustomObjectsApi);
-  const core = opts.kubeConfig.makeApiClient(CoreV1Api);
+  const { custom, core } = opts.apis;
   const profiles = config.profiles;
   const identity = opts.identity ?? opts.leaderElection?.identity ?? 'meshguard-syncer';
 
@@ -123,7 +123,7 @@ export async function startSyncer(opts: SyncerOptions): Promise<Syncer> {
 
   const elector = opts.leaderElection
     ? new LeaderElector({
-        api: opts.kubeConfig.makeApiClient(CoordinationV1Api),
+        api: opts.apis.coordination,
         name: opts.leaderElection.leaseName,
         namespace: opts.leaderElection.leaseNamespace,
         identity: opts.leaderElection.identity,

@@ -1,9 +1,9 @@
-// The built `meshguard serve` against a (fake) API server loads @kubernetes/client-node's
-// KubeConfig and informers but none of its ~750 generated models or API groups: they are
-// ~40 MB of the webhook's RSS (server/client-node-loading.ts, docs/operations.md). A new
-// import of the package root, of a generated API class or of the ObjectSerializer on
-// serve's path makes this fail.
-import t from 'tap';
+// The built `meshguard serve` and `sync-status` against a (fake) API server load
+// @kubernetes/client-node's KubeConfig and informers but none of its ~750 generated models
+// or API groups: they are ~30-40 MB of each process's RSS (server/client-node-loading.ts,
+// docs/operations.md). A new import of the package root, of a generated API class or of
+// the ObjectSerializer on their paths makes this fail.
+import t, { type Test } from 'tap';
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { writeFile } from 'node:fs/promises';
@@ -58,10 +58,11 @@ await writeFile(
   }),
 );
 
-const serveLoads = async (t: Tap.Test, extra: string[]): Promise<string[]> => {
+/** The client-node modules `args` (a command run with --kubeconfig) loaded by the time it is ready; `started` is its log line that carries metricsPort. */
+const loadsUntilReady = async (t: Test, args: string[], started: string): Promise<string[]> => {
   const child = spawn(
     process.execPath,
-    ['--import', pathToFileURL(recorder).href, CLI, 'serve', '--kubeconfig', kubeconfig, '--dev-certs-dir', join(dir, 'certs'), '--port', '0', '--metrics-port', '0', ...extra],
+    ['--import', pathToFileURL(recorder).href, CLI, ...args, '--kubeconfig', kubeconfig, '--metrics-port', '0'],
     { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   t.teardown(() => {
@@ -73,22 +74,25 @@ const serveLoads = async (t: Tap.Test, extra: string[]): Promise<string[]> => {
   createInterface(child.stdout!).on('line', (l) => {
     try {
       const log = JSON.parse(l) as { msg?: string; metricsPort?: number };
-      if (log.msg === 'meshguard webhook listening') metricsPort = log.metricsPort;
+      if (log.msg === started) metricsPort = log.metricsPort;
     } catch {
       /* not a log line */
     }
   });
-  await waitFor(() => metricsPort !== undefined || child.exitCode !== null, 'serve to listen', 60_000);
-  if (metricsPort === undefined) throw new Error(`meshguard serve did not start:\n${stderr}`);
+  await waitFor(() => metricsPort !== undefined || child.exitCode !== null, `${args[0]} to start`, 60_000);
+  if (metricsPort === undefined) throw new Error(`meshguard ${args[0]} did not start:\n${stderr}`);
   // Ready: every informer has listed (and so loaded all it loads) and is watching.
-  await waitFor(async () => (await get(metricsPort!, '/readyz')).status === 200, 'serve to be ready', 60_000);
+  await waitFor(async () => (await get(metricsPort!, '/readyz')).status === 200, `${args[0]} to be ready`, 60_000);
   child.kill('SIGTERM');
   await once(child, 'exit');
   return loadedBy(stderr);
 };
 
+const SERVE = ['serve', '--dev-certs-dir', join(dir, 'certs'), '--port', '0'];
+const LISTENING = 'meshguard webhook listening';
+
 t.test('serve with the informers loads KubeConfig and the informers, no generated model or API group', async (t) => {
-  const loaded = await serveLoads(t, []);
+  const loaded = await loadsUntilReady(t, SERVE, LISTENING);
   t.ok(loaded.includes('dist/config.js') && loaded.includes('dist/informer.js') && loaded.includes('dist/watch.js'), 'KubeConfig and the informers are loaded');
   t.same(loaded.filter((m) => HEAVY.test(m)), [], 'none of the package root, generated models, API groups or ObjectSerializer');
 });
@@ -96,12 +100,18 @@ t.test('serve with the informers loads KubeConfig and the informers, no generate
 t.test('with admission warnings (the analysed kinds watched too): still none', async (t) => {
   const config = join(dir, 'analysis.yaml');
   await writeFile(config, 'analysis:\n  admissionWarnings: true\n');
-  const loaded = await serveLoads(t, ['--config', config]);
+  const loaded = await loadsUntilReady(t, [...SERVE, '--config', config], LISTENING);
   t.ok(loaded.includes('dist/informer.js'));
   t.same(loaded.filter((m) => HEAVY.test(m)), []);
 });
 
-t.test('with the hook registered, the package root (the syncer) still gets the real generated API', async (t) => {
+t.test('sync-status (its view, PolicyReports, statuses, events, leases): none either', async (t) => {
+  const loaded = await loadsUntilReady(t, ['sync-status', '--leader-elect', '--lease-namespace', 'default'], 'status syncer started');
+  t.ok(loaded.includes('dist/config.js') && loaded.includes('dist/informer.js'));
+  t.same(loaded.filter((m) => HEAVY.test(m)), []);
+});
+
+t.test('with the hook registered, the package root (e.g. analyze --kubeconfig) still gets the real generated API', async (t) => {
   const script = `
 import { loadOnlyUsedClientNode } from ${JSON.stringify(pathToFileURL(join(ROOT, 'dist/server/client-node-loading.js')).href)};
 loadOnlyUsedClientNode();

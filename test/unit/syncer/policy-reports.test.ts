@@ -2,7 +2,6 @@
 // object index), how they are written (syncer/report-writer.ts), and when the syncer writes
 // them — only with their CRDs installed, coalesced, never when nothing changed, and deleted
 // once their results are gone (also a predecessor's, found by meshguard's label).
-import { CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import t from 'tap';
 import { ObjectClusterView } from '../../../policies/cluster-view.js';
@@ -10,6 +9,7 @@ import { DEFAULT_CONFIG } from '../../../policies/config.js';
 import { ENFORCEMENT_LABEL } from '../../../policies/enforcement.js';
 import type { KubeObject, Pod } from '../../../policies/k8s.js';
 import { policyReports, type ReportContent } from '../../../policies/policy-report.js';
+import type { SyncerApis } from '../../../syncer/kube-calls.js';
 import { writeReport, type ReportCalls } from '../../../syncer/report-writer.js';
 import { startSyncer } from '../../../syncer/syncer.js';
 import { FakeClock } from './fixtures/fake-clock.js';
@@ -211,9 +211,7 @@ const setup = async (crdInstalled: boolean, objects: KubeObject[] = [ns()]) => {
   api.crd = crdInstalled;
   api.clusterCrd = crdInstalled;
   const custom = api.calls();
-  const kubeConfig = {
-    makeApiClient: (cls: unknown) => (cls === CustomObjectsApi ? custom : cls === CoreV1Api ? { createNamespacedEvent: async () => ({}) } : undefined),
-  } as unknown as KubeConfig;
+  const apis = { custom, core: { createNamespacedEvent: async () => ({}) } } as unknown as SyncerApis;
   const view = new FakeView(objects);
   const addCluster = (name: string) => {
     api.objects.set(`antfly.io/antflyclusters/${NS}/${name}`, { ...copy(antfly(name)), metadata: { ...antfly(name).metadata, resourceVersion: '1' } });
@@ -221,7 +219,7 @@ const setup = async (crdInstalled: boolean, objects: KubeObject[] = [ns()]) => {
     view.emit('add', 'networkpolicies.networking.k8s.io', consensusPolicy(name));
   };
   const syncer = await startSyncer({
-    kubeConfig, view, config: DEFAULT_CONFIG, logger, resyncMs: 300_000, quietMs: 500, maxDelayMs: 5000,
+    apis, view, config: DEFAULT_CONFIG, logger, resyncMs: 300_000, quietMs: 500, maxDelayMs: 5000,
     metricsPort: null, defaultMetrics: false, clock, policyReports: { crdRetryMs: 30_000 },
   });
   const reportWrites = () => api.writes.filter((w) => w.body?.kind === 'PolicyReport' || w.body?.kind === 'ClusterPolicyReport' || w.verb === 'delete');

@@ -1,10 +1,11 @@
 // The wiring of startSyncer on a fake cluster view and fake API clients: which changes
 // reach which cluster, coalescing, leader gating, events once per transition, metrics.
-import { CoordinationV1Api, CoreV1Api, CustomObjectsApi, type KubeConfig, type V1Lease } from '@kubernetes/client-node';
+import type { V1Lease } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import t from 'tap';
 import { DEFAULT_CONFIG } from '../../../policies/config.js';
 import type { KubeObject, Pod } from '../../../policies/k8s.js';
+import type { SyncerApis } from '../../../syncer/kube-calls.js';
 import { startSyncer, type SyncerOptions } from '../../../syncer/syncer.js';
 import { FakeClock } from './fixtures/fake-clock.js';
 import { FakeView } from './fixtures/fake-view.js';
@@ -29,7 +30,7 @@ class FakeApi {
     return stored;
   }
 
-  kubeConfig(): KubeConfig {
+  apis(): SyncerApis {
     const custom = {
       getNamespacedCustomObject: async ({ name }: { name: string }) => {
         const o = this.crs.get(name);
@@ -66,9 +67,7 @@ class FakeApi {
         return this.lease;
       },
     };
-    return {
-      makeApiClient: (cls: unknown) => (cls === CustomObjectsApi ? custom : cls === CoreV1Api ? core : cls === CoordinationV1Api ? coordination : undefined),
-    } as unknown as KubeConfig;
+    return { custom, core, coordination } as unknown as SyncerApis;
   }
 }
 
@@ -94,7 +93,7 @@ const setup = async (over: Partial<SyncerOptions> = {}, prepare: (api: FakeApi) 
   prepare(api);
   const view = new FakeView([namespace]);
   const syncer = await startSyncer({
-    kubeConfig: api.kubeConfig(),
+    apis: api.apis(),
     view,
     config: DEFAULT_CONFIG,
     logger,
