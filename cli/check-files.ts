@@ -6,6 +6,7 @@ import { stat } from 'node:fs/promises';
 import { Worker } from 'node:worker_threads';
 import type { PolicyConfig } from '../policies/config.js';
 import { expandPaths, InputError, type SourceDoc } from './inputs.js';
+import { isClusterViewObject } from '../policies/index/object-index.js';
 import { mergeContext, Partition, type ContextObject, type FileRef, type ShareResult } from './check-partition.js';
 import { crossObjectFindings, type CheckResult } from './run-checks.js';
 
@@ -15,12 +16,13 @@ export const PARALLEL_MIN_BYTES = 2 * 1024 * 1024;
 /**
  * From this much YAML on, what a run keeps past each file (the index's objects, the
  * findings) is copied compactly (Partition's `compact`). Below it the parsed objects are
- * kept, for 15-20% less time. Kept as parsed, peak RSS grows ~7.5 MB per MB of input
- * (bench corpus: 7.8 MB 161 MB, 10.4 MB 180 MB, 16.5 MB 224 MB; compacted 142, 155 and
- * 182 MB) against the 5 MB per MB of the bound check keeps at every size (5x the input +
- * 150 MB, docs/operations.md): the two meet near 20 MB; at this size the bound is ~10% away.
+ * kept, for 15-20% less main-thread CPU. Kept as parsed, they hold ~2.5x the heap (10k
+ * bench documents, 7.8 MB: 29 MB retained against 11 MB) and peak RSS rose from 141-154 MB
+ * to 156-185 MB on a loaded machine: too close to the bound check keeps at every size
+ * (5x the input + 150 MB, docs/operations.md; 189 MB there). At this size the parsed
+ * objects stay far under it.
  */
-export const COMPACT_MIN_BYTES = 10 * 1024 * 1024;
+export const COMPACT_MIN_BYTES = 4 * 1024 * 1024;
 
 /**
  * Half the CPUs: a thread parsing YAML keeps a second core busy with V8's concurrent
@@ -99,8 +101,11 @@ export const checkFiles = async (
     // the workers' promises too (a synchronous throw would leave them unhandled).
     const parsed = await Promise.all([Promise.resolve().then(() => local.parse()), ...workers.map((w) => w.context)]);
     const context = mergeContext(parsed.map((p) => p.context));
+    // A share's check() reads only the cluster view's objects: the others (the cross-object
+    // rules', here) are not copied to every worker (10k bench documents: 3,750 of 8,750).
+    const view = workers.length > 0 ? context.filter((c) => isClusterViewObject(c.object, config.profiles)) : [];
     const results = await Promise.all([
-      ...workers.map((w) => w.check(context)),
+      ...workers.map((w) => w.check(view)),
       Promise.resolve(local.check(context)),
     ]);
     const tagged = results.flatMap((r) => r.findings.map((f, i) => ({ f, order: r.orders[i]! })));

@@ -221,7 +221,11 @@ export class Partition {
     return this.compact ? compactedAll(vs) : vs;
   }
 
-  /** Findings and judged count of the share's documents; document and file counts come from parse(). */
+  /**
+   * Findings and judged count of the share's documents; document and file counts come from
+   * parse(). `context`: the objects of every share in input order (mergeContext); only the
+   * cluster view's are read.
+   */
   check(context: readonly ContextObject[]): ShareResult {
     // For each namespace of the view: the last file (in input order) that added to it, and
     // whether a file of another share did.
