@@ -2,8 +2,11 @@
 // the status syncer, so they can never disagree.
 import type { NamespaceInfo, Pod, PodFacts } from './k8s.js';
 import { podFacts } from './k8s.js';
+import type { ClusterView } from './index/object-index.js';
+import type { TargetProfile } from './targets/profile.js';
+import { podSelectorOf } from './targets/resolve.js';
 import { MESHES, detectProxies } from './meshes/index.js';
-import type { MeshName, MeshOptions } from './meshes/types.js';
+import type { Decision, MeshName, MeshOptions } from './meshes/types.js';
 import { MESH_NAMES } from './meshes/types.js';
 
 /**
@@ -18,12 +21,18 @@ export interface MeshedBy {
 }
 
 /** Every mesh that meshes this pod, with why. Empty when unmeshed. */
-export const meshedBy = (pod: PodFacts, ns: NamespaceInfo, mode: Mode, options: MeshOptions): MeshedBy[] => {
+export const meshedBy = (pod: PodFacts, ns: NamespaceInfo, mode: Mode, options: MeshOptions): MeshedBy[] =>
+  collect(pod, mode === 'live' ? (name) => MESHES[name].isMeshed(pod, ns) : (name) => MESHES[name].wouldMesh(pod, ns, options));
+
+/** meshedBy in live mode, which reads the pod as it runs and no injector's options. */
+const liveMeshedBy = (pod: PodFacts, ns: NamespaceInfo): MeshedBy[] => collect(pod, (name) => MESHES[name].isMeshed(pod, ns));
+
+const collect = (pod: PodFacts, decide: (mesh: MeshName) => Decision): MeshedBy[] => {
   const out: MeshedBy[] = detectProxies(pod).map((p) => ({ mesh: p.mesh, reason: p.reason }));
   const has = (m: MeshName): boolean => out.some((x) => x.mesh === m);
   for (const name of MESH_NAMES) {
     if (has(name)) continue;
-    const d = mode === 'live' ? MESHES[name].isMeshed(pod, ns) : MESHES[name].wouldMesh(pod, ns, options);
+    const d = decide(name);
     if (d.value) out.push({ mesh: name, reason: d.reason });
   }
   // A pod with an Istio sidecar is skipped by ztunnel: it is a sidecar pod, not an ambient one.
@@ -41,15 +50,66 @@ export interface InjectionCount {
   total: number;
 }
 
-/** N of M live pods meshed. With `mesh` given, only that mesh counts as meshed. */
-export const countMeshed = (pods: readonly Pod[], ns: NamespaceInfo, options: MeshOptions, mesh?: MeshName): InjectionCount => {
-  let meshed = 0;
-  let total = 0;
-  for (const pod of pods) {
-    if (!isCountedPod(pod)) continue;
-    total++;
-    const by = meshedBy(podFacts(pod.metadata, pod.spec), ns, 'live', options);
-    if (mesh ? by.some((b) => b.mesh === mesh) : by.length > 0) meshed++;
-  }
-  return { meshed, total };
+/**
+ * What one live pod adds to its cluster's injection count: whether it counts, and every
+ * mesh that meshes it now. It depends on the pod and its namespace only, so a view that
+ * watches both can keep it per pod and sum it incrementally (see InjectionTally).
+ */
+export interface PodInjection {
+  counted: boolean;
+  meshes: readonly MeshName[];
+}
+
+const NOT_COUNTED: PodInjection = { counted: false, meshes: [] };
+const UNMESHED: PodInjection = { counted: true, meshes: [] };
+
+export const podInjection = (pod: Pod, ns: NamespaceInfo): PodInjection => {
+  if (!isCountedPod(pod)) return NOT_COUNTED;
+  const meshes = liveMeshedBy(podFacts(pod.metadata, pod.spec), ns).map((b) => b.mesh);
+  return meshes.length === 0 ? UNMESHED : { counted: true, meshes };
 };
+
+/** The sum of PodInjections over some pods; pods can be added and taken out one at a time. */
+export interface InjectionTally {
+  total: number;
+  /** Meshed by any mesh. */
+  meshed: number;
+  byMesh: Partial<Record<MeshName, number>>;
+}
+
+export const emptyTally = (): InjectionTally => ({ total: 0, meshed: 0, byMesh: {} });
+
+/** Adds a pod's injection to a tally (sign 1) or takes it out (sign -1). */
+export const addToTally = (tally: InjectionTally, p: PodInjection, sign: 1 | -1 = 1): void => {
+  if (!p.counted) return;
+  tally.total += sign;
+  if (p.meshes.length > 0) tally.meshed += sign;
+  for (const m of p.meshes) tally.byMesh[m] = (tally.byMesh[m] ?? 0) + sign;
+};
+
+/** N of M live pods meshed. With `mesh` given, only that mesh counts as meshed. */
+export const countOfTally = (tally: InjectionTally, mesh?: MeshName): InjectionCount => ({
+  meshed: mesh ? (tally.byMesh[mesh] ?? 0) : tally.meshed,
+  total: tally.total,
+});
+
+/** N of M live pods meshed. With `mesh` given, only that mesh counts as meshed. */
+export const countMeshed = (pods: readonly Pod[], ns: NamespaceInfo, mesh?: MeshName): InjectionCount => {
+  const tally = emptyTally();
+  for (const pod of pods) addToTally(tally, podInjection(pod, ns));
+  return countOfTally(tally, mesh);
+};
+
+/**
+ * N of M live pods of a cluster meshed: the view's own count when it keeps one (the live
+ * view, whose answer then costs the same for 3 pods or 10,000), else countMeshed over its pods.
+ */
+export const clusterInjection = (
+  view: ClusterView,
+  profile: TargetProfile,
+  namespace: string,
+  clusterName: string,
+  ns: NamespaceInfo,
+  mesh?: MeshName,
+): InjectionCount =>
+  view.injectionCount?.(profile, namespace, clusterName, mesh) ?? countMeshed(view.listPods(namespace, podSelectorOf(profile, clusterName)), ns, mesh);

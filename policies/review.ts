@@ -6,13 +6,13 @@ import type { PolicyConfig } from './config.js';
 import { finding, type Finding } from './findings.js';
 import type { KubeObject, NamespaceInfo } from './k8s.js';
 import { namespaceInfo, podFacts } from './k8s.js';
-import { countMeshed, type Mode } from './mesh-state.js';
+import { clusterInjection, type Mode } from './mesh-state.js';
 import { mutatePodPart } from './mutation/mutate.js';
 import { judgePodPart } from './rejection.js';
 import { desiredMeshOf, type DesiredMesh } from './targets/desired.js';
 import type { TargetProfile } from './targets/profile.js';
 import {
-  clusterRefOf, isIgnored, podSelectorOf, podShapeOf, profileOfCluster, targetOfPod, type PodShape, type PodTarget,
+  clusterRefOf, isIgnored, podShapeOf, profileOfCluster, targetOfPod, type PodShape, type PodTarget,
 } from './targets/resolve.js';
 import { checkAnnotations, checkIstioSwitchForm } from './validation/annotations.js';
 import { clusterLabel, validateCluster } from './validation/cluster.js';
@@ -204,7 +204,7 @@ const validateLocated = (
       options: config.mesh,
       where,
       cluster: clusterLabel(owner.cr),
-      count: () => countMeshed(view.listPods(namespace, podSelectorOf(profile, clusterName)), ns, config.mesh),
+      count: () => clusterInjection(view, profile, namespace, clusterName, ns),
     }),
   );
   return { type: 'judged', findings };

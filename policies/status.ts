@@ -8,7 +8,7 @@
 import type { PolicyConfig } from './config.js';
 import type { KubeObject, NamespaceInfo, Pod } from './k8s.js';
 import { isPlainObject } from './k8s.js';
-import { countMeshed } from './mesh-state.js';
+import { countMeshed, type InjectionCount } from './mesh-state.js';
 import type { MeshName } from './meshes/types.js';
 import { desiredMeshOf, serviceMeshOf } from './targets/desired.js';
 import { profileOfCluster } from './targets/resolve.js';
@@ -108,14 +108,15 @@ const isReadyCondition = (c: unknown): c is Record<string, unknown> => isPlainOb
  *
  * @param previousStatus the CR's `status` as read (any shape; garbage is replaced)
  * @param cr the cluster CR (spec and metadata.generation are read)
- * @param pods the cluster's pods (all phases; only Pending/Running, not terminating, count)
+ * @param pods the cluster's pods (all phases; only Pending/Running, not terminating, count),
+ *   or what countMeshed over them answers for a mesh (a view that keeps the count: clusterInjection)
  * @param ns the namespace the cluster lives in (it can decide which mesh is meant)
  * @param now the caller's clock, RFC 3339; used only where a transition happened
  */
 export function computeServiceMeshStatus(
   previousStatus: unknown,
   cr: KubeObject,
-  pods: readonly Pod[],
+  pods: readonly Pod[] | ((mesh: MeshName | undefined) => InjectionCount),
   ns: NamespaceInfo,
   config: PolicyConfig,
   now: string,
@@ -131,7 +132,7 @@ export function computeServiceMeshStatus(
   // Meshed by the cluster's own mesh when known: a Linkerd proxy in an Istio cluster is no
   // sidecar for it. When disabled, any proxy counts: every proxy is one too many.
   const countedMesh = desired.enabled ? desired.mesh : undefined;
-  const { meshed, total } = countMeshed(pods, ns, config.mesh, countedMesh);
+  const { meshed, total } = typeof pods === 'function' ? pods(countedMesh) : countMeshed(pods, ns, countedMesh);
   const verdict = verdictOf(desired.enabled, meshed, total, countedMesh);
 
   const previousInjection = injectionStatusOf(prevMesh.sidecarInjectionStatus);

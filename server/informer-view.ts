@@ -11,6 +11,11 @@
 // watch events are stripped in place in the first add/update callback; the cache holds
 // that same object.
 //
+// The target pods are also kept by profile, namespace and cluster, with each cluster's
+// injection count maintained on the informer events (target-pods.ts): a review's "N/M of
+// its pods are meshed" and the syncer's status read that count instead of judging every
+// pod of the namespace each time.
+//
 // A cluster CRD that is not installed (the list answers 404) is reported once, counted as
 // synced and empty, and retried in the background. An operator enables both built-in
 // profiles by default but may run only one of the operators; an unready webhook would
@@ -26,10 +31,13 @@ import { INDEX_KINDS, type IndexKind } from '../policies/index/kinds.js';
 import type { ObjectIndex } from '../policies/index/object-index.js';
 import { selectorMatches } from '../policies/index/selectors.js';
 import type { Container, KubeObject, Namespace, ObjectMeta, Pod, StringMap } from '../policies/k8s.js';
+import type { InjectionCount } from '../policies/mesh-state.js';
+import type { MeshName } from '../policies/meshes/types.js';
 import type { TargetProfile } from '../policies/targets/profile.js';
 import { analysisResources, indexResources, timestamp, type ResourceSpec } from './analysis-kinds.js';
 import { listPath } from './kube-request.js';
 import type { ManagedClusterView, ViewStatus } from './managed-view.js';
+import { TargetPodIndex } from './target-pods.js';
 
 export type ChangeEvent = 'add' | 'update' | 'delete';
 export type ChangeListener = (event: ChangeEvent, resource: string, obj: KubeObject) => void;
@@ -250,6 +258,10 @@ export class InformerClusterView implements ClusterView, ManagedClusterView, Obj
   /** The analysed kinds (analysis on only); they never hold readiness back: see `synced`. */
   private readonly analysed = new Map<IndexKind, Resource>();
   private readonly listeners = new Set<ChangeListener>();
+  /** The target pods of each profile by cluster, with their injection counts: by podSelector. */
+  private readonly targetPods = new Map<string, TargetPodIndex>();
+  /** Which of those indexes a pod resource feeds: its own profile's (by selector), or every one (all pods). */
+  private readonly feeds = new Map<string, TargetPodIndex[]>();
 
   constructor(opts: InformerViewOptions) {
     const kc = opts.kubeConfig;
@@ -260,6 +272,7 @@ export class InformerClusterView implements ClusterView, ManagedClusterView, Obj
       missingCrdRetryMs: opts.missingCrdRetryMs ?? 30_000,
     };
     const emit: ChangeListener = (event, resource, obj) => {
+      this.track(event, resource, obj);
       for (const l of this.listeners) {
         try {
           l(event, resource, obj);
@@ -301,11 +314,12 @@ export class InformerClusterView implements ClusterView, ManagedClusterView, Obj
         );
       }
       const labelSelector = podSelector(p);
+      if (!this.targetPods.has(labelSelector)) this.targetPods.set(labelSelector, new TargetPodIndex(p, (name) => this.getNamespace(name)));
       if (!opts.analysis && !opts.index && !this.pods.some((r) => r.spec.labelSelector === labelSelector)) {
         this.pods.push(
           new Resource(
             {
-              name: `pods/${p.name}`,
+              name: this.feed(`pods/${p.name}`, [this.targetPods.get(labelSelector)!]),
               path: '/api/v1/pods',
               labelSelector,
               strip: (o) => stripPod(o as Pod),
@@ -325,7 +339,7 @@ export class InformerClusterView implements ClusterView, ManagedClusterView, Obj
       this.pods.push(
         new Resource(
           {
-            name: 'pods',
+            name: this.feed('pods', [...this.targetPods.values()]),
             path: '/api/v1/pods',
             strip: (o) => stripPod(o as Pod),
             optional: false,
@@ -338,6 +352,24 @@ export class InformerClusterView implements ClusterView, ManagedClusterView, Obj
       // Index mode (the syncer's reports) takes every kind, and skips what it may not list.
       const resources = opts.index ? indexResources().map(([kind, spec]): [IndexKind, ResourceSpec] => [kind, { ...spec, skippable: true }]) : analysisResources();
       for (const [kind, spec] of resources) this.analysed.set(kind, new Resource(spec, kc, settings, emit));
+    }
+  }
+
+  private feed(resource: string, indexes: TargetPodIndex[]): string {
+    this.feeds.set(resource, indexes);
+    return resource;
+  }
+
+  /** Keeps the target pod indexes in step with the caches (called before any listener). */
+  private track(event: ChangeEvent, resource: string, obj: KubeObject): void {
+    if (resource === 'namespaces') {
+      const name = obj.metadata?.name ?? '';
+      for (const index of this.targetPods.values()) index.namespaceChanged(name);
+      return;
+    }
+    for (const index of this.feeds.get(resource) ?? []) {
+      if (event === 'delete') index.delete(obj as Pod);
+      else index.put(obj as Pod);
     }
   }
 
@@ -433,7 +465,17 @@ export class InformerClusterView implements ClusterView, ManagedClusterView, Obj
     return r && !r.missing ? [...(r.informer.list() as KubeObject[])] : [];
   }
 
+  injectionCount(profile: TargetProfile, namespace: string, clusterName: string, mesh?: MeshName): InjectionCount | undefined {
+    return this.targetPods.get(podSelector(profile))?.count(namespace, clusterName, mesh);
+  }
+
   listPods(namespace: string, matchLabels: StringMap): Pod[] {
+    // A cluster's pods (what reviews and the syncer ask for) come from its profile's index;
+    // any other selector (a PolicyReport's profile-wide one) walks the namespace.
+    for (const index of this.targetPods.values()) {
+      const pods = index.select(namespace, matchLabels);
+      if (pods) return pods;
+    }
     const seen = new Set<string>();
     const out: Pod[] = [];
     for (const r of this.pods) {

@@ -19,12 +19,14 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { PolicyConfig } from '../policies/config.js';
 import { namespaceInfo, type KubeObject } from '../policies/k8s.js';
+import { clusterInjection } from '../policies/mesh-state.js';
+import type { MeshName } from '../policies/meshes/types.js';
 import {
   POLICY_REPORT_GROUP, POLICY_REPORT_NAME, POLICY_REPORT_VERSION, policyReports, REPORT_LABELS, type ReportContent,
 } from '../policies/policy-report.js';
 import { computeServiceMeshStatus, PARTIAL_INJECTION_EVENT_REASON } from '../policies/status.js';
 import type { TargetProfile } from '../policies/targets/profile.js';
-import { podSelectorOf, profileOfCluster, targetOfPod } from '../policies/targets/resolve.js';
+import { profileOfCluster, targetOfPod } from '../policies/targets/resolve.js';
 import type { ChangeListener } from '../server/informer-view.js';
 import type { ManagedClusterView } from '../server/managed-view.js';
 import type { SyncerApis } from './kube-calls.js';
@@ -166,9 +168,9 @@ export async function startSyncer(opts: SyncerOptions): Promise<Syncer> {
       record('gone');
       return;
     }
-    const pods = view.listPods(namespace, podSelectorOf(profile, name));
     const ns = namespaceInfo(namespace, view.getNamespace(namespace));
-    const decide = (cr: KubeObject) => computeServiceMeshStatus(cr.status, cr, pods, ns, config, rfc3339(clock.now()));
+    const count = (mesh: MeshName | undefined) => clusterInjection(view, profile, namespace, name, ns, mesh);
+    const decide = (cr: KubeObject) => computeServiceMeshStatus(cr.status, cr, count, ns, config, rfc3339(clock.now()));
 
     // When the cached CR carries its status and it is already right, skip the read.
     if (cached.status !== undefined && !decide(cached).changed) {

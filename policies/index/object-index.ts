@@ -5,6 +5,8 @@
 // ports, webhooks, meshing, effective mTLS) are functions over it in ./relations.ts and
 // ./mtls.ts, so no backing keeps copies.
 import type { KubeObject, Namespace, Pod, StringMap } from '../k8s.js';
+import type { InjectionCount } from '../mesh-state.js';
+import type { MeshName } from '../meshes/types.js';
 import type { TargetProfile } from '../targets/profile.js';
 import { groupOf, profileOfCluster } from '../targets/resolve.js';
 import { INDEX_KINDS, indexKindOf, type IndexKind } from './kinds.js';
@@ -47,6 +49,13 @@ export interface ClusterView {
   listClusters(ref: ClusterRef): KubeObject[];
   /** Pods in `namespace` whose labels include every `matchLabels` entry. */
   listPods(namespace: string, matchLabels: StringMap): Pod[];
+  /**
+   * A backing that keeps injection counts (the live view, see clusterInjection) answers
+   * what countMeshed over `listPods(namespace, podSelectorOf(profile, clusterName))` with
+   * the namespace as getNamespace reads it would; undefined when it keeps no count for
+   * that profile, and the caller counts the list.
+   */
+  injectionCount?(profile: TargetProfile, namespace: string, clusterName: string, mesh?: MeshName): InjectionCount | undefined;
 }
 
 /** The whole index: what the cross-object rules read. */

@@ -3,6 +3,8 @@
 // admission analysis judges a write by comparing the index before and after it without
 // copying either.
 import type { KubeObject } from '../k8s.js';
+import type { MeshName } from '../meshes/types.js';
+import type { TargetProfile } from '../targets/profile.js';
 import { INDEX_KINDS, indexKindOf, type IndexKind } from './kinds.js';
 import { refKey, refOf, type ClusterRef, type ObjectIndex } from './object-index.js';
 import { selectorMatches } from './selectors.js';
@@ -77,6 +79,11 @@ class OverlayIndex implements ObjectIndex {
 
   listPods(namespace: string, matchLabels: Record<string, string>) {
     return this.base.listPods(namespace, matchLabels);
+  }
+
+  // Pods and Namespaces are read from the base, as listPods and getNamespace do.
+  injectionCount(profile: TargetProfile, namespace: string, clusterName: string, mesh?: MeshName) {
+    return this.base.injectionCount?.(profile, namespace, clusterName, mesh);
   }
 }
 

@@ -4,6 +4,9 @@ import t from 'tap';
 import { createServer, type ServerResponse } from 'node:http';
 import { once } from 'node:events';
 import { pino } from 'pino';
+import { namespaceInfo } from '../../policies/k8s.js';
+import { countMeshed } from '../../policies/mesh-state.js';
+import type { MeshName } from '../../policies/meshes/types.js';
 import { ANTFLY, OBSERVABILITY_PLATFORM } from '../../policies/targets/profile.js';
 import { InformerClusterView, type ChangeEvent } from '../../server/informer-view.js';
 import { answerListOrWatch, answerStatus, kubeConfigOf, waitFor } from './fixtures/helpers.js';
@@ -206,4 +209,41 @@ t.test('index mode: every pod and the other kinds of the index; absent or forbid
   t.same(index.select('Pod', 'databases', { matchExpressions: [{ key: 'app.kubernetes.io/instance', operator: 'In', values: ['demo'] }] }).map((p) => p.metadata?.name), ['demo-0']);
   t.same(index.namespaceNames(), ['databases']);
   t.same(index.listPods('databases', { 'app.kubernetes.io/instance': 'demo' }).map((p) => p.metadata?.name), ['demo-0']);
+});
+
+t.test("a cluster's injection count follows pod and namespace watch events, equal to counting its pods", async (t) => {
+  const selector = { 'app.kubernetes.io/name': 'antfly-database', 'app.kubernetes.io/instance': 'demo' };
+  const counted = (mesh?: MeshName) => countMeshed(view.listPods('databases', selector), namespaceInfo('databases', view.getNamespace('databases')), mesh);
+  const same = (what: string) => {
+    for (const mesh of [undefined, 'istio', 'istio-ambient'] as const) t.same(view.injectionCount(ANTFLY, 'databases', 'demo', mesh), counted(mesh), `${what} (${mesh ?? 'any mesh'})`);
+  };
+  same('after the list');
+  t.same(view.injectionCount(ANTFLY, 'databases', 'demo'), { meshed: 1, total: 1 });
+
+  const plain = fatPod('demo-2', 'demo');
+  plain.metadata.resourceVersion = '20';
+  (plain.metadata as { annotations?: unknown }).annotations = {};
+  plain.spec.containers = plain.spec.containers.filter((c) => c.name !== 'istio-proxy');
+  plain.spec.initContainers = [];
+  for (const w of watchers.get('/api/v1/pods')!) w.write(`${JSON.stringify({ type: 'ADDED', object: plain })}\n`);
+  await waitFor(() => view.injectionCount(ANTFLY, 'databases', 'demo')?.total === 2, 'the added pod to count');
+  same('after a pod without a proxy came');
+  t.same(view.injectionCount(ANTFLY, 'databases', 'demo'), { meshed: 1, total: 2 });
+
+  // The namespace enrols its pods in ambient: the proxy-less pod is meshed now.
+  await waitFor(() => (watchers.get('/api/v1/namespaces')?.length ?? 0) > 0, 'the namespace watch');
+  const ambient = { metadata: { name: 'databases', labels: { 'istio.io/dataplane-mode': 'ambient' }, resourceVersion: '21' } };
+  for (const w of watchers.get('/api/v1/namespaces')!) w.write(`${JSON.stringify({ type: 'MODIFIED', object: ambient })}\n`);
+  await waitFor(() => view.injectionCount(ANTFLY, 'databases', 'demo')?.meshed === 2, 'the namespace label to count');
+  same('after the namespace was labelled for ambient');
+  t.same(view.injectionCount(ANTFLY, 'databases', 'demo', 'istio-ambient'), { meshed: 1, total: 2 }, 'the sidecar pod is no ambient pod');
+
+  const finished = { ...plain, metadata: { ...plain.metadata, resourceVersion: '22' }, status: { ...plain.status, phase: 'Succeeded' } };
+  for (const w of watchers.get('/api/v1/pods')!) w.write(`${JSON.stringify({ type: 'MODIFIED', object: finished })}\n`);
+  await waitFor(() => view.injectionCount(ANTFLY, 'databases', 'demo')?.total === 1, 'the finished pod to stop counting');
+  same('after the pod finished');
+  for (const w of watchers.get('/api/v1/pods')!) w.write(`${JSON.stringify({ type: 'DELETED', object: finished })}\n`);
+  await waitFor(() => view.listPods('databases', selector).length === 1, 'the deleted pod to go');
+  same('after the pod was deleted');
+  t.equal(view.injectionCount(OBSERVABILITY_PLATFORM, 'databases', 'demo')?.total, 0, 'a cluster without pods');
 });
