@@ -14,13 +14,12 @@
 // move is measured against its baseline in one run. Writes bench/results/runtime.json.
 import autocannon from 'autocannon';
 import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeDevCerts } from '../certs/dev-ca.js';
 import { writeCorpus } from './corpus.mjs';
-import { freePort, imageNodeFlags, reviewLoad, ROOT, rssMb, waitReady, type Webhook } from './servers.js';
+import { cpuSeconds, freePort, imageNodeFlags, reviewLoad, ROOT, rssMb, waitReady, type Webhook } from './servers.js';
 
 const args = process.argv.slice(2);
 const opt = (name: string): string | undefined => {
@@ -50,13 +49,6 @@ const FLAG_SETS: { name: string; flags: string[] }[] = [
   { name: '--max-semi-space-size=8', flags: [...IMAGE_FLAGS.filter((f) => !f.startsWith('--max-semi-space-size')), '--max-semi-space-size=8'] },
   { name: '--max-semi-space-size=16', flags: [...IMAGE_FLAGS.filter((f) => !f.startsWith('--max-semi-space-size')), '--max-semi-space-size=16'] },
 ];
-
-/** utime + stime of a process, in seconds (clock ticks of 1/100 s on Linux). */
-const cpuSeconds = (pid: number): number => {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-};
 
 // --- serve ---------------------------------------------------------------------------
 const dir = await mkdtemp(join(tmpdir(), 'meshguard-runtime-'));

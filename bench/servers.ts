@@ -28,6 +28,13 @@ export const rssMb = (pid: number): { rss: number; peak: number } => {
   return { rss: Math.round(kb('VmRSS') / 102.4) / 10, peak: Math.round(kb('VmHWM') / 102.4) / 10 };
 };
 
+/** utime + stime of a process, in seconds (clock ticks of 1/100 s on Linux). */
+export const cpuSeconds = (pid: number): number => {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+};
+
 /** GET `path` on 127.0.0.1:port (HTTPS with `ca`, else plain HTTP): true on a 200. */
 const probe = (port: number, path: string, ca?: string): Promise<boolean> =>
   new Promise((resolve) => {

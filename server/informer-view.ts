@@ -144,6 +144,15 @@ const statusCode = (err: unknown): number | undefined => {
   return typeof e?.code === 'number' ? e.code : typeof e?.statusCode === 'number' ? e.statusCode : undefined;
 };
 
+/** Objects per list page. */
+export const LIST_PAGE_SIZE = 500;
+
+/** The continue token of a list page: more follows when it is set. */
+const continueOf = (list: Awaited<ReturnType<typeof listPath>>): string | undefined => {
+  const token = (list.metadata as { continue?: unknown } | undefined)?.continue;
+  return typeof token === 'string' && token !== '' ? token : undefined;
+};
+
 class Resource {
   readonly informer: Informer<KubernetesObject> & ObjectCache<KubernetesObject>;
   synced = false;
@@ -163,8 +172,18 @@ class Resource {
   ) {
     this.retryDelay = opts.retryMs;
     const list = async () => {
-      const result = await listPath(kc, spec.path, spec.labelSelector);
-      result.items = (result.items ?? []).map((o) => spec.strip(o as KubeObject) as KubernetesObject);
+      // Page by page, each stripped before the next is asked for: a list of 10,000 pods
+      // as the API server sends them is tens of MB parsed at once (client-go's reflector
+      // pages by 500 too). Every page is of the first page's snapshot.
+      const items: KubernetesObject[] = [];
+      let result = await listPath(kc, spec.path, spec.labelSelector, { limit: LIST_PAGE_SIZE });
+      for (;;) {
+        for (const o of result.items ?? []) items.push(spec.strip(o as KubeObject) as KubernetesObject);
+        const next = continueOf(result);
+        if (!next) break;
+        result = await listPath(kc, spec.path, spec.labelSelector, { limit: LIST_PAGE_SIZE, continue: next });
+      }
+      result.items = items;
       // ListWatch fills its cache in the continuation right after this promise settles;
       // a macrotask later the cache holds the list.
       setImmediate(() => this.listed());

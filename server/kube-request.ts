@@ -43,6 +43,14 @@ export async function kubeRequest(kc: KubeConfig, method: keyof typeof HttpMetho
   return text === '' ? undefined : JSON.parse(text);
 }
 
-/** An informer's list: GET `path` (a collection, e.g. /api/v1/pods), optionally label-selected. */
-export const listPath = async (kc: KubeConfig, path: string, labelSelector?: string): Promise<KubernetesListObject<KubernetesObject>> =>
-  (await kubeRequest(kc, 'GET', path, { query: { labelSelector } })) as KubernetesListObject<KubernetesObject>;
+/** A page of a list: at most `limit` objects, from where the previous page's `metadata.continue` says. */
+export interface ListPage {
+  limit: number;
+  continue?: string;
+}
+
+/** An informer's list: GET `path` (a collection, e.g. /api/v1/pods), optionally label-selected, whole or one page. */
+export const listPath = async (kc: KubeConfig, path: string, labelSelector?: string, page?: ListPage): Promise<KubernetesListObject<KubernetesObject>> =>
+  (await kubeRequest(kc, 'GET', path, {
+    query: { labelSelector, ...(page ? { limit: String(page.limit), continue: page.continue } : {}) },
+  })) as KubernetesListObject<KubernetesObject>;

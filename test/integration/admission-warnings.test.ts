@@ -9,7 +9,7 @@ import { createServer, type ServerResponse } from 'node:http';
 import { once } from 'node:events';
 import { pino } from 'pino';
 import { DEFAULT_CONFIG, type PolicyConfig } from '../../policies/config.js';
-import { InformerClusterView } from '../../server/informer-view.js';
+import { InformerClusterView, LIST_PAGE_SIZE } from '../../server/informer-view.js';
 import { answerListOrWatch, answerStatus, call, kubeConfigOf, makePki, review, startTestServer, waitFor } from './fixtures/helpers.js';
 
 const NS = 'hooks';
@@ -98,7 +98,7 @@ t.test('on: a STRICT PeerAuthentication over the webhook Service is allowed with
   t.teardown(() => server.shutdown('test done'));
   await waitFor(() => view.analysis() !== undefined, 'the analysed kinds to sync');
 
-  t.ok(requests.includes('/api/v1/pods?'), 'every pod is watched (no label selector)');
+  t.ok(requests.includes(`/api/v1/pods?limit=${LIST_PAGE_SIZE}`), 'every pod is watched (no label selector)');
   for (const path of Object.keys(lists)) t.ok(requests.some((r) => r.startsWith(`${path}?`)), `lists ${path}`);
   const svc = view.get('Service', NS, 'operator-webhook');
   t.same(svc, {
