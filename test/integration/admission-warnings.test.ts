@@ -6,11 +6,10 @@
 // missing) never holds readiness back: the writes are then allowed without warnings.
 import t from 'tap';
 import { createServer, type ServerResponse } from 'node:http';
-import { once } from 'node:events';
 import { pino } from 'pino';
 import { DEFAULT_CONFIG, type PolicyConfig } from '../../policies/config.js';
 import { InformerClusterView, LIST_PAGE_SIZE } from '../../server/informer-view.js';
-import { answerListOrWatch, answerStatus, call, kubeConfigOf, makePki, review, startTestServer, waitFor } from './fixtures/helpers.js';
+import { answerListOrWatch, listenUntilTeardown, answerStatus, call, kubeConfigOf, makePki, review, startTestServer, waitFor } from './fixtures/helpers.js';
 
 const NS = 'hooks';
 const ON: PolicyConfig = { ...DEFAULT_CONFIG, analysis: { admissionWarnings: true } };
@@ -75,13 +74,7 @@ const apiserver = createServer((req, res) => {
   }
   answerListOrWatch(url, res, make, (w) => watchers.push(w));
 });
-apiserver.listen(0, '127.0.0.1');
-await once(apiserver, 'listening');
-t.teardown(() => {
-  for (const r of watchers) r.destroy();
-  apiserver.closeAllConnections();
-  apiserver.close();
-});
+await listenUntilTeardown(t, apiserver, () => watchers);
 
 const kubeConfig = kubeConfigOf(apiserver);
 const viewOf = (analysis: boolean) =>

@@ -4,14 +4,13 @@
 // list and through the watch events of a StatefulSet scaling up and down.
 import t, { type Test } from 'tap';
 import { createServer, type ServerResponse } from 'node:http';
-import { once } from 'node:events';
 import { pino } from 'pino';
 import { namespaceInfo, type KubeObject } from '../../policies/k8s.js';
 import { countMeshed } from '../../policies/mesh-state.js';
 import { ANTFLY, OBSERVABILITY_PLATFORM } from '../../policies/targets/profile.js';
 import { podSelectorOf } from '../../policies/targets/resolve.js';
 import { InformerClusterView, LIST_PAGE_SIZE } from '../../server/informer-view.js';
-import { answerListOrWatch, kubeConfigOf, waitFor } from './fixtures/helpers.js';
+import { answerListOrWatch, listenUntilTeardown, kubeConfigOf, waitFor } from './fixtures/helpers.js';
 
 const NAMESPACES = ['db-a', 'db-b', 'db-c'];
 const PODS_PER_NAMESPACE = 420;
@@ -57,13 +56,7 @@ const apiserver = createServer((req, res) => {
   }
   answerListOrWatch(url, res, () => page(url, items), (w) => watchers.set(url.pathname, [...(watchers.get(url.pathname) ?? []), w]));
 });
-apiserver.listen(0, '127.0.0.1');
-await once(apiserver, 'listening');
-t.teardown(() => {
-  for (const list of watchers.values()) for (const r of list) r.destroy();
-  apiserver.closeAllConnections();
-  apiserver.close();
-});
+await listenUntilTeardown(t, apiserver, () => [...watchers.values()].flat());
 
 const view = new InformerClusterView({ kubeConfig: kubeConfigOf(apiserver), profiles: [ANTFLY, OBSERVABILITY_PLATFORM], logger: pino({ level: 'silent' }), retryMs: 50 });
 t.teardown(() => view.stop());

@@ -2,14 +2,13 @@
 // asks for, what it keeps, sync state, a missing CRD, watch events.
 import t from 'tap';
 import { createServer, type ServerResponse } from 'node:http';
-import { once } from 'node:events';
 import { pino } from 'pino';
 import { namespaceInfo } from '../../policies/k8s.js';
 import { countMeshed } from '../../policies/mesh-state.js';
 import type { MeshName } from '../../policies/meshes/types.js';
 import { ANTFLY, OBSERVABILITY_PLATFORM } from '../../policies/targets/profile.js';
 import { InformerClusterView, LIST_PAGE_SIZE, type ChangeEvent } from '../../server/informer-view.js';
-import { answerListOrWatch, answerStatus, kubeConfigOf, waitFor } from './fixtures/helpers.js';
+import { answerListOrWatch, listenUntilTeardown, answerStatus, kubeConfigOf, waitFor } from './fixtures/helpers.js';
 
 const fatPod = (name: string, instance: string) => ({
   apiVersion: 'v1',
@@ -87,13 +86,7 @@ const apiserver = createServer((req, res) => {
   }
   answerListOrWatch(url, res, make, (w) => watchers.set(url.pathname, [...(watchers.get(url.pathname) ?? []), w]));
 });
-apiserver.listen(0, '127.0.0.1');
-await once(apiserver, 'listening');
-t.teardown(() => {
-  for (const list of watchers.values()) for (const r of list) r.destroy();
-  apiserver.closeAllConnections();
-  apiserver.close();
-});
+await listenUntilTeardown(t, apiserver, () => [...watchers.values()].flat());
 
 const kubeConfig = kubeConfigOf(apiserver);
 const view = new InformerClusterView({
