@@ -116,6 +116,7 @@ bench: build e2e-build
 	node bench/check-throughput.mjs
 	node --import @tapjs/typescript/import bench/admission-load.ts
 	node --import @tapjs/typescript/import bench/live-memory.ts
+	node --import @tapjs/typescript/import bench/live-memory.ts --pods 10000 --analysis-objects 0 --out live-memory-10k.json
 	node --import @tapjs/typescript/import bench/runtime.ts $(if $(COMPARE_NODE),--compare-node $(COMPARE_NODE))
 	node --import @tapjs/typescript/import bench/apiserver-admission.ts
 
