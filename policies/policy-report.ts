@@ -134,9 +134,62 @@ const passResult = (cr: KubeObject, namespace: string): ReportResult => ({
 const ownedByWorkload = (o: KubeObject): boolean =>
   (o.metadata?.ownerReferences ?? []).some((r) => r.controller === true && (WORKLOAD_KINDS as readonly string[]).includes(r.kind));
 
-const content = (results: ReportResult[]): ReportContent => {
+/**
+ * The most a report's results may take, in JSON characters. The API server refuses a
+ * request body over 3 MiB and etcd a value over 1.5 MiB (their defaults), so a report past
+ * that is never written and its namespace keeps the last one that fit. It happens at scale:
+ * 10,000 pods of one cluster, each with an info finding, make a 6 MB report. 1 MiB leaves
+ * room for the report's metadata and managedFields.
+ */
+export const REPORT_RESULTS_MAX_CHARS = 1024 * 1024;
+
+/** Which results a report over the limit keeps first: what fails, then by severity; passes last. */
+const KEEP_RANK: Record<ReportResultKind, number> = { fail: 0, error: 0, warn: 1, skip: 2, pass: 3 };
+const SEVERITY_RANK: Record<ReportSeverity, number> = { critical: 0, high: 1, medium: 2, low: 3, info: 4 };
+
+const omittedResult = (omitted: readonly ReportResult[], where: string): ReportResult => {
+  const rules = [...new Set(omitted.map((r) => r.policy))].sort();
+  return {
+    source: 'meshguard',
+    policy: PASS_POLICY,
+    rule: 'report-size',
+    category: CATEGORY,
+    result: 'warn',
+    severity: 'info',
+    scored: false,
+    message:
+      `${omitted.length} more results (${rules.join(', ')}) are not listed: listing them would make this report too large ` +
+      `for the API server to store (meshguard keeps a report's results under 1 MiB). The summary counts them. ` +
+      `Run \`meshguard analyze\` against the cluster for every finding in ${where}.`,
+    resources: [],
+  };
+};
+
+/**
+ * A report's content: its results in order, with a summary of all of them. Results past
+ * maxChars are left out, the least severe first, and one result says how many and of
+ * which rules, so the report can still be written.
+ */
+const content = (results: ReportResult[], where: string, maxChars = REPORT_RESULTS_MAX_CHARS): ReportContent => {
+  const summary = summarizeResults(results);
+  const sizes = results.map((r) => JSON.stringify(r).length + 1);
+  let total = sizes.reduce((a, b) => a + b, 0);
+  if (total > maxChars) {
+    const byKeep = results
+      .map((r, i) => ({ r, size: sizes[i]! }))
+      .sort((a, b) => KEEP_RANK[a.r.result] - KEEP_RANK[b.r.result] || SEVERITY_RANK[a.r.severity ?? 'info'] - SEVERITY_RANK[b.r.severity ?? 'info'] || order(a.r, b.r));
+    // Room for the notice itself, which names at most every rule.
+    const budget = maxChars - 2048;
+    total = 0;
+    let kept = 0;
+    while (kept < byKeep.length && total + byKeep[kept]!.size <= budget) total += byKeep[kept++]!.size;
+    const omitted = byKeep.slice(kept).map((x) => x.r);
+    results = byKeep.slice(0, kept).map((x) => x.r).sort(order);
+    results.push(omittedResult(omitted, where));
+    return { summary, results };
+  }
   results.sort(order);
-  return { summary: summarizeResults(results), results };
+  return { summary, results };
 };
 
 /**
@@ -144,7 +197,7 @@ const content = (results: ReportResult[]): ReportContent => {
  * ('live': the proxy they actually have), the way the validating webhook sees them;
  * workload templates and cluster CRs as `check` and `analyze` judge them.
  */
-export const policyReports = (index: ObjectIndex, config: PolicyConfig, opts: { complete?: boolean } = {}): PolicyReports => {
+export const policyReports = (index: ObjectIndex, config: PolicyConfig, opts: { complete?: boolean; maxResultChars?: number } = {}): PolicyReports => {
   const profiles = config.profiles;
   const clusters = profiles.flatMap((profile) =>
     index.listClusters(profile.cluster).filter((cr) => cr.metadata?.namespace && cr.metadata?.name).map((cr) => ({ profile, cr })),
@@ -223,6 +276,8 @@ export const policyReports = (index: ObjectIndex, config: PolicyConfig, opts: { 
     if (!flagged.has(clusterKey(profile.name, ns, cr.metadata!.name!))) resultsOf(ns).push(passResult(cr, ns));
   }
   const namespaces = new Map<string, ReportContent>();
-  for (const [ns, results] of [...byNamespace].sort(([a], [b]) => a.localeCompare(b))) if (results.length > 0) namespaces.set(ns, content(results));
-  return { namespaces, ...(clusterResults.length > 0 ? { cluster: content(clusterResults) } : {}) };
+  for (const [ns, results] of [...byNamespace].sort(([a], [b]) => a.localeCompare(b))) {
+    if (results.length > 0) namespaces.set(ns, content(results, `namespace ${ns}`, opts.maxResultChars));
+  }
+  return { namespaces, ...(clusterResults.length > 0 ? { cluster: content(clusterResults, 'cluster-scoped objects', opts.maxResultChars) } : {}) };
 };

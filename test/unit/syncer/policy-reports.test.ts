@@ -446,3 +446,36 @@ t.test('syncer: no ClusterPolicyReport while its CRD is absent, though PolicyRep
   t.same(brief(s.api.clusterReport() as unknown as ReportContent), ['fail MG301 ValidatingWebhookConfiguration/op deny'], 'written once its CRD is found');
   await s.syncer.stop();
 });
+
+t.test('a report over the size the API server stores keeps what fails first and says how many results it leaves out', async (t) => {
+  // Pods that never got the consensus ports excluded: an MG206 (info) each; one pod without
+  // the proxy in a meshed cluster: an error. 10,000 such pods made a 6 MB report, which the
+  // API server refuses (3 MiB) and etcd could not store (1.5 MiB).
+  const bare = (name: string, meshed: boolean): Pod => {
+    const p = pod(name, 'a', meshed);
+    p.metadata!.annotations = meshed ? { 'sidecar.istio.io/status': '{}' } : {};
+    return p;
+  };
+  const pods = Array.from({ length: 40 }, (_, i) => bare(`a-${String(i).padStart(2, '0')}`, true));
+  const cr = antfly('a');
+  (cr.spec as { serviceMesh: { annotations: object } }).serviceMesh.annotations = {};
+  const v = new ObjectClusterView([ns(), cr, consensusPolicy('a'), ...pods, bare('a-odd', false)]);
+  const whole = policyReports(v, DEFAULT_CONFIG).namespaces.get(NS)!;
+  const failing = whole.results.filter((r) => r.result === 'fail');
+  t.ok(failing.length > 0 && whole.results.length > 40, `the whole report: ${whole.results.length} results, ${failing.length} failing`);
+
+  const max = 6000;
+  const fitted = policyReports(v, DEFAULT_CONFIG, { maxResultChars: max }).namespaces.get(NS)!;
+  const notice = fitted.results.at(-1)!;
+  const listed = fitted.results.slice(0, -1);
+  t.ok(JSON.stringify(fitted.results).length <= max, `results fit in ${max} characters: ${JSON.stringify(fitted.results).length}`);
+  t.ok(listed.length > 0 && listed.length < whole.results.length, `${listed.length} of ${whole.results.length} listed`);
+  t.same(failing.filter((f) => !listed.some((r) => JSON.stringify(r) === JSON.stringify(f))), [], 'every failing result is kept');
+  t.equal(notice.rule, 'report-size');
+  t.equal(notice.result, 'warn');
+  t.match(notice.message, new RegExp(`^${whole.results.length - listed.length} more results \\(MG206\\) are not listed`));
+  t.match(notice.message, /meshguard analyze/);
+  t.same(fitted.summary, whole.summary, 'the summary counts every result, listed or not');
+  const keys = new Set(listed.map((r) => JSON.stringify(r)));
+  t.same(listed, whole.results.filter((r) => keys.has(JSON.stringify(r))), 'listed results keep the report order');
+});
