@@ -170,26 +170,20 @@ const omittedResult = (omitted: readonly ReportResult[], where: string): ReportR
  * maxChars are left out, the least severe first, and one result says how many and of
  * which rules, so the report can still be written.
  */
-const content = (results: ReportResult[], where: string, maxChars = REPORT_RESULTS_MAX_CHARS): ReportContent => {
-  const summary = summarizeResults(results);
-  const sizes = results.map((r) => JSON.stringify(r).length + 1);
-  let total = sizes.reduce((a, b) => a + b, 0);
-  if (total > maxChars) {
-    const byKeep = results
-      .map((r, i) => ({ r, size: sizes[i]! }))
-      .sort((a, b) => KEEP_RANK[a.r.result] - KEEP_RANK[b.r.result] || SEVERITY_RANK[a.r.severity ?? 'info'] - SEVERITY_RANK[b.r.severity ?? 'info'] || order(a.r, b.r));
-    // Room for the notice itself, which names at most every rule.
-    const budget = maxChars - 2048;
-    total = 0;
-    let kept = 0;
-    while (kept < byKeep.length && total + byKeep[kept]!.size <= budget) total += byKeep[kept++]!.size;
-    const omitted = byKeep.slice(kept).map((x) => x.r);
-    results = byKeep.slice(0, kept).map((x) => x.r).sort(order);
-    results.push(omittedResult(omitted, where));
-    return { summary, results };
-  }
-  results.sort(order);
-  return { summary, results };
+const content = (results: ReportResult[], where: string, maxChars = REPORT_RESULTS_MAX_CHARS): ReportContent => ({
+  summary: summarizeResults(results),
+  results: withinLimit(results, where, maxChars),
+});
+
+/** The results in report order, the least severe left out (and counted in one last result) past maxChars. */
+const withinLimit = (results: ReportResult[], where: string, maxChars: number): ReportResult[] => {
+  const sized = results.map((r) => ({ r, size: JSON.stringify(r).length + 1 }));
+  if (sized.reduce((sum, x) => sum + x.size, 0) <= maxChars) return results.sort(order);
+  sized.sort((a, b) => KEEP_RANK[a.r.result] - KEEP_RANK[b.r.result] || SEVERITY_RANK[a.r.severity ?? 'info'] - SEVERITY_RANK[b.r.severity ?? 'info'] || order(a.r, b.r));
+  // Room for the notice itself, which names at most every rule.
+  let room = maxChars - 2048;
+  const kept = sized.findIndex((x) => (room -= x.size) < 0);
+  return [...sized.slice(0, kept).map((x) => x.r).sort(order), omittedResult(sized.slice(kept).map((x) => x.r), where)];
 };
 
 /**
