@@ -17,6 +17,11 @@
 // Writes bench/results/admission-load.json and prints a table. Targets: meshguard reaches
 // >= 75% of the baseline's requests/s; at a fixed offered load of half the baseline's
 // maximum its p99 is <= 1.5x the baseline's; its RSS stays < 120 MB.
+//
+// Each measurement also gives the server's CPU time per request (Δ utime+stime of the
+// server process over its rounds / the requests it answered): on a shared machine the
+// requests/s of a round move by a third with what else runs, the CPU a request costs far
+// less, so the ratio of CPU per request to the baseline's is the figure to compare runs by.
 import autocannon from 'autocannon';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -24,7 +29,7 @@ import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeDevCerts } from '../certs/dev-ca.js';
-import { freePort, imageNodeFlags, REVIEWS, reviewLoad, ROOT, rssMb, waitReady, type Webhook } from './servers.js';
+import { cpuSeconds, freePort, imageNodeFlags, REVIEWS, reviewLoad, ROOT, rssMb, waitReady, type Webhook } from './servers.js';
 
 const args = process.argv.slice(2);
 const flag = (name: string, dflt: number): number => {
@@ -34,8 +39,10 @@ const flag = (name: string, dflt: number): number => {
 // Each target is measured ROUNDS times for DURATION seconds, the targets taking turns, so
 // that a slow stretch of a shared machine hits all of them alike: requests/s is the median
 // of the rounds, percentiles come from all of their responses.
-const DURATION = flag('duration', 5);
-const ROUNDS = flag('rounds', 3);
+// More, shorter rounds than one long one: a slow stretch then lands in one round of each
+// target rather than in all of one target's time.
+const DURATION = flag('duration', 3);
+const ROUNDS = flag('rounds', 5);
 const WARMUP = 2;
 const CONNECTIONS = flag('connections', 10);
 const text = (name: string): string | undefined => {
@@ -61,6 +68,8 @@ interface Measurement {
   non2xx: number;
   rssMb: number;
   peakRssMb: number;
+  /** Server CPU (user + system) per answered request over all rounds, in µs. */
+  cpuUsPerRequest: number;
 }
 
 interface Target {
@@ -78,24 +87,27 @@ const median = (xs: number[]): number => {
 async function measure(targets: Target[], ca: string, webhook: Webhook, rate?: number): Promise<Measurement[]> {
   const optsOf = (t: Target): autocannon.Options => ({ ...reviewLoad(t.port, webhook, ca, CONNECTIONS), ...(rate ? { overallRate: rate } : {}) });
   for (const t of targets) await autocannon({ ...optsOf(t), duration: WARMUP });
-  const acc = targets.map(() => ({ rps: [] as number[], latencies: [] as number[], errors: 0, non2xx: 0 }));
+  const acc = targets.map(() => ({ rps: [] as number[], latencies: [] as number[], errors: 0, non2xx: 0, cpuSeconds: 0, requests: 0 }));
   for (let round = 0; round < ROUNDS; round++) {
     for (const [i, t] of targets.entries()) {
       // autocannon's own percentiles come from a histogram of whole milliseconds, which makes
       // a p99 ratio of 1 ms against 2 ms meaningless; each response's time is a float.
       // Without a callback autocannon returns its tracker (an EventEmitter) made thenable.
+      const cpuBefore = cpuSeconds(t.pid);
       const instance = autocannon({ ...optsOf(t), duration: DURATION }) as unknown as Promise<autocannon.Result> & import('node:events').EventEmitter;
       instance.on('response', (_client: unknown, status: number, _bytes: number, ms: number) => {
         if (status >= 200 && status < 300) acc[i]!.latencies.push(ms);
       });
       const r = await instance;
+      acc[i]!.cpuSeconds += cpuSeconds(t.pid) - cpuBefore;
+      acc[i]!.requests += r.requests.total;
       acc[i]!.rps.push(r.requests.average);
       acc[i]!.errors += r.errors + r.timeouts;
       acc[i]!.non2xx += r.non2xx;
     }
   }
   return targets.map((t, i) => {
-    const { rps, latencies, errors, non2xx } = acc[i]!;
+    const { rps, latencies, errors, non2xx, cpuSeconds: cpu, requests } = acc[i]!;
     latencies.sort((a, b) => a - b);
     const pct = (q: number) => Math.round((latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN) * 100) / 100;
     const mem = rssMb(t.pid);
@@ -113,6 +125,7 @@ async function measure(targets: Target[], ca: string, webhook: Webhook, rate?: n
       non2xx,
       rssMb: mem.rss,
       peakRssMb: mem.peak,
+      cpuUsPerRequest: requests > 0 ? Math.round((cpu / requests) * 1e7) / 10 : NaN,
     };
   });
 }
@@ -185,11 +198,17 @@ try {
     const p99Ratio = by('meshguard', w, 'fixed').p99Ms / Math.max(by('baseline', w, 'fixed').p99Ms, 0.001);
     const peak = Math.max(...results.filter((r) => r.target === 'meshguard').map((r) => r.peakRssMb));
     const ratio = (x: number) => Math.round(x * 1000) / 1000;
+    const cpu = (mode: 'max' | 'fixed') => Object.fromEntries(targets.map((t) => [t.name, by(t.name, w, mode).cpuUsPerRequest]));
+    const cpuRatio = (mode: 'max' | 'fixed') => Object.fromEntries(targets.map((t) => [t.name, ratio(by(t.name, w, mode).cpuUsPerRequest / by('baseline', w, mode).cpuUsPerRequest)]));
     return {
       webhook: w,
       throughputRatio: ratio(throughputRatio),
       p99RatioAtHalfLoad: ratio(p99Ratio),
       meshguardPeakRssMb: peak,
+      // Server CPU µs per request of each target, and its ratio to the baseline's: at half
+      // the baseline's maximum rate (the same offered load for all) and at full speed.
+      cpuUsPerRequest: { halfLoad: cpu('fixed'), max: cpu('max') },
+      cpuRatioToBaseline: { halfLoad: cpuRatio('fixed'), max: cpuRatio('max') },
       // Not targets: where the gap lies. Bare Fastify against the baseline is the framework's
       // share; the shell (meshguard's server deciding nothing) adds the log line and metrics;
       // meshguard against the shell is what the decision costs.
@@ -236,10 +255,10 @@ try {
 
   const pad = (s: string | number, n: number) => String(s).padStart(n);
   const lines = [
-    `${'target'.padEnd(10)} ${'webhook'.padEnd(9)} ${'mode'.padEnd(12)} ${pad('req/s', 9)} ${pad('p50 ms', 7)} ${pad('p99 ms', 7)} ${pad('p99.9', 7)} ${pad('errors', 7)} ${pad('RSS MB', 7)} ${pad('peak', 7)}`,
+    `${'target'.padEnd(10)} ${'webhook'.padEnd(9)} ${'mode'.padEnd(12)} ${pad('req/s', 9)} ${pad('p50 ms', 7)} ${pad('p99 ms', 7)} ${pad('p99.9', 7)} ${pad('errors', 7)} ${pad('RSS MB', 7)} ${pad('peak', 7)} ${pad('CPU µs/req', 10)}`,
     ...results.map(
       (r) =>
-        `${r.target.padEnd(10)} ${r.webhook.padEnd(9)} ${(r.mode === 'max' ? 'max' : `fixed ${r.offeredRps}`).padEnd(12)} ${pad(r.requestsPerSec.toFixed(0), 9)} ${pad(r.p50Ms, 7)} ${pad(r.p99Ms, 7)} ${pad(r.p999Ms, 7)} ${pad(r.errors + r.non2xx, 7)} ${pad(r.rssMb, 7)} ${pad(r.peakRssMb, 7)}`,
+        `${r.target.padEnd(10)} ${r.webhook.padEnd(9)} ${(r.mode === 'max' ? 'max' : `fixed ${r.offeredRps}`).padEnd(12)} ${pad(r.requestsPerSec.toFixed(0), 9)} ${pad(r.p50Ms, 7)} ${pad(r.p99Ms, 7)} ${pad(r.p999Ms, 7)} ${pad(r.errors + r.non2xx, 7)} ${pad(r.rssMb, 7)} ${pad(r.peakRssMb, 7)} ${pad(r.cpuUsPerRequest, 10)}`,
     ),
     '',
     ...summary.map(
@@ -259,7 +278,11 @@ try {
         (s.reference.shellThroughputRatio === undefined
           ? ''
           : `; shell (admit() stubbed) ${(s.reference.shellThroughputRatio * 100).toFixed(1)}% of baseline (p99 ${s.reference.shellP99RatioAtHalfLoad}x), ` +
-            `meshguard ${(s.reference.meshguardToShellThroughputRatio! * 100).toFixed(1)}% of the shell`),
+            `meshguard ${(s.reference.meshguardToShellThroughputRatio! * 100).toFixed(1)}% of the shell`) +
+        `\n${''.padEnd(9)} server CPU per request at half load: ` +
+        Object.entries(s.cpuUsPerRequest.halfLoad)
+          .map(([t, us]) => `${t} ${us} µs${t === 'baseline' ? '' : ` (${s.cpuRatioToBaseline.halfLoad[t]}x)`}`)
+          .join(', '),
     ),
   ];
   process.stdout.write(`${lines.join('\n')}\n${partial ? '(--only/--before: bench/results/admission-load.json left as it was)' : 'wrote bench/results/admission-load.json'}\n`);
