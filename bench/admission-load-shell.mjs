@@ -29,8 +29,8 @@ const allowAll = (body) => {
   };
 };
 
-// As `meshguard serve` logs: JSON lines at info, buffered asynchronous writes.
-const logger = pino({ level: 'info' }, pino.destination({ dest: 1, sync: false }));
+// As `meshguard serve` logs: JSON lines at info, one synchronous write per line.
+const logger = pino({ level: 'info' }, pino.destination({ dest: 1, sync: true }));
 const server = await startWebhookServer({
   host: '127.0.0.1',
   port: Number(port),

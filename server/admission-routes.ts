@@ -126,7 +126,9 @@ type Level = 'error' | 'warn' | 'info' | 'debug';
 function logAdmission(logger: Logger, level: Level, webhook: WebhookKind, outcome: AdmissionOutcome, elapsed: number, timeout: number): void {
   const r = outcome.request;
   const response = outcome.review.response;
-  const line = {
+  // Built in one go with every key in place (no spreads, no Set for the usual zero or one
+  // finding): pino serializes it key by key, and this runs for every logged review.
+  const line: AdmissionLine = {
     uid: response.uid,
     kind: r.kind,
     namespace: r.namespace,
@@ -134,14 +136,40 @@ function logAdmission(logger: Logger, level: Level, webhook: WebhookKind, outcom
     operation: r.operation,
     webhook,
     decision: outcome.decision,
-    ...(outcome.ignoredBy ? { ignoredBy: outcome.ignoredBy } : {}),
-    rules: [...new Set(outcome.findings.map((f) => f.rule))],
+    ignoredBy: outcome.ignoredBy,
+    rules: rulesOf(outcome.findings),
     patchOps: outcome.patchOps,
     durationMs: Math.round(elapsed * 1e6) / 1e3,
   };
-  if (level === 'error') logger.error({ ...line, message: response.status?.message }, 'admission failed');
+  if (level === 'error') {
+    line.message = response.status?.message;
+    logger.error(line, 'admission failed');
+  }
   // admit() is synchronous and in-memory: a late answer only happens when the event loop
   // is starved, and the API server is about to give up on us.
-  else if (level === 'warn') logger.warn({ ...line, timeoutSeconds: timeout }, 'admission answered close to the API server timeout');
-  else logger[level](line, 'admission');
+  else if (level === 'warn') {
+    line.timeoutSeconds = timeout;
+    logger.warn(line, 'admission answered close to the API server timeout');
+  } else logger[level](line, 'admission');
 }
+
+/** The fields of the admission line; pino leaves out the undefined ones. */
+interface AdmissionLine {
+  uid: string;
+  kind: string | undefined;
+  namespace: string | undefined;
+  name: string | undefined;
+  operation: string | undefined;
+  webhook: WebhookKind;
+  decision: AdmissionOutcome['decision'];
+  ignoredBy: AdmissionOutcome['ignoredBy'];
+  rules: string[];
+  patchOps: number;
+  durationMs: number;
+  message?: string | undefined;
+  timeoutSeconds?: number;
+}
+
+/** The distinct rule ids of the findings, in order of first appearance. */
+const rulesOf = (findings: AdmissionOutcome['findings']): string[] =>
+  findings.length === 0 ? [] : findings.length === 1 ? [findings[0]!.rule] : [...new Set(findings.map((f) => f.rule))];

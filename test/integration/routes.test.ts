@@ -3,6 +3,7 @@ import t from 'tap';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadStateFiles, StaticClusterView } from '../../cli/state-view.js';
+import type { AdmissionOutcome } from '../../policies/admission.js';
 import { BODY_LIMIT_BYTES } from '../../server/app.js';
 import { call, captureLogger, EXAMPLES, get, makePki, review, startTestServer } from './fixtures/helpers.js';
 
@@ -116,6 +117,70 @@ t.test('one log line per admission with the facts, and no object bodies', async 
   t.equal(mine.length, 1);
   t.match(mine[0], { msg: 'admission', webhook: 'validate', kind: 'Pod', namespace: 'default', name: 'plain', operation: 'CREATE', decision: String, patchOps: 0, rules: Array, durationMs: Number });
   t.notMatch(JSON.stringify(lines), /do-not-log/);
+});
+
+t.test('the admission line holds exactly its facts: rules once each in order, ignoredBy only when set, the message of an error', async (t) => {
+  // The line is built by hand for speed (server/admission-routes.ts); this pins every field
+  // of it against outcomes the policy core gives, duplicate rules and the optional fields included.
+  const judged = (rule: string) => ({ rule, severity: 'error', action: 'deny', message: `${rule} says no` });
+  const outcomes: Record<string, (uid: string) => AdmissionOutcome> = {
+    denied: (uid) => ({
+      review: { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid, allowed: false, status: { code: 403, message: 'no' } } },
+      findings: [judged('MG202'), judged('MG201'), judged('MG202')] as never,
+      patchOps: 0,
+      request: { uid, kind: 'Pod', namespace: 'default', name: 'plain', operation: 'CREATE' },
+      decision: 'denied',
+    }),
+    ignored: (uid) => ({
+      review: { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid, allowed: true } },
+      findings: [],
+      patchOps: 0,
+      request: { uid, kind: 'Pod', namespace: 'default', name: 'plain', operation: 'CREATE' },
+      decision: 'skipped',
+      ignoredBy: 'pod',
+    }),
+    failed: (uid) => ({
+      review: { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid, allowed: false, status: { code: 500, message: 'meshguard internal error: kaput' } } },
+      findings: [],
+      patchOps: 0,
+      request: { uid },
+      decision: 'error',
+    }),
+  };
+  const captured = captureLogger('info');
+  const s = await startTestServer(pki, {
+    logger: captured.logger,
+    admitFn: (body) => {
+      const uid = (body as { request: { uid: string } }).request.uid;
+      return outcomes[uid]!(uid);
+    },
+  });
+  t.teardown(() => s.shutdown('test done'));
+  for (const uid of Object.keys(outcomes)) await call(s.port, '/validate', { ca, body: review('v1', uid, pod) });
+  const line = (uid: string) => {
+    const found = captured.lines.filter((l) => l.uid === uid);
+    t.equal(found.length, 1, `one line for ${uid}`);
+    const { level, time, pid, hostname, durationMs, ...rest } = found[0]!;
+    t.type(level, 'number');
+    t.type(time, 'number');
+    t.type(pid, 'number');
+    t.type(hostname, 'string');
+    t.type(durationMs, 'number');
+    return rest;
+  };
+  const facts = { kind: 'Pod', namespace: 'default', name: 'plain', operation: 'CREATE', webhook: 'validate' };
+  t.same(line('denied'), { component: 'admission', uid: 'denied', ...facts, decision: 'denied', rules: ['MG202', 'MG201'], patchOps: 0, msg: 'admission' });
+  t.same(line('ignored'), { component: 'admission', uid: 'ignored', ...facts, decision: 'skipped', ignoredBy: 'pod', rules: [], patchOps: 0, msg: 'admission' });
+  t.same(line('failed'), {
+    component: 'admission',
+    uid: 'failed',
+    webhook: 'validate',
+    decision: 'error',
+    rules: [],
+    patchOps: 0,
+    message: 'meshguard internal error: kaput',
+    msg: 'admission failed',
+  });
 });
 
 t.test('GET /metrics (plain HTTP) exposes admission, rule, patch, TLS and cluster-view metrics', async (t) => {
