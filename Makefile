@@ -118,6 +118,7 @@ bench: build e2e-build
 	node --import @tapjs/typescript/import bench/live-memory.ts
 	node --import @tapjs/typescript/import bench/live-memory.ts --pods 10000 --analysis-objects 0 --out live-memory-10k.json
 	node --import @tapjs/typescript/import bench/runtime.ts $(if $(COMPARE_NODE),--compare-node $(COMPARE_NODE))
+	node --import @tapjs/typescript/import bench/admit-core.ts $(if $(ADMIT_BEFORE),--before $(ADMIT_BEFORE))
 	node --import @tapjs/typescript/import bench/apiserver-admission.ts
 
 clean:

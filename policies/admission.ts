@@ -8,7 +8,7 @@ import { formatPath, RULES, type Finding } from './findings.js';
 import { INDEX_KINDS } from './index/kinds.js';
 import type { ObjectIndex } from './index/object-index.js';
 import type { KubeObject } from './k8s.js';
-import { isPlainObject } from './k8s.js';
+import { copyForWriting, isPlainObject } from './k8s.js';
 import { findingsOf, mutateObject, validateObject, type IgnoredBy, type ObjectDecision } from './review.js';
 
 export type WebhookKind = 'mutate' | 'validate';
@@ -73,23 +73,40 @@ const reply = (apiVersion: ReviewApiVersion, response: AdmissionResponseBody): A
   response,
 });
 
-export const allowed = (uid: string, warnings: string[] = []): AdmissionResponseBody => ({
-  uid,
-  allowed: true,
-  ...(warnings.length > 0 ? { warnings } : {}),
-});
+// The answers are built key by key, in the order the API server has always been sent them
+// (uid, allowed, status, warnings, patchType, patch, auditAnnotations), without spreading
+// one object into the next: every review builds one, and the copies showed in its profile.
 
-export const denied = (uid: string, code: number, message: string, warnings: string[] = []): AdmissionResponseBody => ({
-  uid,
-  allowed: false,
-  status: { code, message, reason: code === 403 ? 'Forbidden' : code === 400 ? 'BadRequest' : 'InternalError' },
-  ...(warnings.length > 0 ? { warnings } : {}),
-});
+export const allowed = (uid: string, warnings: string[] = []): AdmissionResponseBody => {
+  const r: AdmissionResponseBody = { uid, allowed: true };
+  if (warnings.length > 0) r.warnings = warnings;
+  return r;
+};
 
-export const patched = (uid: string, patch: readonly unknown[], warnings: string[] = []): AdmissionResponseBody =>
-  patch.length === 0
-    ? allowed(uid, warnings)
-    : { ...allowed(uid, warnings), patchType: 'JSONPatch', patch: Buffer.from(JSON.stringify(patch)).toString('base64') };
+export const denied = (uid: string, code: number, message: string, warnings: string[] = []): AdmissionResponseBody => {
+  const r: AdmissionResponseBody = {
+    uid,
+    allowed: false,
+    status: { code, message, reason: code === 403 ? 'Forbidden' : code === 400 ? 'BadRequest' : 'InternalError' },
+  };
+  if (warnings.length > 0) r.warnings = warnings;
+  return r;
+};
+
+/**
+ * base64 of the UTF-8 of `text`. Patches are nearly always ASCII, where btoa (Latin-1) gives
+ * the same bytes without going through a Buffer; a non-ASCII character makes the UTF-8
+ * byte count exceed the length, and then the Buffer encodes it.
+ */
+export const base64Utf8 = (text: string): string => (Buffer.byteLength(text) === text.length ? btoa(text) : Buffer.from(text).toString('base64'));
+
+export const patched = (uid: string, patch: readonly unknown[], warnings: string[] = []): AdmissionResponseBody => {
+  const r = allowed(uid, warnings);
+  if (patch.length === 0) return r;
+  r.patchType = 'JSONPatch';
+  r.patch = base64Utf8(JSON.stringify(patch));
+  return r;
+};
 
 /** The auditAnnotations key holding the findings (the API server prefixes it with the webhook name). */
 export const FINDINGS_AUDIT_KEY = 'findings';
@@ -98,24 +115,33 @@ export const FINDINGS_AUDIT_KEY = 'findings';
  * The findings of an answer for the API server's audit log, in every mode: an audited
  * finding is recorded there even though the answer says nothing of it.
  */
-const withAudit = (response: AdmissionResponseBody, findings: readonly JudgedFinding[]): AdmissionResponseBody =>
-  findings.length === 0
-    ? response
-    : {
-        ...response,
-        auditAnnotations: {
-          [FINDINGS_AUDIT_KEY]: JSON.stringify(
-            findings.map((f) => ({ rule: f.rule, severity: f.severity, action: f.action, message: f.message, path: formatPath(f.path) })),
-          ),
-        },
-      };
+const withAudit = (response: AdmissionResponseBody, findings: readonly JudgedFinding[]): AdmissionResponseBody => {
+  if (findings.length > 0) response.auditAnnotations = { [FINDINGS_AUDIT_KEY]: auditJson(findings) };
+  return response;
+};
+
+/** The audit annotation's value: each finding's rule, severity, action, message and path, as JSON. */
+export const auditJson = (findings: readonly JudgedFinding[]): string => {
+  const records = new Array<{ rule: string; severity: string; action: string; message: string; path: string }>(findings.length);
+  for (let i = 0; i < findings.length; i++) {
+    const f = findings[i]!;
+    records[i] = { rule: f.rule, severity: f.severity, action: f.action, message: f.message, path: formatPath(f.path) };
+  }
+  return JSON.stringify(records);
+};
 
 const clip = (text: string): string => (text.length <= MAX_WARNING_LENGTH ? text : `${text.slice(0, MAX_WARNING_LENGTH - 1)}…`);
 
 export const toWarning = (f: Finding): string => clip(`${f.rule}: ${f.summary ?? f.message}`);
 
-const denialMessage = (errors: readonly Finding[]): string =>
-  `meshguard: ${errors.map((f) => `[${f.rule}] ${f.message}${f.path.length > 1 ? ` (field ${formatPath(f.path)})` : ''}`).join(' ')}`;
+const denialMessage = (errors: readonly Finding[]): string => {
+  let out = 'meshguard: ';
+  for (let i = 0; i < errors.length; i++) {
+    const f = errors[i]!;
+    out += `${i > 0 ? ' ' : ''}[${f.rule}] ${f.message}${f.path.length > 1 ? ` (field ${formatPath(f.path)})` : ''}`;
+  }
+  return out;
+};
 
 // --- reading the request ---
 
@@ -231,11 +257,10 @@ const parse = (input: unknown): ParsedRequest | { apiVersion: ReviewApiVersion; 
     if (!isPlainObject(o)) return undefined;
     const group = str(kindInfo.group);
     const version = str(kindInfo.version);
-    return {
-      ...o,
-      apiVersion: str(o.apiVersion) ?? (version ? (group ? `${group}/${version}` : version) : undefined),
-      kind: str(o.kind) ?? str(kindInfo.kind),
-    } as KubeObject;
+    const typed = copyForWriting(o) as KubeObject;
+    typed.apiVersion = str(o.apiVersion) ?? (version ? (group ? `${group}/${version}` : version) : undefined);
+    typed.kind = str(o.kind) ?? str(kindInfo.kind);
+    return typed;
   };
   const obj = withTypeMeta(object);
   return {
@@ -254,14 +279,12 @@ const parse = (input: unknown): ParsedRequest | { apiVersion: ReviewApiVersion; 
 
 // --- the decision ---
 
-const decide = (req: ParsedRequest, webhook: WebhookKind, ctx: PolicyContext): Omit<AdmissionOutcome, 'request'> => {
-  const out = (response: AdmissionResponseBody, decision: AdmissionDecision, findings: JudgedFinding[] = [], patchOps = 0, ignoredBy?: IgnoredBy) => ({
-    review: reply(req.apiVersion, withAudit(response, findings)),
-    findings,
-    patchOps,
-    decision,
-    ...(ignoredBy ? { ignoredBy } : {}),
-  });
+const decide = (req: ParsedRequest, webhook: WebhookKind, ctx: PolicyContext, request: AdmissionOutcome['request']): AdmissionOutcome => {
+  const out = (response: AdmissionResponseBody, decision: AdmissionDecision, findings: JudgedFinding[] = [], patchOps = 0, ignoredBy?: IgnoredBy): AdmissionOutcome => {
+    // Keys in the order admit() has always given them (ignoredBy, when set, before request).
+    if (!ignoredBy) return { review: reply(req.apiVersion, withAudit(response, findings)), findings, patchOps, decision, request };
+    return { review: reply(req.apiVersion, withAudit(response, findings)), findings, patchOps, decision, ignoredBy, request };
+  };
   // Deletes, connects and subresources (status, scale) cannot change the mesh state of a pod.
   if ((req.operation !== 'CREATE' && req.operation !== 'UPDATE') || req.subResource) return out(allowed(req.uid), 'skipped');
   if (!req.object) return out(denied(req.uid, 400, `meshguard cannot review ${req.operation} without request.object`), 'invalid');
@@ -324,14 +347,18 @@ const forgiveUnchanged = (findings: Finding[], req: ParsedRequest, ctx: PolicyCo
   const had = new Set(before.filter((f) => f.severity === 'error').map((f) => `${f.rule}|${formatPath(f.path)}`));
   return findings.map((f) =>
     f.severity === 'error' && (beingDeleted || had.has(`${f.rule}|${formatPath(f.path)}`))
-      ? {
-          ...f,
-          severity: 'warning' as const,
-          message: `${f.message} (allowed: the object was already in this state)`,
-          summary: `${f.summary ?? RULES[f.rule].title}; allowed, as it was already so`,
-        }
+      ? forgiven(f)
       : f,
   );
+};
+
+/** `f` as a warning that the update may keep. */
+const forgiven = (f: Finding): Finding => {
+  const w = copyForWriting(f);
+  w.severity = 'warning';
+  w.message = `${f.message} (allowed: the object was already in this state)`;
+  w.summary = `${f.summary ?? RULES[f.rule].title}; allowed, as it was already so`;
+  return w;
 };
 
 export function admit(input: unknown, webhook: WebhookKind, ctx: PolicyContext): AdmissionOutcome {
@@ -347,7 +374,7 @@ export function admit(input: unknown, webhook: WebhookKind, ctx: PolicyContext):
   }
   const request = { uid: req.uid, kind: req.kind, namespace: req.namespace, name: req.name, operation: req.operation, dryRun: req.dryRun };
   try {
-    return { ...decide(req, webhook, ctx), request };
+    return decide(req, webhook, ctx, request);
   } catch (err) {
     // The server sends this with HTTP status 500: only a failed call makes the API server apply
     // the webhook's failurePolicy; an HTTP 200 answer would be taken as the verdict.

@@ -34,13 +34,11 @@ export interface Finding {
   summary?: string;
 }
 
-export const finding = (rule: RuleId, message: string, path: Path, severity: Severity = RULES[rule].severity, summary?: string): Finding => ({
-  rule,
-  severity,
-  message,
-  path,
-  ...(summary !== undefined ? { summary } : {}),
-});
+export const finding = (rule: RuleId, message: string, path: Path, severity: Severity = RULES[rule].severity, summary?: string): Finding => {
+  const f: Finding = { rule, severity, message, path };
+  if (summary !== undefined) f.summary = summary;
+  return f;
+};
 
 const SIMPLE_KEY = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 

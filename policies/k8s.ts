@@ -94,3 +94,21 @@ export const podFacts = (meta: ObjectMeta | undefined, spec: PodSpec | undefined
 
 export const isPlainObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * A copy of `o`'s own enumerable string-keyed properties, as `{ ...o }` makes, for a copy
+ * that is then given more keys. V8 (Node 24) makes a spread copy with the source's shape,
+ * and adding a key to it, whether `{ ...o, key }` or a later store, costs about a
+ * microsecond each, twenty times the copy; a copy built key by key takes new keys at the
+ * usual price. A `__proto__` key (JSON.parse makes it an own property) is defined as one,
+ * as the spread does, not set (which would change the copy's prototype).
+ */
+export const copyForWriting = <T extends object>(o: T): T => {
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(o)) {
+    const v = (o as Record<string, unknown>)[k];
+    if (k === '__proto__') Object.defineProperty(out, k, { value: v, writable: true, enumerable: true, configurable: true });
+    else out[k] = v;
+  }
+  return out as T;
+};

@@ -22,16 +22,17 @@ export interface MeshedBy {
 
 /** Every mesh that meshes this pod, with why. Empty when unmeshed. */
 export const meshedBy = (pod: PodFacts, ns: NamespaceInfo, mode: Mode, options: MeshOptions): MeshedBy[] =>
-  collect(pod, mode === 'live' ? (name) => MESHES[name].isMeshed(pod, ns) : (name) => MESHES[name].wouldMesh(pod, ns, options));
+  mode === 'live' ? liveMeshedBy(pod, ns) : collect(pod, false, (name) => MESHES[name].wouldMesh(pod, ns, options));
 
 /** meshedBy in live mode, which reads the pod as it runs and no injector's options. */
-const liveMeshedBy = (pod: PodFacts, ns: NamespaceInfo): MeshedBy[] => collect(pod, (name) => MESHES[name].isMeshed(pod, ns));
+const liveMeshedBy = (pod: PodFacts, ns: NamespaceInfo): MeshedBy[] => collect(pod, true, (name) => MESHES[name].isMeshed(pod, ns));
 
-const collect = (pod: PodFacts, decide: (mesh: MeshName) => Decision): MeshedBy[] => {
+const collect = (pod: PodFacts, live: boolean, decide: (mesh: MeshName) => Decision): MeshedBy[] => {
   const out: MeshedBy[] = detectProxies(pod).map((p) => ({ mesh: p.mesh, reason: p.reason }));
   const has = (m: MeshName): boolean => out.some((x) => x.mesh === m);
   for (const name of MESH_NAMES) {
-    if (has(name)) continue;
+    // A live sidecar mesh is meshing the pod exactly when its proxy was detected above.
+    if (has(name) || (live && MESHES[name].meshedByProxyOnly)) continue;
     const d = decide(name);
     if (d.value) out.push({ mesh: name, reason: d.reason });
   }

@@ -132,6 +132,11 @@ export class PlainObjectIndex implements ObjectIndex {
     return !this.absent.has(kind);
   }
 
+  /** The one bucket of a type and namespace: a lookup that allocates nothing (every review makes several). */
+  private bucket(key: string, namespace: string): Bucket | undefined {
+    return this.types.get(key)?.get(namespace);
+  }
+
   private buckets(key: string, namespace?: string): Bucket[] {
     const byNs = this.types.get(key);
     if (!byNs) return [];
@@ -149,24 +154,22 @@ export class PlainObjectIndex implements ObjectIndex {
 
   get(kind: IndexKind, namespace: string | undefined, name: string): KubeObject | undefined {
     const ns = INDEX_KINDS[kind].namespaced ? (namespace ?? 'default') : '';
-    return this.buckets(kindKey(kind), ns)[0]?.byName.get(name);
+    return this.bucket(kindKey(kind), ns)?.byName.get(name);
   }
 
   select(kind: IndexKind, namespace: string, selector: unknown): readonly KubeObject[] {
-    const [bucket] = this.buckets(kindKey(kind), namespace);
+    const bucket = this.bucket(kindKey(kind), namespace);
     if (!bucket) return [];
-    const required = Object.entries(requiredLabels(selector));
+    const required = requiredLabels(selector);
     let candidates: Iterable<KubeObject> = bucket.byName.values();
-    if (required.length > 0) {
+    // The rarest required label narrows most; the full match decides.
+    let best: readonly KubeObject[] | undefined;
+    for (const k of Object.keys(required)) {
       const byLabel = (bucket.byLabel ??= labelIndex(bucket.byName.values()));
-      // The rarest required label narrows most; the full match decides.
-      let best: KubeObject[] | undefined;
-      for (const [k, v] of required) {
-        const posting = byLabel.get(`${k}=${v}`) ?? [];
-        if (!best || posting.length < best.length) best = posting;
-      }
-      candidates = best ?? [];
+      const posting = byLabel.get(`${k}=${required[k]}`) ?? NONE;
+      if (!best || posting.length < best.length) best = posting;
     }
+    if (best) candidates = best;
     const out: KubeObject[] = [];
     for (const o of candidates) if (selectorMatches(labelsOf(kind, o), selector)) out.push(o);
     return out;
@@ -184,7 +187,7 @@ export class PlainObjectIndex implements ObjectIndex {
   }
 
   getCluster(ref: ClusterRef, namespace: string, name: string): KubeObject | undefined {
-    return this.buckets(typeKey(ref.apiVersion, ref.kind), namespace)[0]?.byName.get(name);
+    return this.bucket(typeKey(ref.apiVersion, ref.kind), namespace)?.byName.get(name);
   }
 
   listClusters(ref: ClusterRef): KubeObject[] {
@@ -195,6 +198,8 @@ export class PlainObjectIndex implements ObjectIndex {
     return this.select('Pod', namespace, { matchLabels }) as Pod[];
   }
 }
+
+const NONE: readonly KubeObject[] = [];
 
 /** The labels a selector of this kind is matched against: a Pod's own labels, every other kind's metadata labels. */
 const labelsOf = (_kind: IndexKind, o: KubeObject): StringMap | undefined => o.metadata?.labels ?? undefined;

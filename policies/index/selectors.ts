@@ -14,8 +14,10 @@ export interface LabelSelector {
   matchExpressions?: LabelSelectorRequirement[];
 }
 
-export const labelsMatch = (labels: StringMap | undefined, matchLabels: StringMap): boolean =>
-  Object.entries(matchLabels).every(([k, v]) => labels?.[k] === v);
+export const labelsMatch = (labels: StringMap | undefined, matchLabels: StringMap): boolean => {
+  for (const k of Object.keys(matchLabels)) if (labels?.[k] !== matchLabels[k]) return false;
+  return true;
+};
 
 const requirementMatches = (labels: StringMap | undefined, r: LabelSelectorRequirement): boolean => {
   const has = labels !== undefined && Object.hasOwn(labels, r.key);

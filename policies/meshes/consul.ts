@@ -128,6 +128,7 @@ export const consul: MeshRules = {
   selectedByNamespace: () => false,
   wouldMesh,
   isMeshed: (pod) => isMeshed(pod),
+  meshedByProxyOnly: true,
   checkAnnotation,
   annotationWarning,
   portExclusion: {

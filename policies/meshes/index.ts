@@ -17,7 +17,10 @@ export const MESHES: Record<MeshName, MeshRules> = {
 };
 
 /** The mesh whose annotation this key is (by its prefix), or undefined for any other key. */
-export const meshOfAnnotationKey = (key: string): MeshName | undefined => MESH_NAMES.find((m) => MESHES[m].ownsAnnotationKey(key));
+export const meshOfAnnotationKey = (key: string): MeshName | undefined => {
+  for (const m of MESH_NAMES) if (MESHES[m].ownsAnnotationKey(key)) return m;
+  return undefined;
+};
 
 /**
  * The meshes these annotations configure, each with its keys, in MESH_NAMES order (which
@@ -28,14 +31,21 @@ export const meshOfAnnotationKey = (key: string): MeshName | undefined => MESH_N
  */
 export const meshesOfAnnotations = (annotations: StringMap): Map<MeshName, string[]> => {
   const keysOf = new Map<MeshName, string[]>();
-  for (const [k, v] of Object.entries(annotations)) {
+  for (const k of Object.keys(annotations)) {
     const mesh = meshOfAnnotationKey(k);
-    if (!mesh || MESHES[mesh].optOut.annotations?.[k] === v) continue;
+    if (!mesh || MESHES[mesh].optOut.annotations?.[k] === annotations[k]) continue;
     const keys = keysOf.get(mesh);
     if (keys) keys.push(k);
     else keysOf.set(mesh, [k]);
   }
-  return new Map(MESH_NAMES.filter((m) => keysOf.has(m)).map((m) => [m, keysOf.get(m)!]));
+  // One mesh (or none) is the rule; only a conflict needs putting in order.
+  if (keysOf.size <= 1) return keysOf;
+  const ordered = new Map<MeshName, string[]>();
+  for (const m of MESH_NAMES) {
+    const keys = keysOf.get(m);
+    if (keys) ordered.set(m, keys);
+  }
+  return ordered;
 };
 
 // DESIGN's order: a namespace labelled for Istio sidecars stays a sidecar namespace even
@@ -59,8 +69,11 @@ const PROXIES: readonly [MeshName, (pod: PodFacts) => string | undefined][] = [
 ];
 
 /** Every mesh whose proxy the pod carries (ambient runs none in the pod). More than one, or the wrong one, is MG203. */
-export const detectProxies = (pod: PodFacts): DetectedProxy[] =>
-  PROXIES.flatMap(([mesh, find]) => {
+export const detectProxies = (pod: PodFacts): DetectedProxy[] => {
+  const out: DetectedProxy[] = [];
+  for (const [mesh, find] of PROXIES) {
     const reason = find(pod);
-    return reason === undefined ? [] : [{ mesh, reason }];
-  });
+    if (reason !== undefined) out.push({ mesh, reason });
+  }
+  return out;
+};

@@ -295,6 +295,7 @@ export const istio: MeshRules = {
   selectedByNamespace: (ns) => ns.labels[ISTIO_INJECTION_NS_LABEL] !== undefined || ns.labels[ISTIO_REV] !== undefined,
   wouldMesh: (pod, ns) => wouldMesh(pod, ns),
   isMeshed: (pod) => isMeshed(pod),
+  meshedByProxyOnly: true,
   checkAnnotation,
   annotationWarning,
   checkAnnotationSet,

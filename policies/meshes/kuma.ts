@@ -102,6 +102,7 @@ export const kuma: MeshRules = {
   selectedByNamespace: (ns) => ns.labels[KUMA_INJECTION] !== undefined,
   wouldMesh: (pod, ns) => wouldMesh(pod, ns),
   isMeshed: (pod) => isMeshed(pod),
+  meshedByProxyOnly: true,
   checkAnnotation,
   annotationWarning,
   labelErrors,

@@ -160,6 +160,7 @@ export const linkerd: MeshRules = {
   selectedByNamespace: (ns) => ns.annotations[LINKERD_INJECT] !== undefined,
   wouldMesh: (pod, ns) => wouldMesh(pod, ns),
   isMeshed: (pod) => isMeshed(pod),
+  meshedByProxyOnly: true,
   checkAnnotation,
   annotationWarning,
   portExclusion: {

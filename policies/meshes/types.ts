@@ -53,6 +53,12 @@ export interface MeshRules {
   wouldMesh(pod: PodFacts, ns: NamespaceInfo, options: MeshOptions): Decision;
   /** Live pods (after every mutating webhook ran): is it meshed now? Proxy for sidecar meshes, enrolment for ambient. */
   isMeshed(pod: PodFacts, ns: NamespaceInfo): Decision;
+  /**
+   * True when isMeshed is yes exactly when detectProxies finds this mesh's proxy (a sidecar
+   * mesh): a live pod whose proxies were detected need not be asked again, which spares a
+   * reason string per mesh per pod (a property test holds the two equal).
+   */
+  readonly meshedByProxyOnly?: boolean;
   /** Value rule for one annotation of this mesh: an error message, or undefined when the mesh would accept it. */
   checkAnnotation(key: string, value: string): string | undefined;
   /**

@@ -44,21 +44,20 @@ export const desiredMeshOf = (profile: TargetProfile, cr: KubeObject, ns: Namesp
     for (const [k, v] of Object.entries(sm.annotations)) if (typeof v === 'string') annotations[k] = v;
   }
   const consensusPorts = consensusPortsOf(profile, cr);
-  const base = { enabled, annotations, consensusPorts };
+  const desired = (mesh: MeshName | undefined, source: MeshSource): DesiredMesh => ({ enabled, annotations, consensusPorts, mesh, source });
 
-  const fromAnnotations = [...meshesOfAnnotations(annotations).keys()];
-  if (fromAnnotations.length > 1) return { ...base, mesh: undefined, source: 'conflict' };
-  if (fromAnnotations.length === 1) {
+  const fromAnnotations = meshesOfAnnotations(annotations);
+  if (fromAnnotations.size > 1) return desired(undefined, 'conflict');
+  if (fromAnnotations.size === 1) {
     // Istio annotations in an ambient namespace still mean a sidecar: the pod keeps it.
-    return { ...base, mesh: fromAnnotations[0], source: 'annotations' };
+    return desired(fromAnnotations.keys().next().value, 'annotations');
   }
   if (profile.dialect === 'observability-platform' && (sm.type === 'istio' || sm.type === 'linkerd')) {
     const nsMesh = meshFromNamespace(ns);
     const mesh: MeshName = sm.type === 'istio' && nsMesh === 'istio-ambient' ? 'istio-ambient' : sm.type;
-    return { ...base, mesh, source: 'type' };
+    return desired(mesh, 'type');
   }
   const nsMesh = meshFromNamespace(ns);
-  if (nsMesh) return { ...base, mesh: nsMesh, source: 'namespace' };
-  return { ...base, mesh: undefined, source: 'none' };
+  if (nsMesh) return desired(nsMesh, 'namespace');
+  return desired(undefined, 'none');
 };
-

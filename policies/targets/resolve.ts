@@ -1,7 +1,7 @@
 // Finds where an object keeps its pod template and which cluster (profile + CR name)
 // the pod belongs to. Workloads are judged by their template, a Pod by itself.
 import type { KubeObject, ObjectMeta, PodSpec, StringMap } from '../k8s.js';
-import { isPlainObject } from '../k8s.js';
+import { copyForWriting, isPlainObject } from '../k8s.js';
 import type { Path } from '../findings.js';
 import type { ClusterRef } from '../cluster-view.js';
 import type { TargetProfile } from './profile.js';
@@ -100,10 +100,11 @@ export const profileOfCluster = (obj: { apiVersion?: string; kind?: string }, pr
   profiles.find((p) => p.cluster.kind === obj.kind && groupOf(p.cluster.apiVersion) === groupOf(obj.apiVersion));
 
 /** Labels that select the pods of one cluster. */
-export const podSelectorOf = (profile: TargetProfile, clusterName: string): StringMap => ({
-  ...profile.podLabels,
-  [profile.clusterNameLabel]: clusterName,
-});
+export const podSelectorOf = (profile: TargetProfile, clusterName: string): StringMap => {
+  const selector = copyForWriting(profile.podLabels);
+  selector[profile.clusterNameLabel] = clusterName;
+  return selector;
+};
 
 export const clusterRefOf = (profile: TargetProfile): ClusterRef => ({
   apiVersion: profile.cluster.apiVersion,

@@ -1,0 +1,161 @@
+// The policy core's faster pieces (issue #17) against the simple definitions they replace:
+// each property would fail if the fast piece answered differently for any input.
+import fc from 'fast-check';
+import t from 'tap';
+import { auditJson, base64Utf8 } from '../../../policies/admission.js';
+import { judge, withAction, type JudgedFinding } from '../../../policies/enforcement.js';
+import { finding, formatPath, type Finding, type RuleId } from '../../../policies/findings.js';
+import { labelsMatch } from '../../../policies/index/selectors.js';
+import { copyForWriting, type NamespaceInfo, type PodFacts, type StringMap } from '../../../policies/k8s.js';
+import { hasPrefix } from '../../../policies/meshes/common.js';
+import { detectProxies, MESHES, meshesOfAnnotations, meshOfAnnotationKey } from '../../../policies/meshes/index.js';
+import { MESH_NAMES, type MeshName } from '../../../policies/meshes/types.js';
+import { GO_SPACE, goTrimSpace, isGoSpace } from '../../../policies/values/go-strings.js';
+
+// The seed is printed; replay a failure with FC_SEED=<seed>.
+const SEED = Number(process.env.FC_SEED ?? Date.now() % 2 ** 31);
+t.comment(`fast-check seed ${SEED} (replay: FC_SEED=${SEED})`);
+const RUNS = { numRuns: 1000, seed: SEED };
+
+// Strings that mix Go's spaces, JavaScript's other spaces, ASCII, Latin-1, astral characters and lone surrogates.
+const SPECIAL = [...GO_SPACE, '\ufeff', '\u180e', '\u200b', '\u0000', '\u00ff', '~', '/', ',', '😀', '\ud800', '\udc00', 'é'];
+const tricky = fc
+  .array(fc.oneof(fc.constantFrom(...SPECIAL), fc.string({ maxLength: 3, unit: 'binary' }), fc.string({ maxLength: 4 })), { maxLength: 8 })
+  .map((parts) => parts.join(''));
+
+t.test('goTrimSpace and isGoSpace answer as the GO_SPACE set does', async (t) => {
+  const simpleTrim = (s: string): string => {
+    let start = 0;
+    let end = s.length;
+    while (start < end && GO_SPACE.has(s[start]!)) start++;
+    while (end > start && GO_SPACE.has(s[end - 1]!)) end--;
+    return s.slice(start, end);
+  };
+  fc.assert(fc.property(tricky, (s) => goTrimSpace(s) === simpleTrim(s)), RUNS);
+  for (let c = 0; c <= 0xffff; c++) {
+    const ch = String.fromCharCode(c);
+    if (isGoSpace(ch) !== GO_SPACE.has(ch)) t.fail(`isGoSpace(U+${c.toString(16)})`);
+  }
+  fc.assert(fc.property(tricky, (s) => isGoSpace(s) === GO_SPACE.has(s)), RUNS);
+});
+
+t.test('base64Utf8 is the base64 of the UTF-8 bytes, ASCII or not', async (t) => {
+  fc.assert(fc.property(fc.oneof(tricky, fc.string({ unit: 'binary' }), fc.string({ unit: 'grapheme-ascii' })), (s) => base64Utf8(s) === Buffer.from(s).toString('base64')), RUNS);
+  t.equal(base64Utf8(''), '');
+});
+
+t.test('hasPrefix answers as the prefix before the first "/" being in the list', async (t) => {
+  const prefixes = fc.array(fc.oneof(fc.constantFrom('sidecar.istio.io', 'linkerd.io', 'a', ''), fc.string({ maxLength: 4 })), { maxLength: 4 });
+  const key = fc.oneof(tricky, fc.constantFrom('sidecar.istio.io/inject', 'linkerd.io/inject', 'a/b/c', '/x', 'a/', 'sidecar.istio.iox/y'));
+  fc.assert(
+    fc.property(key, prefixes, (k, ps) => {
+      const slash = k.indexOf('/');
+      return hasPrefix(k, ps) === (slash > 0 && ps.includes(k.slice(0, slash)));
+    }),
+    RUNS,
+  );
+});
+
+// Own data properties of every kind JSON.parse makes, "__proto__" and index-like keys included.
+const jsonObject = fc
+  .tuple(fc.dictionary(fc.oneof(fc.string({ maxLength: 5 }), fc.constantFrom('__proto__', '0', '12', 'constructor', 'toString')), fc.jsonValue({ maxDepth: 1 }), { maxKeys: 6 }), fc.boolean())
+  .map(([d, proto]) => JSON.parse(proto ? `{"__proto__":{"x":1},${JSON.stringify(d).slice(1)}`.replace(',}', '}') : JSON.stringify(d)) as Record<string, unknown>);
+
+t.test('copyForWriting copies as the spread does, and keys added to it land as in { ...o, key }', async (t) => {
+  const same = (a: object, b: object): boolean =>
+    Object.getPrototypeOf(a) === Object.getPrototypeOf(b) &&
+    JSON.stringify(Reflect.ownKeys(a)) === JSON.stringify(Reflect.ownKeys(b)) &&
+    Reflect.ownKeys(a).every((k) => Object.is((a as any)[k], (b as any)[k]) && JSON.stringify(Object.getOwnPropertyDescriptor(a, k)) === JSON.stringify(Object.getOwnPropertyDescriptor(b, k)));
+  fc.assert(
+    fc.property(jsonObject, fc.constantFrom('apiVersion', 'kind', 'action', '0', 'x'), fc.string(), (o, k, v) => {
+      const copy = copyForWriting(o);
+      if (copy === o || !same(copy, { ...o })) return false;
+      copy[k] = v;
+      return same(copy, { ...o, [k]: v });
+    }),
+    RUNS,
+  );
+});
+
+const RULE_IDS: RuleId[] = ['MG101', 'MG103', 'MG201', 'MG204', 'MG206', 'MG301'];
+const findingArb: fc.Arbitrary<Finding> = fc
+  .record({
+    rule: fc.constantFrom(...RULE_IDS),
+    severity: fc.constantFrom('error', 'warning', 'info') as fc.Arbitrary<Finding['severity']>,
+    message: tricky,
+    path: fc.array(fc.oneof(tricky, fc.nat(12)), { maxLength: 5 }),
+    summary: fc.option(tricky, { nil: undefined }),
+  })
+  .map((f) => finding(f.rule, f.message, f.path, f.severity, f.summary));
+
+t.test('judge and withAction give { ...f, action }; auditJson is the JSON of the mapped findings', async (t) => {
+  const action = fc.constantFrom('deny', 'warn', 'audit') as fc.Arbitrary<JudgedFinding['action']>;
+  fc.assert(
+    fc.property(findingArb, action, (f, a) => {
+      const w = withAction(f, a);
+      return JSON.stringify(Object.entries(w)) === JSON.stringify(Object.entries({ ...f, action: a }));
+    }),
+    RUNS,
+  );
+  fc.assert(
+    fc.property(fc.array(findingArb, { maxLength: 4 }), fc.dictionary(fc.constantFrom('meshguard.io/enforcement', 'x'), fc.constantFrom('warn', 'audit', 'deny', 'junk')), (fs, labels) => {
+      const judged = judge(fs, labels, { default: 'deny', rules: { MG201: 'warn' } });
+      const simple = judged.map((f) => ({ rule: f.rule, severity: f.severity, action: f.action, message: f.message, path: formatPath(f.path) }));
+      return auditJson(judged) === JSON.stringify(simple) && judged.every((j, i) => JSON.stringify({ ...fs[i], action: j.action }) === JSON.stringify(j));
+    }),
+    RUNS,
+  );
+});
+
+const KEYS = [
+  'sidecar.istio.io/inject', 'sidecar.istio.io/status', 'traffic.sidecar.istio.io/excludeInboundPorts', 'istio.io/reroute-virtual-interfaces', 'istio.io/rev',
+  'istio-injection', 'istio.io/dataplane-mode', 'linkerd.io/inject', 'config.linkerd.io/skip-inbound-ports', 'consul.hashicorp.com/connect-inject',
+  'consul.hashicorp.com/connect-inject-status', 'kuma.io/sidecar-injection', 'kuma.io/sidecar-injected', 'traffic.kuma.io/exclude-inbound-ports', 'a/b/c',
+];
+const VALUES = ['true', 'false', 'enabled', 'disabled', 'ambient', 'none', 'injected', '9017', ''];
+const stringMap = fc.dictionary(fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...KEYS) }, { weight: 1, arbitrary: fc.string({ maxLength: 6 }) }), fc.constantFrom(...VALUES), { maxKeys: 6 });
+
+t.test('meshesOfAnnotations answers as the definition: every owned key not an opt-out, by mesh in MESH_NAMES order', async (t) => {
+  const simple = (annotations: StringMap): [MeshName, string[]][] => {
+    const keysOf = new Map<MeshName, string[]>();
+    for (const [k, v] of Object.entries(annotations)) {
+      const mesh = MESH_NAMES.find((m) => MESHES[m].ownsAnnotationKey(k));
+      if (!mesh || MESHES[mesh].optOut.annotations?.[k] === v) continue;
+      keysOf.set(mesh, [...(keysOf.get(mesh) ?? []), k]);
+    }
+    return MESH_NAMES.filter((m) => keysOf.has(m)).map((m) => [m, keysOf.get(m)!]);
+  };
+  fc.assert(fc.property(stringMap, (a) => JSON.stringify([...meshesOfAnnotations(a)]) === JSON.stringify(simple(a))), RUNS);
+  fc.assert(fc.property(fc.oneof(tricky, fc.constantFrom(...KEYS)), (k) => meshOfAnnotationKey(k) === MESH_NAMES.find((m) => MESHES[m].ownsAnnotationKey(k))), RUNS);
+});
+
+t.test('labelsMatch: every matchLabels entry is among the labels', async (t) => {
+  fc.assert(
+    fc.property(fc.option(stringMap, { nil: undefined }), stringMap, (labels, match) => labelsMatch(labels, match) === Object.entries(match).every(([k, v]) => labels?.[k] === v)),
+    RUNS,
+  );
+});
+
+t.test('a mesh marked meshedByProxyOnly is meshing a live pod exactly when detectProxies finds its proxy', async (t) => {
+  const container = fc.record(
+    { name: fc.constantFrom('app', 'istio-proxy', 'linkerd-proxy', 'consul-dataplane', 'consul-dataplane-web', 'envoy-sidecar', 'kuma-sidecar', 'istio-init', 'x'), restartPolicy: fc.constantFrom('Always', 'Never') },
+    { requiredKeys: ['name'] },
+  );
+  const pod: fc.Arbitrary<PodFacts> = fc.record({
+    labels: stringMap,
+    annotations: stringMap,
+    hostNetwork: fc.boolean(),
+    containers: fc.array(fc.oneof(container, fc.constant(null as never)), { maxLength: 3 }),
+    initContainers: fc.array(container, { maxLength: 2 }),
+  });
+  const ns: fc.Arbitrary<NamespaceInfo> = fc.record({ name: fc.constantFrom('db', 'kube-system'), labels: stringMap, annotations: stringMap, known: fc.boolean() });
+  const marked = MESH_NAMES.filter((m) => MESHES[m].meshedByProxyOnly);
+  t.ok(marked.length > 0, `marked: ${marked.join(', ')}`);
+  fc.assert(
+    fc.property(pod, ns, (p, n) => {
+      const found = detectProxies(p).map((d) => d.mesh);
+      return marked.every((m) => MESHES[m].isMeshed(p, n).value === found.includes(m));
+    }),
+    RUNS,
+  );
+});
