@@ -4,7 +4,7 @@ import { isUtf8 } from 'node:buffer';
 import { readFileSync } from 'node:fs';
 import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { constructFromEvents, CORE_SCHEMA, EVENT_ID, mergeTag, parseEvents, YAMLException, type Event } from 'js-yaml';
+import { constructFromEvents, CORE_SCHEMA, mergeTag, parseEvents, YAMLException, type Event } from 'js-yaml';
 import {
   InputError,
   MG_ERR_INPUT_DOCUMENT,
@@ -209,8 +209,11 @@ export const parseManifests = (text: string, file: string): SourceDoc[] => {
   try {
     const events = parseEvents(text, { filename: file });
     values = constructFromEvents(events, { source: text, filename: file, schema: MANIFEST_SCHEMA });
-    if (text.includes('*') && events.some((e) => e.type === EVENT_ID.ALIAS)) values = values.map(unshared);
     index = new EventIndex(events);
+    // Anchors are per document (js-yaml forgets them at each document's start): only a
+    // document with an alias can share a node, and only those are copied.
+    const { aliased } = index;
+    if (aliased.size > 0) values = values.map((v, n) => (aliased.has(n) ? unshared(v) : v));
     for (const r of index.roots) starts.push(r < events.length ? firstToken(events[r]!) : -1);
   } catch (err) {
     if (err instanceof YAMLException) throw MG_ERR_INPUT_YAML(file, (err.mark?.line ?? 0) + 1, err.reason || err.message);

@@ -34,6 +34,8 @@ export class EventIndex {
   readonly length: number;
   /** Index of the root node of each document. */
   readonly roots: number[] = [];
+  /** Positions (in `roots`) of the documents that hold an alias: only those can share a node. */
+  readonly aliased = new Set<number>();
 
   constructor(events: readonly Event[]) {
     const n = (this.length = events.length);
@@ -48,6 +50,7 @@ export class EventIndex {
       } else {
         d[o + F.bits] = e.type;
         if (e.type === EVENT_ID.DOCUMENT) this.roots.push(i + 1);
+        else if (e.type === EVENT_ID.ALIAS) this.aliased.add(this.roots.length - 1);
       }
     }
   }

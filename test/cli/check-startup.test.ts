@@ -3,7 +3,7 @@
 // annotation), and gives the same answer either way.
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -60,4 +60,31 @@ t.test('check loads the yaml library only for an input that needs it', async (t)
     findings.some((f) => f.rule === 'MG103' && /not a valid ProxyConfig: concurrency must be a whole number/.test(f.message)),
     'and the ProxyConfig is judged as before',
   );
+});
+
+// The CLI keeps V8's compiled code of its modules on disk (node's compile cache, cli/main.ts).
+// It is an optimisation only: a run that cannot write it, or with it turned off, answers
+// the same. The test's own coverage collection turns it off (NODE_V8_COVERAGE), so each
+// run here goes without it.
+t.test('check keeps compiled code on disk when it can, and answers the same when it cannot', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'meshguard-compile-cache-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const input = join(dir, 'in.yaml');
+  writeFileSync(input, cluster(''));
+  const { NODE_V8_COVERAGE: _coverage, NODE_COMPILE_CACHE: _dir, NODE_DISABLE_COMPILE_CACHE: _off, ...env } = process.env;
+  const run = (extra: Record<string, string>) => spawnSync(process.execPath, [bin, 'check', '--format', 'json', input], { encoding: 'utf8', env: { ...env, NO_COLOR: '1', ...extra } });
+  const cache = join(dir, 'cache');
+  const off = run({ NODE_DISABLE_COMPILE_CACHE: '1' });
+  t.equal(off.status, 0, off.stderr);
+  const first = run({ NODE_COMPILE_CACHE: cache });
+  const cached = readdirSync(cache, { recursive: true, withFileTypes: true }).filter((e) => e.isFile());
+  t.ok(cached.length > 10, `the command's modules were cached (${cached.length} files)`);
+  const second = run({ NODE_COMPILE_CACHE: cache });
+  // A path under a regular file can never be created.
+  const unwritable = run({ NODE_COMPILE_CACHE: join(input, 'cache') });
+  for (const [name, r] of Object.entries({ first, second, unwritable })) {
+    t.equal(r.status, off.status, `${name}: same exit code`);
+    t.equal(r.stdout, off.stdout, `${name}: same answer`);
+    t.equal(r.stderr, '', `${name}: nothing on stderr`);
+  }
 });

@@ -77,3 +77,41 @@ apiVersion: v1
   t.same(docs.map((d) => d.lineOf(['metadata', 'name'])), [6, 8, 9, 14]);
   t.same(docs.map((d) => d.lineOf([])), [4, 8, 9, 10]);
 });
+
+// js-yaml hands every alias of an anchor the same object; parseManifests copies only the
+// documents that hold an alias (anchors do not cross documents). Whichever document of a
+// file holds the alias, no two places of an object are one object, and the documents
+// without one are read as they are.
+t.test('only a document with an alias is copied, and then nothing in it is shared', async (t) => {
+  const plain = `apiVersion: v1
+kind: Namespace
+metadata: { name: prod, labels: { a: "1" } }
+`;
+  const aliased = `apiVersion: apps/v1
+kind: StatefulSet
+metadata: { name: db, namespace: prod, annotations: &notes { team: storage } }
+spec:
+  selector:
+    matchLabels: &labels { app: db }
+  template:
+    metadata: { labels: *labels, annotations: *notes }
+    spec: { containers: [ &c { name: app, image: x }, *c ] }
+`;
+  const unshared = (o: any) => {
+    t.not(o.spec.selector.matchLabels, o.spec.template.metadata.labels, 'the selector and the template labels are two objects');
+    t.same(o.spec.selector.matchLabels, o.spec.template.metadata.labels);
+    t.not(o.metadata.annotations, o.spec.template.metadata.annotations, 'the annotations too');
+    t.not(o.spec.template.spec.containers[0], o.spec.template.spec.containers[1], 'and items of a sequence');
+  };
+  for (const order of [[plain, aliased, plain], [aliased, plain], [plain, plain, aliased]]) {
+    const docs = parseManifests(order.join('---\n'), 'f.yaml');
+    t.equal(docs.length, order.length);
+    order.forEach((d, i) => {
+      if (d === aliased) unshared(docs[i]!.object);
+      else t.same(docs[i]!.object, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'prod', labels: { a: '1' } } });
+    });
+  }
+  // A List's items are one document: an alias in any item copies all of them.
+  const list = parseManifests(`apiVersion: v1\nkind: List\nitems:\n  - ${aliased.trimEnd().split('\n').join('\n    ')}\n`, 'l.yaml');
+  unshared(list[0]!.object);
+});
