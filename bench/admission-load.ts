@@ -70,12 +70,19 @@ interface Measurement {
   peakRssMb: number;
   /** Server CPU (user + system) per answered request over all rounds, in µs. */
   cpuUsPerRequest: number;
+  /**
+   * meshguard's own mean time in admit() over the rounds (meshguard_admission_duration_seconds
+   * sum / count), in µs: what the decision costs inside the server under this load.
+   */
+  admitMeanUs?: number;
 }
 
 interface Target {
   name: string;
   pid: number;
   port: number;
+  /** meshguard's plain-HTTP metrics port. */
+  metricsPort?: number;
 }
 
 const median = (xs: number[]): number => {
@@ -83,10 +90,18 @@ const median = (xs: number[]): number => {
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
 
+/** Sum and count of meshguard_admission_duration_seconds for `webhook`, from /metrics. */
+async function admitDuration(metricsPort: number, webhook: Webhook): Promise<{ sum: number; count: number }> {
+  const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+  const value = (name: string) => Number(new RegExp(`^${name}\\{webhook="${webhook}"\\} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+  return { sum: value('meshguard_admission_duration_seconds_sum'), count: value('meshguard_admission_duration_seconds_count') };
+}
+
 /** Every target in turn, ROUNDS times, at full speed or at `rate` requests/s. */
 async function measure(targets: Target[], ca: string, webhook: Webhook, rate?: number): Promise<Measurement[]> {
   const optsOf = (t: Target): autocannon.Options => ({ ...reviewLoad(t.port, webhook, ca, CONNECTIONS), ...(rate ? { overallRate: rate } : {}) });
   for (const t of targets) await autocannon({ ...optsOf(t), duration: WARMUP });
+  const admitBefore = await Promise.all(targets.map((t) => (t.metricsPort ? admitDuration(t.metricsPort, webhook) : undefined)));
   const acc = targets.map(() => ({ rps: [] as number[], latencies: [] as number[], errors: 0, non2xx: 0, cpuSeconds: 0, requests: 0 }));
   for (let round = 0; round < ROUNDS; round++) {
     for (const [i, t] of targets.entries()) {
@@ -106,8 +121,11 @@ async function measure(targets: Target[], ca: string, webhook: Webhook, rate?: n
       acc[i]!.non2xx += r.non2xx;
     }
   }
+  const admitAfter = await Promise.all(targets.map((t) => (t.metricsPort ? admitDuration(t.metricsPort, webhook) : undefined)));
   return targets.map((t, i) => {
     const { rps, latencies, errors, non2xx, cpuSeconds: cpu, requests } = acc[i]!;
+    const a0 = admitBefore[i];
+    const a1 = admitAfter[i];
     latencies.sort((a, b) => a - b);
     const pct = (q: number) => Math.round((latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN) * 100) / 100;
     const mem = rssMb(t.pid);
@@ -126,6 +144,7 @@ async function measure(targets: Target[], ca: string, webhook: Webhook, rate?: n
       rssMb: mem.rss,
       peakRssMb: mem.peak,
       cpuUsPerRequest: requests > 0 ? Math.round((cpu / requests) * 1e7) / 10 : NaN,
+      ...(a0 && a1 ? { admitMeanUs: Math.round(((a1.sum - a0.sum) / (a1.count - a0.count)) * 1e7) / 10 } : {}),
     };
   });
 }
@@ -152,22 +171,24 @@ const fastify = wanted('fastify') ? reference('admission-load-fastify.mjs', fast
 const shellPort = await freePort();
 const shell = useDist && wanted('shell') ? reference('admission-load-shell.mjs', shellPort, NODE_FLAGS) : undefined;
 /** `meshguard serve` from `main` (a built main.js, or the sources with the TS loader) on `port`. */
-const serveMeshguard = async (main: string[], port: number) =>
+const serveMeshguard = async (main: string[], port: number, metricsPort: number) =>
   spawn(
     process.execPath,
     [
       ...NODE_FLAGS,
       ...main,
       'serve', '--tls-cert', certs.tlsCert, '--tls-key', certs.tlsKey, '--state', join(ROOT, 'examples/state.yaml'),
-      '--port', String(port), '--metrics-port', String(await freePort()), '--log-level', 'info', '--shutdown-delay-seconds', '0',
+      '--port', String(port), '--metrics-port', String(metricsPort), '--log-level', 'info', '--shutdown-delay-seconds', '0',
     ],
     // Logs at info (as in production) go to /dev/null.
     { cwd: dir, env: { ...process.env, TS_NODE_TRANSPILE_ONLY: '1' }, stdio: 'ignore' },
   );
 const mgPort = await freePort();
-const meshguard = await serveMeshguard(useDist ? [built] : [...loader, join(ROOT, 'cli/main.ts')], mgPort);
+const mgMetricsPort = await freePort();
+const meshguard = await serveMeshguard(useDist ? [built] : [...loader, join(ROOT, 'cli/main.ts')], mgPort, mgMetricsPort);
 const beforePort = await freePort();
-const before = BEFORE ? await serveMeshguard([join(BEFORE, 'dist/cli/main.js')], beforePort) : undefined;
+const beforeMetricsPort = await freePort();
+const before = BEFORE ? await serveMeshguard([join(BEFORE, 'dist/cli/main.js')], beforePort, beforeMetricsPort) : undefined;
 const stopAll = () => {
   for (const c of [baseline, fastify, shell, meshguard, before]) if (c && c.exitCode === null) c.kill('SIGTERM');
 };
@@ -184,8 +205,8 @@ try {
     { name: 'baseline', pid: baseline.pid!, port: basePort },
     ...(fastify ? [{ name: 'fastify', pid: fastify.pid!, port: fastifyPort }] : []),
     ...(shell ? [{ name: 'shell', pid: shell.pid!, port: shellPort }] : []),
-    ...(before ? [{ name: 'before', pid: before.pid!, port: beforePort }] : []),
-    { name: 'meshguard', pid: meshguard.pid!, port: mgPort },
+    ...(before ? [{ name: 'before', pid: before.pid!, port: beforePort, metricsPort: beforeMetricsPort }] : []),
+    { name: 'meshguard', pid: meshguard.pid!, port: mgPort, metricsPort: mgMetricsPort },
   ];
   for (const webhook of ['mutate', 'validate'] as const) {
     const max = await measure(targets, ca, webhook);
@@ -209,6 +230,8 @@ try {
       // the baseline's maximum rate (the same offered load for all) and at full speed.
       cpuUsPerRequest: { halfLoad: cpu('fixed'), max: cpu('max') },
       cpuRatioToBaseline: { halfLoad: cpuRatio('fixed'), max: cpuRatio('max') },
+      // The part of meshguard's CPU per request spent deciding, as the server itself times it.
+      meshguardAdmitMeanUs: { halfLoad: by('meshguard', w, 'fixed').admitMeanUs, max: by('meshguard', w, 'max').admitMeanUs },
       // Not targets: where the gap lies. Bare Fastify against the baseline is the framework's
       // share; the shell (meshguard's server deciding nothing) adds the log line and metrics;
       // meshguard against the shell is what the decision costs.
@@ -282,7 +305,8 @@ try {
         `\n${''.padEnd(9)} server CPU per request at half load: ` +
         Object.entries(s.cpuUsPerRequest.halfLoad)
           .map(([t, us]) => `${t} ${us} µs${t === 'baseline' ? '' : ` (${s.cpuRatioToBaseline.halfLoad[t]}x)`}`)
-          .join(', '),
+          .join(', ') +
+        `; meshguard's own time in admit(): ${s.meshguardAdmitMeanUs.halfLoad} µs at half load, ${s.meshguardAdmitMeanUs.max} µs at full speed`,
     ),
   ];
   process.stdout.write(`${lines.join('\n')}\n${partial ? '(--only/--before: bench/results/admission-load.json left as it was)' : 'wrote bench/results/admission-load.json'}\n`);
