@@ -127,7 +127,20 @@ export interface MergeOptions {
 }
 
 /** The elements of a list as written, blank ones dropped. */
-const elementsOf = (list: string): string[] => list.split(',').filter((e) => goTrimSpace(e) !== '');
+const elementsOf = (list: string): string[] => {
+  const out: string[] = [];
+  for (const e of list.split(',')) if (goTrimSpace(e) !== '') out.push(e);
+  return out;
+};
+
+/** Whether `elements` already list `text` (as the mesh reads each) or, a single port, cover it. */
+const lists = (elements: readonly string[], text: string, opts: MergeOptions): boolean => {
+  for (const e of elements) if ((opts.asWritten ? e : goTrimSpace(e)) === text) return true;
+  if (!DIGITS.test(text)) return false;
+  const port = Number(text);
+  for (const e of elements) if (covers(e, port, opts)) return true;
+  return false;
+};
 
 /**
  * Mutation rule 2: `add` merged as a set into an existing port list. The existing text and
@@ -145,17 +158,16 @@ export const mergePorts = (existing: string | undefined, add: readonly number[],
     }
   }
   const base = existing ?? '';
+  // Every mutation of a meshed template merges here four times: no closures, no arrays
+  // beyond the elements and what is missing.
   const elements = elementsOf(base);
-  const as = (e: string): string => (opts.asWritten ? e : goTrimSpace(e));
-  const has = (text: string): boolean =>
-    elements.some((e) => as(e) === text) || (DIGITS.test(text) && elements.some((e) => covers(e, Number(text), opts)));
   const missing: string[] = [];
   const append = (text: string): void => {
-    if (has(text) || missing.includes(text)) return;
+    if (lists(elements, text, opts) || missing.includes(text)) return;
     missing.push(text);
     elements.push(text);
   };
-  for (const e of elementsOf(addList ?? '')) append(goTrimSpace(e));
+  if (addList !== undefined && addList !== '') for (const e of elementsOf(addList)) append(goTrimSpace(e));
   for (const port of add) append(String(port));
   if (missing.length === 0) return base;
   if (goTrimSpace(base) === '') return missing.join(',');

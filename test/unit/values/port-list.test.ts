@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import t from 'tap';
 import { describePortList, mergePorts, parsePortList, portListError } from '../../../policies/values/port-list.js';
+import { goTrimSpace } from '../../../policies/values/go-strings.js';
 
 const ISTIO = { ranges: false };
 const LINKERD = { ranges: true };
@@ -120,5 +121,44 @@ t.test('parsePortList never throws', async (t) => {
         return r.ok || (typeof r.error === 'string' && r.error.length > 0);
       }),
     ),
+  );
+});
+
+t.test('mergePorts answers as its simple definition (closures and filters, as it was written first)', async (t) => {
+  const SEED = Number(process.env.FC_SEED ?? Date.now() % 2 ** 31);
+  t.comment(`fast-check seed ${SEED} (replay: FC_SEED=${SEED})`);
+  const simple = (existing: string | undefined, add: readonly number[], o: { ranges: boolean; asWritten?: boolean }, addList?: string): string => {
+    const coversIt = (element: string, p: number): boolean => {
+      const text = o.asWritten ? element : goTrimSpace(element);
+      if (/^[0-9]+$/.test(text)) return Number(text) === p;
+      const range = o.ranges ? /^([0-9]+)-([0-9]+)$/.exec(text) : null;
+      return range !== null && Number(range[1]) <= p && p <= Number(range[2]);
+    };
+    const elementsOf = (list: string): string[] => list.split(',').filter((e) => goTrimSpace(e) !== '');
+    const base = existing ?? '';
+    const elements = elementsOf(base);
+    const as = (e: string): string => (o.asWritten ? e : goTrimSpace(e));
+    const has = (text: string): boolean => elements.some((e) => as(e) === text) || (/^[0-9]+$/.test(text) && elements.some((e) => coversIt(e, Number(text))));
+    const missing: string[] = [];
+    const append = (text: string): void => {
+      if (has(text) || missing.includes(text)) return;
+      missing.push(text);
+      elements.push(text);
+    };
+    for (const e of elementsOf(addList ?? '')) append(goTrimSpace(e));
+    for (const p of add) append(String(p));
+    if (missing.length === 0) return base;
+    if (goTrimSpace(base) === '') return missing.join(',');
+    return `${base}${goTrimSpace(base).endsWith(',') ? '' : ','}${missing.join(',')}`;
+  };
+  // Few distinct ports, so that lists and additions meet often.
+  const few = fc.constantFrom(80, 9017, 9021, 9100);
+  const el = fc.oneof(element, few.map(String), fc.tuple(few, few).map(([a, b]) => `${Math.min(a, b)}-${Math.max(a, b)}`));
+  const spaced = fc.tuple(fc.constantFrom('', ' ', '\t', '\u00a0', '\u3000'), el, fc.constantFrom('', ' ', '\u0085')).map(([a, e, b]) => `${a}${e}${b}`);
+  const list = fc.option(fc.array(fc.oneof(el, spaced, fc.constant('')), { maxLength: 6 }).map((els) => els.join(',')), { nil: undefined });
+  const options = fc.record({ ranges: fc.boolean(), asWritten: fc.boolean() }, { requiredKeys: ['ranges'] });
+  fc.assert(
+    fc.property(list, fc.array(fc.oneof(few, port), { maxLength: 4 }), options, list, (ex, add, o, cr) => mergePorts(ex, add, o, cr) === simple(ex, add, o, cr)),
+    { numRuns: 2000, seed: SEED },
   );
 });
