@@ -1,13 +1,13 @@
 // The policy core's cost per admission review: admit() alone (no HTTP, no JSON parse, no
 // log line) over the reviews the admission benchmark posts and a few other shapes, in a
 // warm loop. µs per review (mean and median, each review timed on a freshly parsed body)
-// and bytes allocated per review; each shape's median over interleaved rounds, each round
-// in a fresh process (bench/admit-core-child.mjs).
+// and bytes allocated per review; each shape's median over rounds, each round in a fresh
+// process (bench/admit-core-child.mjs).
 //
 //   npm run build && node --import @tapjs/typescript/import bench/admit-core.ts [--before DIR] [--rounds 5] [--reviews 20000]
 //
 // --before DIR measures the meshguard built in DIR too (a checkout of another commit with
-// its dist/ built), in the same interleaved rounds, reports each shape's ratio to it, and
+// its dist/ built), the two taking turns round by round, reports each shape's ratio, and
 // fails when any shape's answer (the AdmissionReview, decision, findings) differs between
 // the two builds: a faster core must answer exactly as before.
 //
@@ -83,6 +83,7 @@ await writeFile(shapesFile, JSON.stringify(SHAPES.map((s) => ({ name: s.name, we
 
 const targets = [{ name: 'current', dist: join(ROOT, 'dist') }, ...(BEFORE ? [{ name: 'before', dist: join(BEFORE, 'dist') }] : [])];
 
+/** The child's numbers for one build: shape → numbers. */
 const child = (flags: string[], dist: string, mode: 'time' | 'alloc'): Json => {
   const r = spawnSync(process.execPath, [...flags, CHILD, dist, shapesFile, mode, String(REVIEWS)], { encoding: 'utf8', maxBuffer: 1 << 26 });
   if (r.status !== 0) throw new Error(`admit-core-child ${mode} on ${dist} failed (exit ${r.status}): ${r.stderr.slice(-2000)}`);
