@@ -74,7 +74,10 @@ export interface ObjectIndex extends ClusterView {
 // Cluster CRs and other kinds outside INDEX_KINDS keep their exact apiVersion as identity (a
 // profile names one served version); the index kinds are one kind across their versions.
 const typeKey = (apiVersion: string | undefined, kind: string): string => `@${apiVersion ?? ''}|${kind}`;
-const kindKey = (kind: IndexKind): string => `${INDEX_KINDS[kind].group}|${kind}`;
+// Made once: a key built per lookup is a new string that the Map hashes anew every time,
+// and every review looks up its namespace, its cluster and the cluster's pods.
+const KIND_KEYS = Object.fromEntries(Object.entries(INDEX_KINDS).map(([kind, info]) => [kind, `${info.group}|${kind}`])) as Record<IndexKind, string>;
+const kindKey = (kind: IndexKind): string => KIND_KEYS[kind];
 
 interface Bucket {
   byName: Map<string, KubeObject>;
@@ -91,6 +94,8 @@ export class PlainObjectIndex implements ObjectIndex {
   /** type key → namespace ('' when cluster-scoped) → bucket */
   private readonly types = new Map<string, Map<string, Bucket>>();
   private readonly absent: ReadonlySet<IndexKind>;
+  /** typeKey of each cluster ref asked for (apiVersion → kind → key): the profiles' few, kept so that lookups hash no new string. */
+  private readonly refKeys = new Map<string, Map<string, string>>();
 
   constructor(objects: Iterable<KubeObject> = [], options: { absent?: Iterable<IndexKind> } = {}) {
     this.absent = new Set(options.absent ?? []);
@@ -187,7 +192,15 @@ export class PlainObjectIndex implements ObjectIndex {
   }
 
   getCluster(ref: ClusterRef, namespace: string, name: string): KubeObject | undefined {
-    return this.bucket(typeKey(ref.apiVersion, ref.kind), namespace)?.byName.get(name);
+    return this.bucket(this.refKey(ref), namespace)?.byName.get(name);
+  }
+
+  private refKey(ref: ClusterRef): string {
+    let byKind = this.refKeys.get(ref.apiVersion);
+    if (!byKind) this.refKeys.set(ref.apiVersion, (byKind = new Map()));
+    let key = byKind.get(ref.kind);
+    if (key === undefined) byKind.set(ref.kind, (key = typeKey(ref.apiVersion, ref.kind)));
+    return key;
   }
 
   listClusters(ref: ClusterRef): KubeObject[] {
