@@ -9,7 +9,10 @@
 //
 // Up to 10k documents, check also runs with the hidden --no-cross-object (per-object rules
 // only) in the same rounds: `crossObjectCost` is check's time over that, the cost of the
-// cross-object rules (MG3xx) over the inputs.
+// cross-object rules (MG3xx) over the inputs. Also up to 10k: js-yaml's parse plus the
+// policy core's judgement of every document and nothing else (bench/parse-baseline.mjs
+// judge), the floor under check; `floorRatioToJsYaml` is what the policy core alone adds
+// to the parse, which no change in cli/ takes back.
 //
 // Targets: check at 10k <= 1.5x js-yaml; 100k in <= 10x the 10k time; peak RSS < 5x the
 // input + 150 MB; the List no slower than 1.5x the separate documents (linear); the
@@ -91,6 +94,7 @@ const JS_YAML = 'js-yaml parse (baseline)';
 const YAML = 'yaml parse (baseline)';
 const CHECK = 'meshguard check';
 const NO_CROSS = 'check --no-cross-object';
+const FLOOR = 'js-yaml + judgement (floor)';
 const results = { benchmark: 'check-throughput', runs: RUNS, node: process.version, checkNodeFlags: cliFlags, sizes: [] };
 for (const size of SIZES) {
   const dir = join(here, '.corpus', `docs-${size}`);
@@ -99,6 +103,8 @@ for (const size of SIZES) {
     [JS_YAML]: [join(here, 'parse-baseline.mjs'), 'js-yaml', dir],
     // The yaml library's document model takes minutes at 100k and is only a reference.
     ...(size <= 10_000 ? { [YAML]: [join(here, 'parse-baseline.mjs'), 'yaml', dir] } : {}),
+    // With the CLI's node flags, as check runs.
+    ...(size <= 10_000 ? { [FLOOR]: [...cliFlags, join(here, 'parse-baseline.mjs'), 'judge', dir] } : {}),
     [CHECK]: checkArgs(dir),
     // The 100k runs take a minute each; the cross-object target is stated at 10k.
     ...(size <= 10_000 ? { [NO_CROSS]: [...checkArgs(dir), '--no-cross-object'] } : {}),
@@ -115,6 +121,7 @@ for (const size of SIZES) {
   row.ratioToJsYaml = row.seconds[CHECK] / row.seconds[JS_YAML];
   if (row.seconds[YAML]) row.ratioToYaml = row.seconds[CHECK] / row.seconds[YAML];
   if (row.seconds[NO_CROSS]) row.crossObjectCost = row.seconds[CHECK] / row.seconds[NO_CROSS];
+  if (row.seconds[FLOOR]) row.floorRatioToJsYaml = row.seconds[FLOOR] / row.seconds[JS_YAML];
   row.rssBudgetMb = Math.round((5 * corpus.bytes) / 1e6 + 150);
   row.rssWithinBudget = row.peakRssMb[CHECK] < row.rssBudgetMb;
   results.sizes.push(row);
@@ -160,6 +167,7 @@ for (const r of results.sizes) {
     console.log(`  ${name.padEnd(26)} ${s.toFixed(3).padStart(8)} s  ${String(r.docsPerSecond[name]).padStart(7)} docs/s  peak RSS ${r.peakRssMb[name]} MB`);
   console.log(`  check / js-yaml: ${r.ratioToJsYaml.toFixed(2)}x${r.ratioToYaml ? `   check / yaml: ${r.ratioToYaml.toFixed(2)}x` : ''}   check RSS budget ${r.rssBudgetMb} MB: ${r.rssWithinBudget ? 'within' : 'OVER'}`);
   if (r.crossObjectCost) console.log(`  cross-object rules: check / check --no-cross-object ${r.crossObjectCost.toFixed(2)}x`);
+  if (r.floorRatioToJsYaml) console.log(`  floor (js-yaml + the policy core's judgement, no CLI) / js-yaml: ${r.floorRatioToJsYaml.toFixed(2)}x`);
 }
 if (results.growth1kTo10k) console.log(`\ngrowth 1k -> 10k: check ${results.growth1kTo10k.toFixed(2)}x, js-yaml ${results.growthBaseline1kTo10k.toFixed(2)}x (10x documents)`);
 if (results.growth10kTo100k) console.log(`growth 10k -> 100k: check ${results.growth10kTo100k.toFixed(2)}x, js-yaml ${results.growthBaseline10kTo100k.toFixed(2)}x (target <= 10x)`);
