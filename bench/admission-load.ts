@@ -29,13 +29,9 @@ import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeDevCerts } from '../certs/dev-ca.js';
-import { cpuSeconds, freePort, imageNodeFlags, REVIEWS, reviewLoad, ROOT, rssMb, waitReady, type Webhook } from './servers.js';
+import { argValue, cpuSeconds, freePort, imageNodeFlags, REVIEWS, reviewLoad, ROOT, rssMb, waitReady, type Webhook } from './servers.js';
 
-const args = process.argv.slice(2);
-const flag = (name: string, dflt: number): number => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? Number(args[i + 1]) : dflt;
-};
+const flag = (name: string, dflt: number): number => Number(argValue(name) ?? dflt);
 // Each target is measured ROUNDS times for DURATION seconds, the targets taking turns, so
 // that a slow stretch of a shared machine hits all of them alike: requests/s is the median
 // of the rounds, percentiles come from all of their responses.
@@ -45,12 +41,8 @@ const DURATION = flag('duration', 3);
 const ROUNDS = flag('rounds', 5);
 const WARMUP = 2;
 const CONNECTIONS = flag('connections', 10);
-const text = (name: string): string | undefined => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : undefined;
-};
-const BEFORE = text('before');
-const ONLY = text('only')?.split(',');
+const BEFORE = argValue('before');
+const ONLY = argValue('only')?.split(',');
 const wanted = (name: string) => !ONLY || ONLY.includes(name) || name === 'baseline' || name === 'meshguard';
 
 interface Measurement {

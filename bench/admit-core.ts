@@ -25,16 +25,11 @@ import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { imageNodeFlags, ROOT } from './servers.js';
+import { argValue, imageNodeFlags, ROOT } from './servers.js';
 
-const args = process.argv.slice(2);
-const opt = (name: string): string | undefined => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : undefined;
-};
-const ROUNDS = Number(opt('rounds') ?? 5);
-const REVIEWS = Number(opt('reviews') ?? 20000);
-const BEFORE = opt('before');
+const ROUNDS = Number(argValue('rounds') ?? 5);
+const REVIEWS = Number(argValue('reviews') ?? 20000);
+const BEFORE = argValue('before');
 const CHILD = join(ROOT, 'bench/admit-core-child.mjs');
 const STATE = join(ROOT, 'examples/state.yaml');
 

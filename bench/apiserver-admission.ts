@@ -28,14 +28,9 @@ import { join } from 'node:path';
 import { startCluster } from '../test/e2e/lib/cluster.js';
 import { makeServingCert, MeshguardProcess, shippedWebhookConfigurations } from '../test/e2e/lib/webhook-env.js';
 import { installCrds, stateObjects } from './cluster-setup.js';
-import { freePort, ROOT, waitReady } from './servers.js';
+import { argValue, freePort, ROOT, waitReady } from './servers.js';
 
-const args = process.argv.slice(2);
-const flag = (name: string, dflt: number): number => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? Number(args[i + 1]) : dflt;
-};
-const PODS = flag('pods', 200);
+const PODS = Number(argValue('pods') ?? 200);
 const WARMUP = 20;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -36,17 +36,14 @@ import { pathToFileURL } from 'node:url';
 import { writeDevCerts } from '../certs/dev-ca.js';
 import { startCluster } from '../test/e2e/lib/cluster.js';
 import { installCrds, stateObjects } from './cluster-setup.js';
-import { containerResources, cpuSeconds, freePort, imageNodeFlags, reviewLoad, ROOT, rssMb, waitReady } from './servers.js';
+import { argValue, containerResources, cpuSeconds, freePort, imageNodeFlags, reviewLoad, ROOT, rssMb, waitReady } from './servers.js';
 
 const LOAD_SECONDS = 10;
-const podsArg = process.argv.indexOf('--pods');
-const EXTRA_PODS = podsArg >= 0 ? Number(process.argv[podsArg + 1]) : 1000;
-const analysisArg = process.argv.indexOf('--analysis-objects');
-const ANALYSIS_OBJECTS = analysisArg >= 0 ? Number(process.argv[analysisArg + 1]) : 1000;
+const EXTRA_PODS = Number(argValue('pods') ?? 1000);
+const ANALYSIS_OBJECTS = Number(argValue('analysis-objects') ?? 1000);
 // --out FILE: the results file under bench/results (make bench writes the 1,000-pod run to
 // live-memory.json and the 10,000-pod scale to live-memory-10k.json).
-const outArg = process.argv.indexOf('--out');
-const OUT = outArg >= 0 ? process.argv[outArg + 1] : 'live-memory.json';
+const OUT = argValue('out') ?? 'live-memory.json';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const dir = await mkdtemp(join(tmpdir(), 'meshguard-live-memory-'));

@@ -19,16 +19,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeDevCerts } from '../certs/dev-ca.js';
 import { writeCorpus } from './corpus.mjs';
-import { cpuSeconds, freePort, imageNodeFlags, reviewLoad, ROOT, rssMb, waitReady, type Webhook } from './servers.js';
+import { argValue, cpuSeconds, freePort, imageNodeFlags, reviewLoad, ROOT, rssMb, waitReady, type Webhook } from './servers.js';
 
-const args = process.argv.slice(2);
-const opt = (name: string): string | undefined => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : undefined;
-};
-const REVIEWS = Number(opt('reviews') ?? 20000);
-const ROUNDS = Number(opt('rounds') ?? 3);
-const COMPARE_NODE = opt('compare-node');
+const REVIEWS = Number(argValue('reviews') ?? 20000);
+const ROUNDS = Number(argValue('rounds') ?? 3);
+const COMPARE_NODE = argValue('compare-node');
 const CONNECTIONS = 10;
 const CLI = join(ROOT, 'dist/cli/main.js');
 

@@ -11,6 +11,12 @@ import { parseAllDocuments } from 'yaml';
 
 export const ROOT = new URL('../', import.meta.url).pathname;
 
+/** The value given after `--name` on the benchmark's command line, if any. */
+export const argValue = (name: string): string | undefined => {
+  const i = process.argv.indexOf(`--${name}`, 2);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+};
+
 export const freePort = (): Promise<number> =>
   new Promise((resolve, reject) => {
     const s = createServer();
