@@ -25,6 +25,7 @@ import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
+import { review } from '../test/unit/policies/fixtures/objects.js';
 import { argValue, imageNodeFlags, ROOT } from './servers.js';
 
 const ROUNDS = Number(argValue('rounds') ?? 5);
@@ -48,20 +49,7 @@ meshedPod.request.object.spec.containers.push({ name: 'istio-proxy', image: 'doc
 const cluster = parseAllDocuments(await readFile(STATE, 'utf8'))
   .flatMap((d) => (d.toJS() as Json).items ?? [d.toJS()])
   .find((o: Json) => o.kind === 'AntflyCluster') as Json;
-const clusterReview = asUpdate({
-  apiVersion: 'admission.k8s.io/v1',
-  kind: 'AdmissionReview',
-  request: {
-    uid: '3c6f1e0a-9b2d-4f57-8e31-5a4d7c2b1f90',
-    kind: { group: 'antfly.io', version: 'v1', kind: 'AntflyCluster' },
-    resource: { group: 'antfly.io', version: 'v1', resource: 'antflyclusters' },
-    name: cluster.metadata.name,
-    namespace: cluster.metadata.namespace,
-    operation: 'UPDATE',
-    userInfo: { username: 'admin' },
-    object: cluster,
-  },
-});
+const clusterReview = asUpdate(review('AntflyCluster', cluster));
 
 const SHAPES: { name: string; webhook: 'mutate' | 'validate'; review: Json }[] = [
   { name: 'mutate-statefulset', webhook: 'mutate', review: sts },

@@ -27,6 +27,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startCluster } from '../test/e2e/lib/cluster.js';
 import { makeServingCert, MeshguardProcess, shippedWebhookConfigurations } from '../test/e2e/lib/webhook-env.js';
+import { review } from '../test/unit/policies/fixtures/objects.js';
 import { installCrds, stateObjects } from './cluster-setup.js';
 import { argValue, freePort, ROOT, waitReady } from './servers.js';
 
@@ -247,19 +248,8 @@ try {
   meshguards.meshguard = meshguard;
   ports.meshguard = meshguard.port;
   // What meshguard's /mutate answers for the benchmark's pod, for the null-patch arm.
-  const asked = await postJson(meshguard.port, '/mutate?timeout=5s', cert.caPem, {
-    apiVersion: 'admission.k8s.io/v1',
-    kind: 'AdmissionReview',
-    request: {
-      uid: 'bench-patch',
-      kind: { group: '', version: 'v1', kind: 'Pod' },
-      resource: { group: '', version: 'v1', resource: 'pods' },
-      namespace: NAMESPACE('meshguard').name,
-      operation: 'CREATE',
-      userInfo: { username: 'bench' },
-      object: { ...pod, metadata: { ...pod.metadata, namespace: NAMESPACE('meshguard').name, name: 'bench-patch' }, status: undefined },
-    },
-  });
+  const benchPod = { ...pod, metadata: { ...pod.metadata, namespace: NAMESPACE('meshguard').name, name: 'bench-patch' }, status: undefined };
+  const asked = await postJson(meshguard.port, '/mutate?timeout=5s', cert.caPem, review('Pod', benchPod, { uid: 'bench-patch' }));
   const patch = (asked as { response?: { patch?: string } }).response?.patch;
   const patchFile = join(dir, 'meshguard-patch.json');
   const patchJson = patch ? Buffer.from(patch, 'base64').toString('utf8') : '[]';
