@@ -88,3 +88,24 @@ t.test('check keeps compiled code on disk when it can, and answers the same when
     t.equal(r.stderr, '', `${name}: nothing on stderr`);
   }
 });
+
+t.test('--version loads none of the commands, and prints what it printed with all of them', async (t) => {
+  const run = (args: string[]) => {
+    const r = spawnSync(process.execPath, ['--import', HOOK, bin, ...args], { encoding: 'utf8' });
+    const line = r.stderr.split('\n').find((l) => l.startsWith('LOADED '));
+    return { status: r.status, stdout: r.stdout, loaded: JSON.parse(line?.slice('LOADED '.length) ?? '[]') as string[] };
+  };
+  const commandModules = (loaded: string[]) => loaded.filter((u) => /\/cli\/(serve|sync-status|check|analyze|inject|review|certs|rules)\.js$/.test(u));
+  for (const flag of ['--version', '-V']) {
+    const r = run([flag]);
+    t.equal(r.status, 0, `${flag} exits 0`);
+    t.match(r.stdout, /^\d+\.\d+\.\d+\n$/, `${flag} prints the version`);
+    t.ok(r.loaded.some((u) => u.endsWith('/cli/main.js')), 'the hook sees the modules loaded');
+    t.same(commandModules(r.loaded), [], `${flag} loads no command module`);
+  }
+  // With help asked for too, help needs every command; the answer is unchanged.
+  const both = run(['--help', '--version']);
+  t.equal(both.status, 0);
+  t.equal(both.stdout, run(['--version']).stdout);
+  t.equal(commandModules(both.loaded).length, 8, 'help loads all eight commands');
+});
