@@ -3,10 +3,15 @@
 // Two more servers show where the gap lies: bare Fastify doing the same (the framework's
 // share), and meshguard's server with admit() answering a fixed "allowed" (the shell's
 // share: the framework plus the log line and the metrics every review must have).
+// A fourth, the floor, is bare Fastify whose routes run meshguard's real admit() over the
+// same state and send its answer, with nothing else (bench/admission-load-floor.mjs): what
+// the decided stack plus the decision cost at the least. Where the floor misses a target,
+// no change to meshguard's shell can meet it; where it meets one, the gap between the floor
+// and meshguard is the shell's. Its answers are compared with meshguard's before the rounds.
 // Loopback only, keep-alive, each measurement bounded.
 //
 //   npm run build && node --import @tapjs/typescript/import bench/admission-load.ts [--duration 5] [--rounds 3] [--connections 10]
-//     [--only baseline,meshguard,...] [--before DIR]
+//     [--only baseline,meshguard,...] [--before DIR] [--reference-flags image|default]
 //
 // --before DIR adds a target "before": the meshguard built in DIR (a checkout of another
 // commit with its dist/ built), run exactly as this one, so that a change is measured
@@ -22,9 +27,17 @@
 // server process over its rounds / the requests it answered): on a shared machine the
 // requests/s of a round move by a third with what else runs, the CPU a request costs far
 // less, so the ratio of CPU per request to the baseline's is the figure to compare runs by.
+//
+// Node flags: meshguard runs with its image's (bench/servers.ts imageNodeFlags: a 4 MB
+// young generation and a capped old one). By default every other target runs with the same
+// flags, so that the ratios compare code under one runtime; --reference-flags default runs
+// the baseline, bare Fastify and the floor with node's defaults instead (the shell always
+// has meshguard's). The flags of each target are in the JSON's settings.nodeFlags.
 import autocannon from 'autocannon';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
+import { isDeepStrictEqual } from 'node:util';
 import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -43,6 +56,8 @@ const WARMUP = 2;
 const CONNECTIONS = flag('connections', 10);
 const BEFORE = argValue('before');
 const ONLY = argValue('only')?.split(',');
+const REFERENCE_FLAGS = argValue('reference-flags') ?? 'image';
+if (REFERENCE_FLAGS !== 'image' && REFERENCE_FLAGS !== 'default') throw new Error(`--reference-flags: image or default, not ${REFERENCE_FLAGS}`);
 const wanted = (name: string) => !ONLY || ONLY.includes(name) || name === 'baseline' || name === 'meshguard';
 
 interface Measurement {
@@ -155,13 +170,19 @@ if (!useDist) process.stderr.write('dist/ not built: running meshguard from sour
 /** A reference server of bench/ (PORT CERT KEY), on the same certificates as meshguard. */
 const reference = (script: string, port: number, nodeFlags: string[] = []) =>
   spawn(process.execPath, [...nodeFlags, join(ROOT, 'bench', script), String(port), certs.tlsCert, certs.tlsKey], { cwd: ROOT, stdio: 'ignore' });
+/** The node flags of each target that runs (see the header). */
+const nodeFlags: Record<string, string[]> = {};
+const referenceFlags = REFERENCE_FLAGS === 'image' ? NODE_FLAGS : [];
 const basePort = await freePort();
-const baseline = reference('admission-load-baseline.mjs', basePort);
+const baseline = reference('admission-load-baseline.mjs', basePort, (nodeFlags['baseline'] = referenceFlags));
 const fastifyPort = await freePort();
-const fastify = wanted('fastify') ? reference('admission-load-fastify.mjs', fastifyPort) : undefined;
-// The shell runs meshguard's compiled server, so only with dist/ built.
+const fastify = wanted('fastify') ? reference('admission-load-fastify.mjs', fastifyPort, (nodeFlags['fastify'] = referenceFlags)) : undefined;
+// The shell and the floor run meshguard's compiled code, so only with dist/ built.
 const shellPort = await freePort();
-const shell = useDist && wanted('shell') ? reference('admission-load-shell.mjs', shellPort, NODE_FLAGS) : undefined;
+const shell = useDist && wanted('shell') ? reference('admission-load-shell.mjs', shellPort, (nodeFlags['shell'] = NODE_FLAGS)) : undefined;
+const floorPort = await freePort();
+const floor = useDist && wanted('floor') ? reference('admission-load-floor.mjs', floorPort, (nodeFlags['floor'] = referenceFlags)) : undefined;
+if (!useDist) process.stderr.write('dist/ not built: no shell and no floor target\n');
 /** `meshguard serve` from `main` (a built main.js, or the sources with the TS loader) on `port`. */
 const serveMeshguard = async (main: string[], port: number, metricsPort: number) =>
   spawn(
@@ -178,25 +199,67 @@ const serveMeshguard = async (main: string[], port: number, metricsPort: number)
 const mgPort = await freePort();
 const mgMetricsPort = await freePort();
 const meshguard = await serveMeshguard(useDist ? [built] : [...loader, join(ROOT, 'cli/main.ts')], mgPort, mgMetricsPort);
+nodeFlags['meshguard'] = NODE_FLAGS;
 const beforePort = await freePort();
 const beforeMetricsPort = await freePort();
 const before = BEFORE ? await serveMeshguard([join(BEFORE, 'dist/cli/main.js')], beforePort, beforeMetricsPort) : undefined;
+if (before) nodeFlags['before'] = NODE_FLAGS;
 const stopAll = () => {
-  for (const c of [baseline, fastify, shell, meshguard, before]) if (c && c.exitCode === null) c.kill('SIGTERM');
+  for (const c of [baseline, fastify, shell, floor, meshguard, before]) if (c && c.exitCode === null) c.kill('SIGTERM');
 };
+
+/** One POST of `webhook`'s review to `port`: its HTTP status and parsed answer. */
+const answerOf = (port: number, webhook: Webhook): Promise<{ status: number; body: unknown }> =>
+  new Promise((resolve, reject) => {
+    const req = httpsRequest(
+      { host: '127.0.0.1', port, path: `/${webhook}?timeout=10s`, method: 'POST', servername: 'localhost', ca, agent: false, headers: { 'content-type': 'application/json' } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          try {
+            resolve({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) });
+          } catch (err) {
+            reject(err as Error);
+          }
+        });
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(REVIEWS[webhook]);
+  });
+
+/**
+ * The floor proves a limit only if it decides as meshguard does: one answer of each webhook
+ * from both, before any round, must be the same (status and AdmissionReview).
+ */
+async function sameAnswers(floorPort: number, meshguardPort: number): Promise<void> {
+  for (const webhook of ['mutate', 'validate'] as const) {
+    const [f, m] = await Promise.all([answerOf(floorPort, webhook), answerOf(meshguardPort, webhook)]);
+    if (f.status !== m.status || !isDeepStrictEqual(f.body, m.body))
+      throw new Error(
+        `the floor's answer to /${webhook} differs from meshguard's, so it is no floor of meshguard:\n` +
+          `  floor     HTTP ${f.status} ${JSON.stringify(f.body)}\n  meshguard HTTP ${m.status} ${JSON.stringify(m.body)}`,
+      );
+  }
+}
 process.on('exit', stopAll);
 
 try {
   await waitReady(baseline, basePort, { ca, what: 'baseline' });
   if (fastify) await waitReady(fastify, fastifyPort, { ca, what: 'bare Fastify' });
   if (shell) await waitReady(shell, shellPort, { ca, what: 'meshguard shell' });
+  if (floor) await waitReady(floor, floorPort, { ca, what: 'floor (bare Fastify + admit())' });
   await waitReady(meshguard, mgPort, { ca, what: 'meshguard' });
+  if (floor) await sameAnswers(floorPort, mgPort);
   if (before) await waitReady(before, beforePort, { ca, what: `meshguard of ${BEFORE}` });
   const results: Measurement[] = [];
   const targets: Target[] = [
     { name: 'baseline', pid: baseline.pid!, port: basePort },
     ...(fastify ? [{ name: 'fastify', pid: fastify.pid!, port: fastifyPort }] : []),
     ...(shell ? [{ name: 'shell', pid: shell.pid!, port: shellPort }] : []),
+    ...(floor ? [{ name: 'floor', pid: floor.pid!, port: floorPort }] : []),
     ...(before ? [{ name: 'before', pid: before.pid!, port: beforePort, metricsPort: beforeMetricsPort }] : []),
     { name: 'meshguard', pid: meshguard.pid!, port: mgPort, metricsPort: mgMetricsPort },
   ];
@@ -213,6 +276,8 @@ try {
     const ratio = (x: number) => Math.round(x * 1000) / 1000;
     const cpu = (mode: 'max' | 'fixed') => Object.fromEntries(targets.map((t) => [t.name, by(t.name, w, mode).cpuUsPerRequest]));
     const cpuRatio = (mode: 'max' | 'fixed') => Object.fromEntries(targets.map((t) => [t.name, ratio(by(t.name, w, mode).cpuUsPerRequest / by('baseline', w, mode).cpuUsPerRequest)]));
+    const floorThroughput = floor ? by('floor', w, 'max').requestsPerSec / by('baseline', w, 'max').requestsPerSec : NaN;
+    const floorP99 = floor ? by('floor', w, 'fixed').p99Ms / Math.max(by('baseline', w, 'fixed').p99Ms, 0.001) : NaN;
     return {
       webhook: w,
       throughputRatio: ratio(throughputRatio),
@@ -251,18 +316,33 @@ try {
           : {}),
       },
       targets: { throughput: throughputRatio >= 0.75, p99: p99Ratio <= 1.5, rss: peak < 120 },
+      // The floor against the same targets: a target the floor misses is out of reach on
+      // Fastify with this decision (the proof); one it meets leaves meshguard's gap to the
+      // floor to its shell.
+      ...(floor
+        ? {
+            floor: {
+              throughputRatio: ratio(floorThroughput),
+              p99RatioAtHalfLoad: ratio(floorP99),
+              cpuRatioToBaseline: { halfLoad: cpuRatio('fixed')['floor'], max: cpuRatio('max')['floor'] },
+              meshguardToFloorThroughputRatio: ratio(by('meshguard', w, 'max').requestsPerSec / by('floor', w, 'max').requestsPerSec),
+              meshguardToFloorCpuRatioAtHalfLoad: ratio(by('meshguard', w, 'fixed').cpuUsPerRequest / by('floor', w, 'fixed').cpuUsPerRequest),
+              meets: { throughput: floorThroughput >= 0.75, p99: floorP99 <= 1.5 },
+            },
+          }
+        : {}),
     };
   });
   const report = {
     when: new Date().toISOString(),
     node: process.version,
     cpus: (await import('node:os')).cpus().length,
-    settings: { roundSeconds: DURATION, rounds: ROUNDS, warmupSeconds: WARMUP, connections: CONNECTIONS, keepAlive: true, meshguardFrom: useDist ? 'dist' : 'sources', meshguardNodeFlags: NODE_FLAGS },
+    settings: { roundSeconds: DURATION, rounds: ROUNDS, warmupSeconds: WARMUP, connections: CONNECTIONS, keepAlive: true, meshguardFrom: useDist ? 'dist' : 'sources', meshguardNodeFlags: NODE_FLAGS, referenceFlags: REFERENCE_FLAGS, nodeFlags },
     bodyBytes: { mutate: Buffer.byteLength(REVIEWS.mutate), validate: Buffer.byteLength(REVIEWS.validate) },
     results,
     summary,
   };
-  const partial = ONLY !== undefined || BEFORE !== undefined;
+  const partial = ONLY !== undefined || BEFORE !== undefined || argValue('reference-flags') !== undefined;
   if (!partial) {
     await mkdir(join(ROOT, 'bench/results'), { recursive: true });
     await writeFile(join(ROOT, 'bench/results/admission-load.json'), `${JSON.stringify(report, null, 2)}\n`);
@@ -298,10 +378,18 @@ try {
         Object.entries(s.cpuUsPerRequest.halfLoad)
           .map(([t, us]) => `${t} ${us} µs${t === 'baseline' ? '' : ` (${s.cpuRatioToBaseline.halfLoad[t]}x)`}`)
           .join(', ') +
-        `; meshguard's own time in admit(): ${s.meshguardAdmitMeanUs.halfLoad} µs at half load, ${s.meshguardAdmitMeanUs.max} µs at full speed`,
+        `; meshguard's own time in admit(): ${s.meshguardAdmitMeanUs.halfLoad} µs at half load, ${s.meshguardAdmitMeanUs.max} µs at full speed` +
+        (s.floor === undefined
+          ? ''
+          : `\n${''.padEnd(9)} floor (bare Fastify + admit(), nothing else): throughput ${(s.floor.throughputRatio * 100).toFixed(1)}% of baseline, ` +
+            `CPU per request ${s.floor.cpuRatioToBaseline.halfLoad}x, p99 at half load ${s.floor.p99RatioAtHalfLoad}x; ` +
+            `the floor itself ${s.floor.meets.throughput ? 'meets' : 'MISSES'} 75% (${s.floor.meets.throughput ? "meshguard's gap to it is the shell's" : 'out of reach on Fastify with this decision'}) ` +
+            `and ${s.floor.meets.p99 ? 'meets' : 'MISSES'} 1.5x (${s.floor.meets.p99 ? "meshguard's gap to it is the shell's" : 'out of reach on Fastify with this decision'}); ` +
+            `meshguard ${(s.floor.meshguardToFloorThroughputRatio * 100).toFixed(1)}% of the floor's throughput, ${s.floor.meshguardToFloorCpuRatioAtHalfLoad}x its CPU per request`),
     ),
+    `node flags: ${Object.entries(nodeFlags).map(([t, f]) => `${t} ${f.length ? f.join(' ') : '(defaults)'}`).join('; ')}`,
   ];
-  process.stdout.write(`${lines.join('\n')}\n${partial ? '(--only/--before: bench/results/admission-load.json left as it was)' : 'wrote bench/results/admission-load.json'}\n`);
+  process.stdout.write(`${lines.join('\n')}\n${partial ? '(--only/--before/--reference-flags: bench/results/admission-load.json left as it was)' : 'wrote bench/results/admission-load.json'}\n`);
 } finally {
   stopAll();
 }
