@@ -14,6 +14,15 @@
 // judge), the floor under check; `floorRatioToJsYaml` is what the policy core alone adds
 // to the parse, which no change in cli/ takes back.
 //
+// The judgement alone (`judgementAlone`, up to 10k): parse-baseline.mjs judge-parts in the
+// same rounds times, inside one process, js-yaml's parse, importing the policy core and the
+// judgement of every document (cold, as check pays it once per document, and again warm).
+// At 1.5x, check may add half of js-yaml's time to the parse (`budgetMs`); the policy core's
+// import and judgement plus the cross-object rules' cost (check against --no-cross-object)
+// are work check cannot leave out, so where they exceed that budget (`overBudget`) the
+// target is out of reach of any change in cli/, and `judgeMsPerDocument` is what the
+// judgement would have to come down to.
+//
 // Targets: check at 10k <= 1.5x js-yaml; 100k in <= 10x the 10k time; peak RSS < 5x the
 // input + 150 MB; the List no slower than 1.5x the separate documents (linear); the
 // cross-object rules add at most 20% at 10k (crossObjectCost <= 1.2).
@@ -43,7 +52,12 @@ const runsFor = (size) => (size >= 100_000 ? Math.min(RUNS, 2) : RUNS);
 const run = (args) =>
   new Promise((resolve, reject) => {
     const start = process.hrtime.bigint();
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'] });
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    // Only judge-parts prints what is read (one JSON line); the others' output is dropped.
+    let stdout = '';
+    child.stdout.on('data', (d) => {
+      if (stdout.length < 4096) stdout += d;
+    });
     let peakKb = 0;
     const poll = () => {
       try {
@@ -59,7 +73,7 @@ const run = (args) =>
       clearInterval(timer);
       // check exits 1 when it has error findings: that is a result, not a failure.
       if (code !== 0 && code !== 1) return reject(new Error(`${args.join(' ')} exited with ${code}`));
-      resolve({ seconds: Number(process.hrtime.bigint() - start) / 1e9, peakMb: Math.round(peakKb / 102.4) / 10 });
+      resolve({ seconds: Number(process.hrtime.bigint() - start) / 1e9, peakMb: Math.round(peakKb / 102.4) / 10, stdout });
     });
   });
 
@@ -71,7 +85,7 @@ async function measure(subjects, runs) {
   const acc = Object.fromEntries(Object.keys(subjects).map((k) => [k, []]));
   for (let r = 0; r < runs; r++) for (const [name, args] of Object.entries(subjects)) acc[name].push(await run(args));
   return Object.fromEntries(
-    Object.entries(acc).map(([name, xs]) => [name, { seconds: median(xs.map((x) => x.seconds)), peakMb: Math.max(...xs.map((x) => x.peakMb)) }]),
+    Object.entries(acc).map(([name, xs]) => [name, { seconds: median(xs.map((x) => x.seconds)), peakMb: Math.max(...xs.map((x) => x.peakMb)), stdouts: xs.map((x) => x.stdout) }]),
   );
 }
 
@@ -95,6 +109,7 @@ const YAML = 'yaml parse (baseline)';
 const CHECK = 'meshguard check';
 const NO_CROSS = 'check --no-cross-object';
 const FLOOR = 'js-yaml + judgement (floor)';
+const PARTS = 'js-yaml + judgement, timed in parts';
 const results = { benchmark: 'check-throughput', runs: RUNS, node: process.version, checkNodeFlags: cliFlags, sizes: [] };
 for (const size of SIZES) {
   const dir = join(here, '.corpus', `docs-${size}`);
@@ -105,11 +120,15 @@ for (const size of SIZES) {
     ...(size <= 10_000 ? { [YAML]: [join(here, 'parse-baseline.mjs'), 'yaml', dir] } : {}),
     // With the CLI's node flags, as check runs.
     ...(size <= 10_000 ? { [FLOOR]: [...cliFlags, join(here, 'parse-baseline.mjs'), 'judge', dir] } : {}),
+    ...(size <= 10_000 ? { [PARTS]: [...cliFlags, join(here, 'parse-baseline.mjs'), 'judge-parts', dir] } : {}),
     [CHECK]: checkArgs(dir),
     // The 100k runs take a minute each; the cross-object target is stated at 10k.
     ...(size <= 10_000 ? { [NO_CROSS]: [...checkArgs(dir), '--no-cross-object'] } : {}),
   };
   const m = await measure(subjects, runsFor(size));
+  // Its own time is not a subject's: it runs the judgement twice. What it reads is its parts.
+  const parts = m[PARTS];
+  delete m[PARTS];
   const row = {
     documents: corpus.documents,
     bytes: corpus.bytes,
@@ -122,6 +141,32 @@ for (const size of SIZES) {
   if (row.seconds[YAML]) row.ratioToYaml = row.seconds[CHECK] / row.seconds[YAML];
   if (row.seconds[NO_CROSS]) row.crossObjectCost = row.seconds[CHECK] / row.seconds[NO_CROSS];
   if (row.seconds[FLOOR]) row.floorRatioToJsYaml = row.seconds[FLOOR] / row.seconds[JS_YAML];
+  if (parts) {
+    const lines = parts.stdouts.map((o) => JSON.parse(o));
+    const med = (k) => median(lines.map((l) => l[k]));
+    const [parseMs, importMs, viewMs, judgeMs, judgeWarmMs] = ['parseMs', 'importMs', 'viewMs', 'judgeMs', 'judgeWarmMs'].map(med);
+    const jsYamlMs = row.seconds[JS_YAML] * 1000;
+    const budgetMs = 0.5 * jsYamlMs;
+    const crossObjectMs = row.seconds[NO_CROSS] ? Math.max(0, (row.seconds[CHECK] - row.seconds[NO_CROSS]) * 1000) : 0;
+    const mustMs = importMs + judgeMs + crossObjectMs;
+    row.judgementAlone = {
+      judged: lines[0].judged,
+      parseMs,
+      importMs,
+      viewMs,
+      judgeMs,
+      judgeWarmMs,
+      judgeUsPerDocument: (judgeMs * 1000) / lines[0].judged,
+      judgeToJsYaml: judgeMs / jsYamlMs,
+      judgeWarmToJsYaml: judgeWarmMs / jsYamlMs,
+      budgetMs,
+      crossObjectMs,
+      overBudget: mustMs > budgetMs,
+      // What the judgement of one document may cost for check to reach 1.5x with nothing else
+      // of the CLI but the cross-object rules (negative: not even with a free judgement).
+      judgeUsPerDocumentAt15x: ((budgetMs - importMs - crossObjectMs) * 1000) / lines[0].judged,
+    };
+  }
   row.rssBudgetMb = Math.round((5 * corpus.bytes) / 1e6 + 150);
   row.rssWithinBudget = row.peakRssMb[CHECK] < row.rssBudgetMb;
   results.sizes.push(row);
@@ -168,6 +213,13 @@ for (const r of results.sizes) {
   console.log(`  check / js-yaml: ${r.ratioToJsYaml.toFixed(2)}x${r.ratioToYaml ? `   check / yaml: ${r.ratioToYaml.toFixed(2)}x` : ''}   check RSS budget ${r.rssBudgetMb} MB: ${r.rssWithinBudget ? 'within' : 'OVER'}`);
   if (r.crossObjectCost) console.log(`  cross-object rules: check / check --no-cross-object ${r.crossObjectCost.toFixed(2)}x`);
   if (r.floorRatioToJsYaml) console.log(`  floor (js-yaml + the policy core's judgement, no CLI) / js-yaml: ${r.floorRatioToJsYaml.toFixed(2)}x`);
+  const j = r.judgementAlone;
+  if (j)
+    console.log(
+      `  judgement alone (in-process, ${j.judged} documents judged): ${j.judgeMs.toFixed(0)} ms cold (${j.judgeToJsYaml.toFixed(2)}x js-yaml, ${j.judgeUsPerDocument.toFixed(1)} µs a document), ${j.judgeWarmMs.toFixed(0)} ms warm (${j.judgeWarmToJsYaml.toFixed(2)}x); ` +
+        `policy core import ${j.importMs.toFixed(0)} ms, cross-object rules ${j.crossObjectMs.toFixed(0)} ms; 1.5x leaves ${j.budgetMs.toFixed(0)} ms over js-yaml: ${j.overBudget ? 'OVER it without any other CLI cost' : 'within it'}; ` +
+        `the judgement would have to take ${j.judgeUsPerDocumentAt15x.toFixed(1)} µs a document`,
+    );
 }
 if (results.growth1kTo10k) console.log(`\ngrowth 1k -> 10k: check ${results.growth1kTo10k.toFixed(2)}x, js-yaml ${results.growthBaseline1kTo10k.toFixed(2)}x (10x documents)`);
 if (results.growth10kTo100k) console.log(`growth 10k -> 100k: check ${results.growth10kTo100k.toFixed(2)}x, js-yaml ${results.growthBaseline10kTo100k.toFixed(2)}x (target <= 10x)`);
