@@ -3,7 +3,7 @@
 // annotation), and gives the same answer either way.
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,19 +11,30 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const bin = join(root, 'dist', 'cli', 'main.js');
 
-// Prints, at exit, every module file the process loaded (import and require alike).
+// Writes, at exit, every module file the process loaded (import and require alike) to the
+// file named by MG_TEST_LOADED: a file, because a pipe may not take the whole list (it
+// reaches ~150 KB when help loads every command) before the process is gone.
 const HOOK = `data:text/javascript,${encodeURIComponent(`
 import { registerHooks } from 'node:module';
+import { writeFileSync } from 'node:fs';
 const loaded = [];
 registerHooks({ load(url, context, next) { loaded.push(url); return next(url, context); } });
-process.on('exit', () => process.stderr.write('LOADED ' + JSON.stringify(loaded) + '\\n'));
+process.on('exit', () => writeFileSync(process.env.MG_TEST_LOADED, JSON.stringify(loaded)));
 `)}`;
 
-const check = (file: string) => {
-  const r = spawnSync(process.execPath, ['--import', HOOK, bin, 'check', '--format', 'json', file], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
-  const line = r.stderr.split('\n').find((l) => l.startsWith('LOADED '));
-  return { status: r.status, stdout: r.stdout, loaded: JSON.parse(line?.slice('LOADED '.length) ?? '[]') as string[] };
+/** Runs the CLI with `args`; its exit status, stdout and the module files it loaded. */
+const traced = (args: string[]) => {
+  const dir = mkdtempSync(join(tmpdir(), 'meshguard-loaded-'));
+  try {
+    const file = join(dir, 'loaded.json');
+    const r = spawnSync(process.execPath, ['--import', HOOK, bin, ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', MG_TEST_LOADED: file } });
+    return { status: r.status, stdout: r.stdout, loaded: JSON.parse(readFileSync(file, 'utf8')) as string[] };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 };
+
+const check = (file: string) => traced(['check', '--format', 'json', file]);
 const yamlModules = (loaded: string[]) => loaded.filter((u) => u.includes('/node_modules/yaml/'));
 
 const cluster = (annotations: string) => `apiVersion: v1
@@ -90,11 +101,7 @@ t.test('check keeps compiled code on disk when it can, and answers the same when
 });
 
 t.test('--version loads none of the commands, and prints what it printed with all of them', async (t) => {
-  const run = (args: string[]) => {
-    const r = spawnSync(process.execPath, ['--import', HOOK, bin, ...args], { encoding: 'utf8' });
-    const line = r.stderr.split('\n').find((l) => l.startsWith('LOADED '));
-    return { status: r.status, stdout: r.stdout, loaded: JSON.parse(line?.slice('LOADED '.length) ?? '[]') as string[] };
-  };
+  const run = traced;
   const commandModules = (loaded: string[]) => loaded.filter((u) => /\/cli\/(serve|sync-status|check|analyze|inject|review|certs|rules)\.js$/.test(u));
   for (const flag of ['--version', '-V']) {
     const r = run([flag]);
