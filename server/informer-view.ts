@@ -37,6 +37,7 @@ import type { TargetProfile } from '../policies/targets/profile.js';
 import { analysisResources, indexResources, timestamp, type ResourceSpec } from './analysis-kinds.js';
 import { listPath } from './kube-request.js';
 import type { ManagedClusterView, ViewStatus } from './managed-view.js';
+import { SharedValues } from './shared-values.js';
 import { TargetPodIndex } from './target-pods.js';
 
 export type ChangeEvent = 'add' | 'update' | 'delete';
@@ -131,10 +132,26 @@ export const stripCluster = (ref: ClusterRef) => (o: KubeObject): KubeObject => 
   };
 };
 
-/** Replaces an object's contents in place (the informer's cache holds this very object). */
-const replaceContents = (target: Record<string, unknown>, source: Record<string, unknown>): void => {
-  for (const k of Object.keys(target)) delete target[k];
+/**
+ * Replaces an object's contents in place (the informer's cache holds this very object).
+ * Only the keys the stripped object lacks are deleted: deleting a property turns a V8
+ * object into a hash table, and deleting every key, as this did, made each cached pod
+ * ~400 B larger (1,185 against 778 B of heap per stripped pod; a pod keeps all its
+ * top-level keys, a list item is stripped a second time here).
+ */
+export const replaceContents = (target: Record<string, unknown>, source: Record<string, unknown>): void => {
+  for (const k of Object.keys(target)) if (!Object.hasOwn(source, k)) delete target[k];
   Object.assign(target, source);
+};
+
+/**
+ * stripPod for a cache: the pods of one workload share one (frozen) stripped spec
+ * (shared-values.ts), which the policies read as they read any other.
+ */
+export const stripPodSharing = (shared: SharedValues<NonNullable<Pod['spec']>>) => (o: KubeObject): Pod => {
+  const pod = stripPod(o as Pod);
+  pod.spec = shared.share(pod.spec!);
+  return pod;
 };
 
 // --- one informer per resource ---
@@ -281,6 +298,8 @@ export class InformerClusterView implements ClusterView, ManagedClusterView, Obj
   private readonly targetPods = new Map<string, TargetPodIndex>();
   /** Which of those indexes a pod resource feeds: its own profile's (by selector), or every one (all pods). */
   private readonly feeds = new Map<string, TargetPodIndex[]>();
+  /** The stripped pod specs the cached pods share. */
+  private readonly podSpecs = new SharedValues<NonNullable<Pod['spec']>>();
 
   constructor(opts: InformerViewOptions) {
     const kc = opts.kubeConfig;
@@ -341,7 +360,7 @@ export class InformerClusterView implements ClusterView, ManagedClusterView, Obj
               name: this.feed(`pods/${p.name}`, [this.targetPods.get(labelSelector)!]),
               path: '/api/v1/pods',
               labelSelector,
-              strip: (o) => stripPod(o as Pod),
+              strip: stripPodSharing(this.podSpecs),
               optional: false,
             },
             kc,
@@ -360,7 +379,7 @@ export class InformerClusterView implements ClusterView, ManagedClusterView, Obj
           {
             name: this.feed('pods', [...this.targetPods.values()]),
             path: '/api/v1/pods',
-            strip: (o) => stripPod(o as Pod),
+            strip: stripPodSharing(this.podSpecs),
             optional: false,
           },
           kc,
