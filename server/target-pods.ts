@@ -54,8 +54,19 @@ export class TargetPodIndex {
     return typeof cluster === 'string' && labelsMatch(labels, this.required) ? cluster : undefined;
   }
 
+  /**
+   * One object per distinct judgement ({counted, meshes}): a meshed pod's judgement is a
+   * new object and array each time, ~70 B per pod held for as long as the pod is.
+   */
+  private readonly judgements = new Map<string, PodInjection>();
+
   private judge(pod: Pod, namespace: string): PodInjection {
-    return podInjection(pod, namespaceInfo(namespace, this.namespaceOf(namespace)));
+    const injection = podInjection(pod, namespaceInfo(namespace, this.namespaceOf(namespace)));
+    const key = `${injection.counted}:${injection.meshes.join(',')}`;
+    const held = this.judgements.get(key);
+    if (held !== undefined) return held;
+    this.judgements.set(key, injection);
+    return injection;
   }
 
   /** A pod added or updated, as the cache now holds it. */
