@@ -287,6 +287,12 @@ try {
       // the baseline's maximum rate (the same offered load for all) and at full speed.
       cpuUsPerRequest: { halfLoad: cpu('fixed'), max: cpu('max') },
       cpuRatioToBaseline: { halfLoad: cpuRatio('fixed'), max: cpuRatio('max') },
+      // The share of one core each server was busy at half load (CPU per request x requests/s):
+      // a queue's p99 grows steeply with it, so a server that needs twice the baseline's CPU
+      // per request is nearly full at half the baseline's maximum rate, and its p99 shows that.
+      utilizationAtHalfLoad: Object.fromEntries(
+        targets.map((t) => [t.name, ratio((by(t.name, w, 'fixed').cpuUsPerRequest * by(t.name, w, 'fixed').requestsPerSec) / 1e6)]),
+      ),
       // The part of meshguard's CPU per request spent deciding, as the server itself times it.
       meshguardAdmitMeanUs: { halfLoad: by('meshguard', w, 'fixed').admitMeanUs, max: by('meshguard', w, 'max').admitMeanUs },
       // Not targets: where the gap lies. Bare Fastify against the baseline is the framework's
@@ -379,6 +385,10 @@ try {
           .map(([t, us]) => `${t} ${us} µs${t === 'baseline' ? '' : ` (${s.cpuRatioToBaseline.halfLoad[t]}x)`}`)
           .join(', ') +
         `; meshguard's own time in admit(): ${s.meshguardAdmitMeanUs.halfLoad} µs at half load, ${s.meshguardAdmitMeanUs.max} µs at full speed` +
+        `\n${''.padEnd(9)} busy share of a core at half load (CPU per request x requests/s; p99 follows it): ` +
+        Object.entries(s.utilizationAtHalfLoad)
+          .map(([t, u]) => `${t} ${u}`)
+          .join(', ') +
         (s.floor === undefined
           ? ''
           : `\n${''.padEnd(9)} floor (bare Fastify + admit(), nothing else): throughput ${(s.floor.throughputRatio * 100).toFixed(1)}% of baseline, ` +
