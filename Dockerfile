@@ -45,6 +45,10 @@ USER 65532:65532
 # 256 MB under the webhook's 512Mi): the rest is for buffers, code and the young generation,
 # so that the worst request body a client can send is collected before the kernel kills the
 # pod (test/fuzz/admission.test.ts runs the server this way and checks its peak RSS).
+# That cap is in NODE_OPTIONS, not on the command line: node applies command-line flags
+# after NODE_OPTIONS, so a cap here would silently override the one a Deployment sets
+# (manifests and chart set NODE_OPTIONS to this same default; test/manifests).
+ENV NODE_OPTIONS=--max-old-space-size-percentage=50
 EXPOSE 8443 9090 9091
-ENTRYPOINT ["node", "--max-semi-space-size=4", "--max-old-space-size-percentage=50", "/app/dist/cli/main.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=4", "/app/dist/cli/main.js"]
 CMD ["serve"]

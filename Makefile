@@ -45,7 +45,7 @@ node_modules deps: $(NODE_MODULES_STAMP)
 build: node_modules
 	npm run build
 
-# The same node flags as the image's ENTRYPOINT (Dockerfile); a manifests test keeps them equal.
+# The same node flags as the image (its ENTRYPOINT and NODE_OPTIONS, Dockerfile); a manifests test keeps them equal.
 # The example cluster view makes the two printed curl requests show a patch and a refusal
 # (test/integration/make-run.test.ts runs them).
 run: build

@@ -160,7 +160,7 @@ const dir = await mkdtemp(join(tmpdir(), 'meshguard-bench-'));
 const certs = await writeDevCerts(join(dir, 'certs'));
 const ca = await readFile(certs.caCert, 'utf8');
 
-// meshguard runs with the node flags of the image's ENTRYPOINT, so RSS is measured as deployed.
+// meshguard runs with the image's node flags as deployed (ENTRYPOINT and the manifests' NODE_OPTIONS), so RSS is measured as deployed.
 const NODE_FLAGS = imageNodeFlags();
 const loader = ['--import', '@tapjs/typescript/import'];
 const built = join(ROOT, 'dist/cli/main.js');

@@ -65,35 +65,45 @@ export async function waitReady(child: ChildProcess, port: number, opts: { ca?: 
 
 export type Container = 'webhook' | 'status-syncer';
 
-/** The memory request and limit of a container of manifests/base/deployment.yaml. */
-export const containerResources = (container: Container): { request?: string; limit?: string } => {
+/** A container of the Deployment in manifests/base/deployment.yaml. */
+const deployedContainer = (container: Container) => {
   const docs = parseAllDocuments(readFileSync(join(ROOT, 'manifests/base/deployment.yaml'), 'utf8')).map((d) => d.toJS());
   const deployment = docs.find((d) => d?.kind === 'Deployment');
-  const c = deployment?.spec?.template?.spec?.containers?.find((x: { name: string }) => x.name === container);
+  return deployment?.spec?.template?.spec?.containers?.find((x: { name: string }) => x.name === container);
+};
+
+/** The memory request and limit of a container of manifests/base/deployment.yaml. */
+export const containerResources = (container: Container): { request?: string; limit?: string } => {
+  const c = deployedContainer(container);
   return { request: c?.resources?.requests?.memory, limit: c?.resources?.limits?.memory };
+};
+
+/** The NODE_OPTIONS `container` is given in manifests/base/deployment.yaml, split into flags. */
+export const containerNodeOptions = (container: Container): string[] => {
+  const value = deployedContainer(container)?.env?.find((e: { name: string }) => e.name === 'NODE_OPTIONS')?.value as string | undefined;
+  return value?.split(' ').filter(Boolean) ?? [];
 };
 
 /** A quantity in Mi as bytes. */
 export const miBytes = (q: string | undefined): number | undefined => (q && /^\d+Mi$/.test(q) ? Number(q.slice(0, -2)) * 1024 * 1024 : undefined);
 
 /**
- * The node flags of the image's ENTRYPOINT as node applies them inside `container`, so memory
- * is measured as deployed: there `--max-old-space-size-percentage` is a share of the cgroup's
- * memory limit; here (no limit) it would be a share of the whole machine, so it becomes the
+ * The node flags `container` runs with as deployed: the image's ENTRYPOINT flags, then the
+ * NODE_OPTIONS manifests/base/deployment.yaml gives it (which replace the image's default).
+ * In the cluster `--max-old-space-size-percentage` is a share of the cgroup's memory limit;
+ * here (no limit) it would be a share of the whole machine, so it becomes the
  * `--max-old-space-size` the container gets.
  */
 export const imageNodeFlags = (container: Container = 'webhook'): string[] => {
   const entrypoint = /^ENTRYPOINT\s+(\[.*\])\s*$/m.exec(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'))?.[1];
   if (!entrypoint) throw new Error('Dockerfile: no exec-form ENTRYPOINT');
-  return (JSON.parse(entrypoint) as string[])
-    .filter((a) => a.startsWith('--'))
-    .map((flag) => {
-      const pct = /^--max-old-space-size-percentage=([\d.]+)$/.exec(flag)?.[1];
-      if (pct === undefined) return flag;
-      const limit = miBytes(containerResources(container).limit);
-      if (limit === undefined) throw new Error(`manifests/base/deployment.yaml: no memory limit in Mi on the ${container} container`);
-      return `--max-old-space-size=${Math.floor((limit / 1024 / 1024) * (Number(pct) / 100))}`;
-    });
+  return [...(JSON.parse(entrypoint) as string[]).filter((a) => a.startsWith('--')), ...containerNodeOptions(container)].map((flag) => {
+    const pct = /^--max-old-space-size-percentage=([\d.]+)$/.exec(flag)?.[1];
+    if (pct === undefined) return flag;
+    const limit = miBytes(containerResources(container).limit);
+    if (limit === undefined) throw new Error(`manifests/base/deployment.yaml: no memory limit in Mi on the ${container} container`);
+    return `--max-old-space-size=${Math.floor((limit / 1024 / 1024) * (Number(pct) / 100))}`;
+  });
 };
 
 export type Webhook = 'mutate' | 'validate';
