@@ -4,8 +4,8 @@
 // share), and meshguard's server with admit() answering a fixed "allowed" (the shell's
 // share: the framework plus the log line and the metrics every review must have).
 // A fourth, the floor, is bare Fastify whose routes run meshguard's real admit() over the
-// same state and send its answer, with nothing else (bench/admission-load-floor.mjs): what
-// the decided stack plus the decision cost at the least. Where the floor misses a target,
+// same state and send its answer, with nothing else (bench/admission-load-fastify.mjs
+// with `decide`): what the decided stack plus the decision cost at the least. Where the floor misses a target,
 // no change to meshguard's shell can meet it; where it meets one, the gap between the floor
 // and meshguard is the shell's. Its answers are compared with meshguard's before the rounds.
 // Loopback only, keep-alive, each measurement bounded.
@@ -168,8 +168,8 @@ const useDist = existsSync(built);
 if (!useDist) process.stderr.write('dist/ not built: running meshguard from sources (run `npm run build` for the real thing)\n');
 
 /** A reference server of bench/ (PORT CERT KEY), on the same certificates as meshguard. */
-const reference = (script: string, port: number, nodeFlags: string[] = []) =>
-  spawn(process.execPath, [...nodeFlags, join(ROOT, 'bench', script), String(port), certs.tlsCert, certs.tlsKey], { cwd: ROOT, stdio: 'ignore' });
+const reference = (script: string, port: number, nodeFlags: string[] = [], args: string[] = []) =>
+  spawn(process.execPath, [...nodeFlags, join(ROOT, 'bench', script), String(port), certs.tlsCert, certs.tlsKey, ...args], { cwd: ROOT, stdio: 'ignore' });
 /** The node flags of each target that runs (see the header). */
 const nodeFlags: Record<string, string[]> = {};
 const referenceFlags = REFERENCE_FLAGS === 'image' ? NODE_FLAGS : [];
@@ -181,7 +181,7 @@ const fastify = wanted('fastify') ? reference('admission-load-fastify.mjs', fast
 const shellPort = await freePort();
 const shell = useDist && wanted('shell') ? reference('admission-load-shell.mjs', shellPort, (nodeFlags['shell'] = NODE_FLAGS)) : undefined;
 const floorPort = await freePort();
-const floor = useDist && wanted('floor') ? reference('admission-load-floor.mjs', floorPort, (nodeFlags['floor'] = referenceFlags)) : undefined;
+const floor = useDist && wanted('floor') ? reference('admission-load-fastify.mjs', floorPort, (nodeFlags['floor'] = referenceFlags), ['decide']) : undefined;
 if (!useDist) process.stderr.write('dist/ not built: no shell and no floor target\n');
 /** `meshguard serve` from `main` (a built main.js, or the sources with the TS loader) on `port`. */
 const serveMeshguard = async (main: string[], port: number, metricsPort: number) =>
