@@ -28,16 +28,21 @@ export const meshedBy = (pod: PodFacts, ns: NamespaceInfo, mode: Mode, options: 
 const liveMeshedBy = (pod: PodFacts, ns: NamespaceInfo): MeshedBy[] => collect(pod, true, (name) => MESHES[name].isMeshed(pod, ns));
 
 const collect = (pod: PodFacts, live: boolean, decide: (mesh: MeshName) => Decision): MeshedBy[] => {
-  const out: MeshedBy[] = detectProxies(pod).map((p) => ({ mesh: p.mesh, reason: p.reason }));
-  const has = (m: MeshName): boolean => out.some((x) => x.mesh === m);
+  // Plain loops over at most five meshes: every judged pod and every watched pod comes here.
+  const out: MeshedBy[] = detectProxies(pod);
   for (const name of MESH_NAMES) {
     // A live sidecar mesh is meshing the pod exactly when its proxy was detected above.
-    if (has(name) || (live && MESHES[name].meshedByProxyOnly)) continue;
+    if (hasMesh(out, name) || (live && MESHES[name].meshedByProxyOnly)) continue;
     const d = decide(name);
     if (d.value) out.push({ mesh: name, reason: d.reason });
   }
   // A pod with an Istio sidecar is skipped by ztunnel: it is a sidecar pod, not an ambient one.
-  return has('istio') ? out.filter((x) => x.mesh !== 'istio-ambient') : out;
+  return hasMesh(out, 'istio') ? out.filter((x) => x.mesh !== 'istio-ambient') : out;
+};
+
+const hasMesh = (by: readonly MeshedBy[], mesh: MeshName): boolean => {
+  for (const b of by) if (b.mesh === mesh) return true;
+  return false;
 };
 
 /** Pods that count for a cluster's injection state: scheduled or running, not on their way out. */

@@ -67,7 +67,11 @@ export interface MeshRules {
    * for meshes that read a switch from either form.
    */
   annotationWarning?(key: string, value: string, labels?: StringMap): string | undefined;
-  /** Rules across annotations (e.g. a request above its limit): errors per key. */
+  /**
+   * Rules across annotations (e.g. a request above its limit): errors per key. Reads only
+   * keys this mesh owns (ownsAnnotationKey): checkAnnotations asks it only of annotations
+   * that hold one (a property test holds it to [] for any map without one).
+   */
   checkAnnotationSet?(annotations: StringMap): { key: string; message: string }[];
   /** Labels of this mesh whose value the mesh ignores: a warning per key. */
   labelWarnings?(labels: StringMap): { key: string; message: string }[];

@@ -2,10 +2,13 @@
 import { finding, type Finding, type Path } from '../findings.js';
 import type { StringMap } from '../k8s.js';
 import { MESHES, meshOfAnnotationKey, meshesOfAnnotations } from '../meshes/index.js';
-import { MESH_NAMES } from '../meshes/types.js';
+import { MESH_NAMES, type MeshName } from '../meshes/types.js';
 import { qualifiedNameError } from '../values/qualified-name.js';
 
 export const ISTIO_INJECT = 'sidecar.istio.io/inject';
+
+/** One bit per mesh, for the set of meshes whose keys an annotation map holds. */
+const MESH_BIT = Object.fromEntries(MESH_NAMES.map((m, i) => [m, 1 << i])) as Record<MeshName, number>;
 
 /**
  * Findings for a set of annotations found at `at` (the annotations map itself).
@@ -17,13 +20,19 @@ export const checkAnnotations = (
   opts: { labels?: StringMap; where: string; /** false: leave MG105 out */ switchForm?: boolean },
 ): Finding[] => {
   const out: Finding[] = [];
-  for (const [key, value] of Object.entries(annotations)) {
+  // The meshes that own at least one key, valid or not, in MESH_NAMES order: only their
+  // set rules can find anything (MeshRules.checkAnnotationSet), and only two of them can
+  // make MG104. Most objects name one mesh's keys or none.
+  let owners = 0;
+  for (const key of Object.keys(annotations)) {
+    const value = annotations[key]!;
+    const mesh = meshOfAnnotationKey(key);
+    if (mesh) owners |= MESH_BIT[mesh];
     const keyError = qualifiedNameError(key);
     if (keyError) {
       out.push(finding('MG102', `Annotation key ${JSON.stringify(key)} on ${opts.where} is not a valid Kubernetes qualified name: ${keyError}`, [...at, key]));
       continue;
     }
-    const mesh = meshOfAnnotationKey(key);
     if (!mesh) continue;
     const valueError = MESHES[mesh].checkAnnotation(key, value);
     if (valueError) {
@@ -34,9 +43,12 @@ export const checkAnnotations = (
     const warning = MESHES[mesh].annotationWarning?.(key, value, opts.labels);
     if (warning) out.push(finding('MG103', `${key}: ${JSON.stringify(value)} on ${opts.where}: ${warning}`, [...at, key], 'warning', `${key}=${JSON.stringify(value)}: ${warning}`.slice(0, 100)));
   }
-  for (const mesh of MESH_NAMES) {
-    for (const { key, message } of MESHES[mesh].checkAnnotationSet?.(annotations) ?? []) {
-      out.push(finding('MG103', `${key}: ${JSON.stringify(annotations[key])} on ${opts.where}: ${message}`, [...at, key]));
+  if (owners !== 0) {
+    for (const mesh of MESH_NAMES) {
+      if ((owners & MESH_BIT[mesh]) === 0) continue;
+      for (const { key, message } of MESHES[mesh].checkAnnotationSet?.(annotations) ?? []) {
+        out.push(finding('MG103', `${key}: ${JSON.stringify(annotations[key])} on ${opts.where}: ${message}`, [...at, key]));
+      }
     }
   }
   // Labels of a mesh are read beside its annotations (Istio's inject switch): the label path
@@ -52,8 +64,9 @@ export const checkAnnotations = (
       }
     }
   }
-  const meshes = meshesOfAnnotations(annotations);
-  if (meshes.size > 1) {
+  // Two meshes or more own keys (one bit is not a power of two): MG104 unless opt-outs leave one.
+  const meshes = (owners & (owners - 1)) !== 0 ? meshesOfAnnotations(annotations) : undefined;
+  if (meshes && meshes.size > 1) {
     const parts = [...meshes].map(([m, keys]) => `${MESHES[m].title} (${keys.join(', ')})`);
     out.push(
       finding(

@@ -9,7 +9,10 @@ import { labelsMatch } from '../../../policies/index/selectors.js';
 import { copyForWriting, type NamespaceInfo, type PodFacts, type StringMap } from '../../../policies/k8s.js';
 import { hasPrefix } from '../../../policies/meshes/common.js';
 import { detectProxies, MESHES, meshesOfAnnotations, meshOfAnnotationKey } from '../../../policies/meshes/index.js';
-import { MESH_NAMES, type MeshName } from '../../../policies/meshes/types.js';
+import { DEFAULT_MESH_OPTIONS, MESH_NAMES, type MeshName } from '../../../policies/meshes/types.js';
+import { meshedBy, type MeshedBy, type Mode } from '../../../policies/mesh-state.js';
+import { checkAnnotations, checkIstioSwitchForm } from '../../../policies/validation/annotations.js';
+import { nameError, prefixError, qualifiedNameError } from '../../../policies/values/qualified-name.js';
 import { GO_SPACE, goTrimSpace, isGoSpace } from '../../../policies/values/go-strings.js';
 
 // The seed is printed; replay a failure with FC_SEED=<seed>.
@@ -156,6 +159,124 @@ t.test('a mesh marked meshedByProxyOnly is meshing a live pod exactly when detec
       const found = detectProxies(p).map((d) => d.mesh);
       return marked.every((m) => MESHES[m].isMeshed(p, n).value === found.includes(m));
     }),
+    RUNS,
+  );
+});
+
+// Keys and values that reach every branch of checkAnnotations: each mesh's value rules, Istio's
+// rules across keys (a request above its limit, a readiness value that overflows the probe),
+// opt-outs, more than one mesh, keys that are not qualified names but carry a mesh's prefix.
+const ANNOTATION_KEYS = [
+  ...KEYS, 'sidecar.istio.io/proxyCPU', 'sidecar.istio.io/proxyCPULimit', 'sidecar.istio.io/proxyMemory', 'sidecar.istio.io/proxyMemoryLimit',
+  'readiness.status.sidecar.istio.io/periodSeconds', 'readiness.status.sidecar.istio.io/failureThreshold', 'status.sidecar.istio.io/port',
+  'traffic.sidecar.istio.io/includeOutboundPorts', 'sidecar.istio.io/interceptionMode', 'linkerd.io/inject', 'config.linkerd.io/opaque-ports',
+  'kuma.io/mesh', 'sidecar.istio.io/bad key', 'linkerd.io/a/b', 'Sidecar.istio.io/inject', 'example.com/x',
+];
+const ANNOTATION_VALUES = [...VALUES, '100m', '2', '500Mi', '1Gi', '3000000000', '0', ' 0', 'NONE', 'REDIRECT', '1,x', '-1', 'TRUE'];
+const annotationMap = fc.dictionary(
+  fc.oneof({ weight: 6, arbitrary: fc.constantFrom(...ANNOTATION_KEYS) }, { weight: 1, arbitrary: tricky }),
+  fc.oneof({ weight: 6, arbitrary: fc.constantFrom(...ANNOTATION_VALUES) }, { weight: 1, arbitrary: tricky }),
+  { maxKeys: 7 },
+);
+
+t.test('checkAnnotations answers as its definition: every mesh asked of every key and of the whole map', async (t) => {
+  // checkAnnotations before it asked only the meshes owning a key for their rules across keys
+  // and for MG104: each key's mesh found for valid keys only, every mesh's checkAnnotationSet,
+  // meshesOfAnnotations always.
+  const simple = (annotations: StringMap, at: readonly (string | number)[], opts: { labels?: StringMap; where: string; switchForm?: boolean }): Finding[] => {
+    const out: Finding[] = [];
+    const perKey = (key: string, value: string): Finding | undefined => {
+      const keyError = simpleQualifiedNameError(key);
+      const mesh = keyError ? undefined : MESH_NAMES.find((m) => MESHES[m].ownsAnnotationKey(key));
+      const valueError = mesh && MESHES[mesh].checkAnnotation(key, value);
+      const warning = mesh && !valueError ? MESHES[mesh].annotationWarning?.(key, value, opts.labels) : undefined;
+      const said = `${key}: ${JSON.stringify(value)} on ${opts.where}: `;
+      if (keyError) return finding('MG102', `Annotation key ${JSON.stringify(key)} on ${opts.where} is not a valid Kubernetes qualified name: ${keyError}`, [...at, key]);
+      if (valueError) return finding('MG103', said + valueError, [...at, key]);
+      return warning ? finding('MG103', said + warning, [...at, key], 'warning', `${key}=${JSON.stringify(value)}: ${warning}`.slice(0, 100)) : undefined;
+    };
+    out.push(...Object.entries(annotations).flatMap(([k, v]) => perKey(k, v) ?? []));
+    for (const mesh of MESH_NAMES)
+      for (const { key, message } of MESHES[mesh].checkAnnotationSet?.(annotations) ?? [])
+        out.push(finding('MG103', `${key}: ${JSON.stringify(annotations[key])} on ${opts.where}: ${message}`, [...at, key]));
+    if (opts.labels && at[at.length - 1] === 'annotations') {
+      const labelsAt = [...at.slice(0, -1), 'labels'];
+      for (const mesh of MESH_NAMES) {
+        for (const { key, message } of MESHES[mesh].labelErrors?.(opts.labels) ?? [])
+          out.push(finding('MG103', `label ${key}: ${JSON.stringify(opts.labels[key])} on ${opts.where}: ${message}`, [...labelsAt, key]));
+        for (const { key, message } of MESHES[mesh].labelWarnings?.(opts.labels) ?? [])
+          out.push(finding('MG103', `label ${key}: ${JSON.stringify(opts.labels[key])} on ${opts.where}: ${message}`, [...labelsAt, key], 'warning', `label ${key}=${JSON.stringify(opts.labels[key])} is ignored by the mesh`));
+      }
+    }
+    const meshes = meshesOfAnnotations(annotations);
+    if (meshes.size > 1) {
+      const parts = [...meshes].map(([m, keys]) => `${MESHES[m].title} (${keys.join(', ')})`);
+      out.push(finding('MG104', `${opts.where} carries annotations of more than one mesh: ${parts.join(' and ')}. A pod runs one mesh's proxy; keep the annotations of the mesh this namespace uses and remove the others.`, at));
+    }
+    if (opts.switchForm !== false) out.push(...checkIstioSwitchForm(annotations, at, opts));
+    return out;
+  };
+  const at = fc.constantFrom(['metadata', 'annotations'], ['spec', 'template', 'metadata', 'annotations'], ['spec', 'serviceMesh', 'annotations']);
+  const opts = fc.record({ labels: fc.option(annotationMap, { nil: undefined }), where: fc.constantFrom('Pod db/x', 'AntflyCluster db/ac'), switchForm: fc.option(fc.boolean(), { nil: undefined }) });
+  fc.assert(
+    fc.property(annotationMap, at, opts, (a, path, o) => JSON.stringify(checkAnnotations(a, [...path], o)) === JSON.stringify(simple(a, path, o))),
+    RUNS,
+  );
+});
+
+t.test("a mesh's checkAnnotationSet finds nothing in annotations that hold none of its keys", async (t) => {
+  const withSets = MESH_NAMES.filter((m) => MESHES[m].checkAnnotationSet);
+  t.ok(withSets.length > 0, `meshes with rules across keys: ${withSets.join(', ')}`);
+  fc.assert(
+    fc.property(annotationMap, (a) =>
+      withSets.every((m) => {
+        const foreign = Object.fromEntries(Object.entries(a).filter(([k]) => !MESHES[m].ownsAnnotationKey(k)));
+        return MESHES[m].checkAnnotationSet!(foreign).length === 0;
+      }),
+    ),
+    RUNS,
+  );
+});
+
+/** qualifiedNameError as it was written first: split at every "/". */
+const simpleQualifiedNameError = (key: string): string | undefined => {
+  const parts = key.split('/');
+  if (parts.length > 2) return `${JSON.stringify(key)} contains more than one "/"; a key is "prefix/name" or just "name"`;
+  if (parts.length === 1) return nameError(key);
+  return prefixError(parts[0]!) ?? nameError(parts[1]!);
+};
+
+t.test('qualifiedNameError answers as splitting the key at "/"', async (t) => {
+  const keyArb = fc.oneof(tricky, fc.constantFrom(...ANNOTATION_KEYS), fc.constantFrom('/', 'a/', '/a', 'a//b', 'A.b/c', 'a/B_c', `${'a'.repeat(254)}/x`, `x/${'b'.repeat(64)}`));
+  fc.assert(fc.property(keyArb, (k) => qualifiedNameError(k) === simpleQualifiedNameError(k)), RUNS);
+});
+
+t.test('meshedBy answers as its definition: proxies found, then each other mesh asked, ambient dropped beside Istio', async (t) => {
+  const simple = (pod: PodFacts, ns: NamespaceInfo, mode: Mode): MeshedBy[] => {
+    const out: MeshedBy[] = detectProxies(pod).map((p) => ({ mesh: p.mesh, reason: p.reason }));
+    const has = (m: MeshName): boolean => out.some((x) => x.mesh === m);
+    for (const name of MESH_NAMES) {
+      if (has(name) || (mode === 'live' && MESHES[name].meshedByProxyOnly)) continue;
+      const d = mode === 'live' ? MESHES[name].isMeshed(pod, ns) : MESHES[name].wouldMesh(pod, ns, DEFAULT_MESH_OPTIONS);
+      if (d.value) out.push({ mesh: name, reason: d.reason });
+    }
+    return has('istio') ? out.filter((x) => x.mesh !== 'istio-ambient') : out;
+  };
+  const container = fc.record(
+    { name: fc.constantFrom('app', 'istio-proxy', 'linkerd-proxy', 'consul-dataplane', 'envoy-sidecar', 'kuma-sidecar', 'istio-init'), restartPolicy: fc.constantFrom('Always', 'Never') },
+    { requiredKeys: ['name'] },
+  );
+  const meshMap = fc.dictionary(fc.constantFrom('istio-injection', 'istio.io/rev', 'istio.io/dataplane-mode', 'sidecar.istio.io/inject', 'linkerd.io/inject', 'kuma.io/sidecar-injection', 'consul.hashicorp.com/connect-inject', 'sidecar.istio.io/status'), fc.constantFrom(...VALUES), { maxKeys: 4 });
+  const pod: fc.Arbitrary<PodFacts> = fc.record({
+    labels: meshMap,
+    annotations: meshMap,
+    hostNetwork: fc.boolean(),
+    containers: fc.array(container, { maxLength: 3 }),
+    initContainers: fc.array(container, { maxLength: 2 }),
+  });
+  const ns: fc.Arbitrary<NamespaceInfo> = fc.record({ name: fc.constantFrom('db', 'kube-system'), labels: meshMap, annotations: meshMap, known: fc.boolean() });
+  fc.assert(
+    fc.property(pod, ns, fc.constantFrom('live', 'predict') as fc.Arbitrary<Mode>, (p, n, mode) => JSON.stringify(meshedBy(p, n, mode, DEFAULT_MESH_OPTIONS)) === JSON.stringify(simple(p, n, mode))),
     RUNS,
   );
 });
