@@ -22,7 +22,10 @@ export interface MeshedBy {
 
 /** Every mesh that meshes this pod, with why. Empty when unmeshed. */
 export const meshedBy = (pod: PodFacts, ns: NamespaceInfo, mode: Mode, options: MeshOptions): MeshedBy[] =>
-  mode === 'live' ? liveMeshedBy(pod, ns) : collect(pod, false, (name) => MESHES[name].wouldMesh(pod, ns, options));
+  mode === 'live' ? liveMeshedBy(pod, ns) : collect(pod, false, (name) => (MESHES[name].mayMesh(pod, ns, options) ? MESHES[name].wouldMesh(pod, ns, options) : NO));
+
+// A "no" whose reason meshedBy drops, for meshes that cannot take the pod (MeshRules.mayMesh).
+const NO: Decision = { value: false, reason: '' };
 
 /** meshedBy in live mode, which reads the pod as it runs and no injector's options. */
 const liveMeshedBy = (pod: PodFacts, ns: NamespaceInfo): MeshedBy[] => collect(pod, true, (name) => MESHES[name].isMeshed(pod, ns));

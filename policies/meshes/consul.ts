@@ -127,6 +127,8 @@ export const consul: MeshRules = {
   // consul-k8s selects namespaces in its Helm values, not by a namespace label or annotation.
   selectedByNamespace: () => false,
   wouldMesh,
+  // wouldMesh's yes: the inject annotation, connectInject.default without one, or the proxy.
+  mayMesh: (pod, _ns, options) => pod.annotations[CONSUL_INJECT] !== undefined || options.consulDefaultInject || consulProxy(pod) !== undefined,
   isMeshed: (pod) => isMeshed(pod),
   meshedByProxyOnly: true,
   checkAnnotation,

@@ -34,6 +34,8 @@ export const istioAmbient: MeshRules = {
     const sidecar = istioProxy(pod) ?? (istio.wouldMesh(pod, ns, options).value ? 'Istio would inject its sidecar' : undefined);
     return enrolment(pod, ns, sidecar);
   },
+  // enrolment's only yes needs one of the two labels.
+  mayMesh: (pod, ns) => pod.labels[DATAPLANE_MODE] === 'ambient' || ns.labels[DATAPLANE_MODE] === 'ambient',
   isMeshed: (pod, ns) => enrolment(pod, ns, istioProxy(pod)),
   checkAnnotation: () => undefined,
   optOut: { labels: { [DATAPLANE_MODE]: 'none' } },

@@ -294,6 +294,13 @@ export const istio: MeshRules = {
   ownsAnnotationKey: (key) => hasPrefix(key, PREFIXES) || KEYS.includes(key),
   selectedByNamespace: (ns) => ns.labels[ISTIO_INJECTION_NS_LABEL] !== undefined || ns.labels[ISTIO_REV] !== undefined,
   wouldMesh: (pod, ns) => wouldMesh(pod, ns),
+  // wouldMesh's yes: a namespace label, a pod label that selects the pod, or the proxy.
+  mayMesh: (pod, ns) =>
+    ns.labels[ISTIO_INJECTION_NS_LABEL] !== undefined ||
+    ns.labels[ISTIO_REV] !== undefined ||
+    pod.labels[ISTIO_REV] !== undefined ||
+    pod.labels[ISTIO_INJECT] === 'true' ||
+    istioProxy(pod) !== undefined,
   isMeshed: (pod) => isMeshed(pod),
   meshedByProxyOnly: true,
   checkAnnotation,

@@ -101,6 +101,8 @@ export const kuma: MeshRules = {
   ownsAnnotationKey: (key) => hasPrefix(key, PREFIXES),
   selectedByNamespace: (ns) => ns.labels[KUMA_INJECTION] !== undefined,
   wouldMesh: (pod, ns) => wouldMesh(pod, ns),
+  // wouldMesh's yes: the namespace label its webhooks select on, or the proxy.
+  mayMesh: (pod, ns) => ns.labels[KUMA_INJECTION] !== undefined || kumaProxy(pod) !== undefined,
   isMeshed: (pod) => isMeshed(pod),
   meshedByProxyOnly: true,
   checkAnnotation,

@@ -159,6 +159,8 @@ export const linkerd: MeshRules = {
   ownsAnnotationKey: (key) => hasPrefix(key, PREFIXES),
   selectedByNamespace: (ns) => ns.annotations[LINKERD_INJECT] !== undefined,
   wouldMesh: (pod, ns) => wouldMesh(pod, ns),
+  // wouldMesh's yes: an inject annotation that injects, on the namespace or the pod, or the proxy.
+  mayMesh: (pod, ns) => injects(ns.annotations[LINKERD_INJECT] ?? '') || injects(pod.annotations[LINKERD_INJECT] ?? '') || linkerdProxy(pod) !== undefined,
   isMeshed: (pod) => isMeshed(pod),
   meshedByProxyOnly: true,
   checkAnnotation,

@@ -51,6 +51,12 @@ export interface MeshRules {
   selectedByNamespace(ns: NamespaceInfo): boolean;
   /** Prediction: would this pod / template be meshed when created in `ns`? */
   wouldMesh(pod: PodFacts, ns: NamespaceInfo, options: MeshOptions): Decision;
+  /**
+   * False only where wouldMesh says no: what must hold for the mesh to take the pod at all
+   * (its proxy, or a switch that can select it). meshedBy asks it first, which spares the
+   * reason of every "no" it would drop (a property test holds false to imply no).
+   */
+  mayMesh(pod: PodFacts, ns: NamespaceInfo, options: MeshOptions): boolean;
   /** Live pods (after every mutating webhook ran): is it meshed now? Proxy for sidecar meshes, enrolment for ambient. */
   isMeshed(pod: PodFacts, ns: NamespaceInfo): Decision;
   /**

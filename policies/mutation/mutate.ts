@@ -101,7 +101,11 @@ const copyAlongPath = (obj: KubeObject, base: Path): { root: KubeObject; holder:
   return { root: root as KubeObject, holder: cur };
 };
 
-const escape = (seg: string | number): string => String(seg).replaceAll('~', '~0').replaceAll('/', '~1');
+const escape = (seg: string | number): string => {
+  const s = String(seg);
+  // Most path segments hold neither character: no new string for them.
+  return s.includes('~') || s.includes('/') ? s.replaceAll('~', '~0').replaceAll('/', '~1') : s;
+};
 
 const isMap = (v: unknown): v is Record<string, unknown> => isPlainObject(v);
 

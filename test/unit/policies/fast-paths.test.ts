@@ -9,7 +9,7 @@ import { labelsMatch } from '../../../policies/index/selectors.js';
 import { copyForWriting, type NamespaceInfo, type PodFacts, type StringMap } from '../../../policies/k8s.js';
 import { hasPrefix } from '../../../policies/meshes/common.js';
 import { detectProxies, MESHES, meshesOfAnnotations, meshOfAnnotationKey } from '../../../policies/meshes/index.js';
-import { DEFAULT_MESH_OPTIONS, MESH_NAMES, type MeshName } from '../../../policies/meshes/types.js';
+import { MESH_NAMES, type MeshName, type MeshOptions } from '../../../policies/meshes/types.js';
 import { meshedBy, type MeshedBy, type Mode } from '../../../policies/mesh-state.js';
 import { checkAnnotations, checkIstioSwitchForm } from '../../../policies/validation/annotations.js';
 import { nameError, prefixError, qualifiedNameError } from '../../../policies/values/qualified-name.js';
@@ -252,12 +252,12 @@ t.test('qualifiedNameError answers as splitting the key at "/"', async (t) => {
 });
 
 t.test('meshedBy answers as its definition: proxies found, then each other mesh asked, ambient dropped beside Istio', async (t) => {
-  const simple = (pod: PodFacts, ns: NamespaceInfo, mode: Mode): MeshedBy[] => {
+  const simple = (pod: PodFacts, ns: NamespaceInfo, mode: Mode, options: MeshOptions): MeshedBy[] => {
     const out: MeshedBy[] = detectProxies(pod).map((p) => ({ mesh: p.mesh, reason: p.reason }));
     const has = (m: MeshName): boolean => out.some((x) => x.mesh === m);
     for (const name of MESH_NAMES) {
       if (has(name) || (mode === 'live' && MESHES[name].meshedByProxyOnly)) continue;
-      const d = mode === 'live' ? MESHES[name].isMeshed(pod, ns) : MESHES[name].wouldMesh(pod, ns, DEFAULT_MESH_OPTIONS);
+      const d = mode === 'live' ? MESHES[name].isMeshed(pod, ns) : MESHES[name].wouldMesh(pod, ns, options);
       if (d.value) out.push({ mesh: name, reason: d.reason });
     }
     return has('istio') ? out.filter((x) => x.mesh !== 'istio-ambient') : out;
@@ -266,7 +266,14 @@ t.test('meshedBy answers as its definition: proxies found, then each other mesh 
     { name: fc.constantFrom('app', 'istio-proxy', 'linkerd-proxy', 'consul-dataplane', 'envoy-sidecar', 'kuma-sidecar', 'istio-init'), restartPolicy: fc.constantFrom('Always', 'Never') },
     { requiredKeys: ['name'] },
   );
-  const meshMap = fc.dictionary(fc.constantFrom('istio-injection', 'istio.io/rev', 'istio.io/dataplane-mode', 'sidecar.istio.io/inject', 'linkerd.io/inject', 'kuma.io/sidecar-injection', 'consul.hashicorp.com/connect-inject', 'sidecar.istio.io/status'), fc.constantFrom(...VALUES), { maxKeys: 4 });
+  const meshMap = fc.dictionary(
+    fc.constantFrom(
+      'istio-injection', 'istio.io/rev', 'istio.io/dataplane-mode', 'sidecar.istio.io/inject', 'linkerd.io/inject', 'kuma.io/sidecar-injection', 'kuma.io/sidecar-injected',
+      'consul.hashicorp.com/connect-inject', 'consul.hashicorp.com/connect-inject-status', 'consul.hashicorp.com/transparent-proxy', 'sidecar.istio.io/status', 'app',
+    ),
+    fc.constantFrom(...VALUES, 'ingress', 'consul', 'injected'),
+    { maxKeys: 5 },
+  );
   const pod: fc.Arbitrary<PodFacts> = fc.record({
     labels: meshMap,
     annotations: meshMap,
@@ -274,9 +281,23 @@ t.test('meshedBy answers as its definition: proxies found, then each other mesh 
     containers: fc.array(container, { maxLength: 3 }),
     initContainers: fc.array(container, { maxLength: 2 }),
   });
-  const ns: fc.Arbitrary<NamespaceInfo> = fc.record({ name: fc.constantFrom('db', 'kube-system'), labels: meshMap, annotations: meshMap, known: fc.boolean() });
+  const ns: fc.Arbitrary<NamespaceInfo> = fc.record({ name: fc.constantFrom('db', 'kube-system', 'kuma-system'), labels: meshMap, annotations: meshMap, known: fc.boolean() });
+  const options: fc.Arbitrary<MeshOptions> = fc.record({ consulDefaultInject: fc.boolean() });
   fc.assert(
-    fc.property(pod, ns, fc.constantFrom('live', 'predict') as fc.Arbitrary<Mode>, (p, n, mode) => JSON.stringify(meshedBy(p, n, mode, DEFAULT_MESH_OPTIONS)) === JSON.stringify(simple(p, n, mode))),
+    fc.property(pod, ns, fc.constantFrom('live', 'predict') as fc.Arbitrary<Mode>, options, (p, n, mode, o) => JSON.stringify(meshedBy(p, n, mode, o)) === JSON.stringify(simple(p, n, mode, o))),
     RUNS,
   );
+  // Each mesh's mayMesh is false only where its wouldMesh says no; every mesh says yes somewhere.
+  const yesSeen = new Set<MeshName>();
+  fc.assert(
+    fc.property(pod, ns, options, (p, n, o) =>
+      MESH_NAMES.every((m) => {
+        const d = MESHES[m].wouldMesh(p, n, o);
+        if (d.value) yesSeen.add(m);
+        return MESHES[m].mayMesh(p, n, o) || !d.value;
+      }),
+    ),
+    { ...RUNS, numRuns: 3000 },
+  );
+  t.same([...yesSeen].sort(), [...MESH_NAMES].sort(), 'the generated pods reach every mesh\'s yes');
 });
