@@ -15,12 +15,12 @@ export const PARALLEL_MIN_BYTES = 2 * 1024 * 1024;
 
 /**
  * From this much YAML on, what a run keeps past each file (the index's objects, the
- * findings) is copied compactly (Partition's `compact`). Below it the parsed objects are
- * kept, for 15-20% less main-thread CPU. Kept as parsed, they hold ~2.5x the heap (10k
- * bench documents, 7.8 MB: 29 MB retained against 11 MB) and peak RSS rose from 141-154 MB
- * to 156-185 MB on a loaded machine: too close to the bound check keeps at every size
- * (5x the input + 150 MB, docs/operations.md; 189 MB there). At this size the parsed
- * objects stay far under it.
+ * findings) is copied compactly (Partition's `compact`, cli/compact-copy.ts). Below it the
+ * parsed objects are kept, which saves the copies (10k bench documents: 55-90 ms) for ~1.5x
+ * the heap they hold (32 MB against 22 MB) and the text of every file: at 10k peak RSS was
+ * 156-185 MB against 141-154 MB with the (JSON) copies on a loaded machine, too close to the bound check keeps at
+ * every size (5x the input + 150 MB, docs/operations.md; 189 MB there). At this size the
+ * parsed objects stay far under it.
  */
 export const COMPACT_MIN_BYTES = 4 * 1024 * 1024;
 
