@@ -121,6 +121,16 @@ t.test('--state is part of the view from the first file on', async (t) => {
   t.same(await partitioned(dir, state, 'default'), { rejudged: 0, judged: want.judged });
 });
 
+t.test('the cross-object rules read the compact copies as they read the parsed objects', async (t) => {
+  // The write-up's cluster: webhooks, monitors and a NetworkPolicy the MG3xx rules flag.
+  const dir = new URL('../../cli/fixtures/pi-cluster/base/', import.meta.url).pathname;
+  const want = await reference(dir, [], 'default');
+  t.ok(want.findings.filter((f) => f.rule.startsWith('MG3')).length >= 3, 'the cross-object rules have findings');
+  // Kept as parsed (a small input) and copied compactly (a large one).
+  t.same(await checkFiles([dir], [], DEFAULT_CONFIG, 'default', 1, true, Infinity), want);
+  t.same(await checkFiles([dir], [], DEFAULT_CONFIG, 'default', 1, true, 0), want);
+});
+
 // --- the property: any order and split of a realistic manifest set ---
 
 /** The corpus' documents as separate texts. */
