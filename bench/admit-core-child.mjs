@@ -6,6 +6,7 @@
 //
 //   node [flags] bench/admit-core-child.mjs DIST SHAPES.json time REVIEWS
 //   node --expose-gc --min-semi-space-size=64 --max-semi-space-size=64 bench/admit-core-child.mjs DIST SHAPES.json alloc
+//   node [flags] bench/admit-core-child.mjs DIST SHAPES.json cold N SHAPE
 //
 // time: µs per review, each review timed on its own on a body parsed just before it
 // (outside the timed part: the server's body parser hands admit() a body still in the
@@ -16,6 +17,9 @@
 // review, as the growth of the used heap over a batch small enough that no garbage
 // collection runs inside it (the young generation is made larger than the batch), median
 // of several batches.
+// cold: the first N reviews of one shape in a process that has run no admit() yet, each
+// timed on its own: what a freshly started server (or a rollout's new pod) pays before V8
+// has compiled and optimized the policy core. The mean over the N and the first review.
 // Prints one JSON line: per shape its numbers and the answer (to compare builds).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -50,6 +54,23 @@ const answerOf = (s) => {
 };
 
 const out = {};
+if (mode === 'cold') {
+  const n = Number(reviewsArg);
+  const s = shapes.find((x) => x.name === process.argv[6]);
+  const ctx = ctxOf(s);
+  let sum = 0;
+  let first = 0;
+  for (let i = 0; i < n; i++) {
+    const body = JSON.parse(s.body);
+    const t0 = process.hrtime.bigint();
+    admit(body, s.webhook, ctx);
+    const t = Number(process.hrtime.bigint() - t0) / 1000;
+    if (i === 0) first = t;
+    sum += t;
+  }
+  process.stdout.write(`${JSON.stringify({ [s.name]: { coldMeanUs: sum / n, firstUs: first } })}\n`);
+  process.exit(0);
+}
 // Warm-up: every shape before any is measured, as in a server.
 for (const s of shapes) run(s, 3000);
 if (mode === 'time') {

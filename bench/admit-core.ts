@@ -2,7 +2,9 @@
 // log line) over the reviews the admission benchmark posts and a few other shapes, in a
 // warm loop. µs per review (mean and median, each review timed on a freshly parsed body)
 // and bytes allocated per review; each shape's median over rounds, each round in a fresh
-// process (bench/admit-core-child.mjs).
+// process (bench/admit-core-child.mjs). And cold: the mean µs of the first --cold N (50)
+// reviews of each shape in a process that has run no admit() yet (a new server's first
+// reviews), and the very first review's µs; medians over the rounds.
 //
 //   npm run build && node --import @tapjs/typescript/import bench/admit-core.ts [--before DIR] [--rounds 5] [--reviews 20000]
 //
@@ -31,6 +33,7 @@ import { argValue, imageNodeFlags, ROOT } from './servers.js';
 const ROUNDS = Number(argValue('rounds') ?? 5);
 const REVIEWS = Number(argValue('reviews') ?? 20000);
 const BEFORE = argValue('before');
+const COLD = Number(argValue('cold') ?? 50);
 const CHILD = join(ROOT, 'bench/admit-core-child.mjs');
 const STATE = join(ROOT, 'examples/state.yaml');
 
@@ -67,8 +70,9 @@ await writeFile(shapesFile, JSON.stringify(SHAPES.map((s) => ({ name: s.name, we
 const targets = [{ name: 'current', dist: join(ROOT, 'dist') }, ...(BEFORE ? [{ name: 'before', dist: join(BEFORE, 'dist') }] : [])];
 
 /** The child's numbers for one build: shape → numbers. */
-const child = (flags: string[], dist: string, mode: 'time' | 'alloc'): Json => {
-  const r = spawnSync(process.execPath, [...flags, CHILD, dist, shapesFile, mode, String(REVIEWS)], { encoding: 'utf8', maxBuffer: 1 << 26 });
+const child = (flags: string[], dist: string, mode: 'time' | 'alloc' | 'cold', shape?: string): Json => {
+  const n = mode === 'cold' ? COLD : REVIEWS;
+  const r = spawnSync(process.execPath, [...flags, CHILD, dist, shapesFile, mode, String(n), ...(shape ? [shape] : [])], { encoding: 'utf8', maxBuffer: 1 << 26 });
   if (r.status !== 0) throw new Error(`admit-core-child ${mode} on ${dist} failed (exit ${r.status}): ${r.stderr.slice(-2000)}`);
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as Json;
 };
@@ -99,6 +103,18 @@ for (let r = 0; r < ROUNDS; r++) {
     }
   }
 }
+// Cold: one process per shape, build and round, the builds taking turns.
+const cold: Record<string, Record<string, { mean: number[]; first: number[] }>> = {};
+for (const t of targets) cold[t.name] = Object.fromEntries(SHAPES.map((s) => [s.name, { mean: [], first: [] }]));
+for (let r = 0; r < ROUNDS; r++) {
+  for (const s of SHAPES) {
+    for (const t of targets) {
+      const res = child(flags, t.dist, 'cold', s.name)[s.name];
+      cold[t.name]![s.name]!.mean.push(res.coldMeanUs);
+      cold[t.name]![s.name]!.first.push(res.firstUs);
+    }
+  }
+}
 const alloc: Record<string, Json> = {};
 for (const t of targets) alloc[t.name] = child(['--expose-gc', '--min-semi-space-size=64', '--max-semi-space-size=64'], t.dist, 'alloc');
 
@@ -108,6 +124,8 @@ const shapes = SHAPES.map((s) => {
     medianUsPerReview: round(median(med[t]![s.name]!)),
     meanUsRounds: mean[t]![s.name]!.map((x) => round(x)),
     bytesPerReview: Math.round(alloc[t]![s.name].bytes),
+    coldMeanUsFirstN: round(median(cold[t]![s.name]!.mean)),
+    coldFirstReviewUs: round(median(cold[t]![s.name]!.first)),
   });
   const now = of('current');
   const answer = JSON.parse(answers.current![s.name]!) as Json;
@@ -118,6 +136,7 @@ const shapes = SHAPES.map((s) => {
     row.meanRatioToBefore = round(now.meanUsPerReview / before.meanUsPerReview, 3);
     row.medianRatioToBefore = round(now.medianUsPerReview / before.medianUsPerReview, 3);
     row.bytesRatioToBefore = round(now.bytesPerReview / before.bytesPerReview, 3);
+    row.coldRatioToBefore = round(now.coldMeanUsFirstN / before.coldMeanUsFirstN, 3);
     row.sameAnswer = answers.current![s.name] === answers.before![s.name];
   }
   return row;
@@ -126,20 +145,21 @@ const shapes = SHAPES.map((s) => {
 const report = {
   when: new Date().toISOString(),
   node: process.version,
-  settings: { rounds: ROUNDS, reviewsPerRound: REVIEWS, nodeFlags: flags, before: BEFORE ?? null },
+  settings: { rounds: ROUNDS, reviewsPerRound: REVIEWS, coldReviews: COLD, nodeFlags: flags, before: BEFORE ?? null },
   shapes,
 };
 await mkdir(join(ROOT, 'bench/results'), { recursive: true });
 await writeFile(join(ROOT, 'bench/results/admit-core.json'), `${JSON.stringify(report, null, 2)}\n`);
 
-const cell = (r: Json) => `${String(r.meanUsPerReview).padStart(7)} ${String(r.medianUsPerReview).padStart(7)} µs ${String(r.bytesPerReview).padStart(6)} B`;
+const cell = (r: Json) =>
+  `${String(r.meanUsPerReview).padStart(7)} ${String(r.medianUsPerReview).padStart(7)} µs ${String(r.bytesPerReview).padStart(6)} B, cold ${String(r.coldMeanUsFirstN).padStart(7)} µs`;
 const lines = [
-  `admit() per review: mean and median µs (each the median of ${ROUNDS} rounds of ${REVIEWS}), bytes allocated${BEFORE ? `; before = ${BEFORE}` : ''}`,
+  `admit() per review: mean and median µs (each the median of ${ROUNDS} rounds of ${REVIEWS}), bytes allocated, cold: mean µs of the first ${COLD} in a fresh process${BEFORE ? `; before = ${BEFORE}` : ''}`,
   ...shapes.map(
     (s) =>
       `  ${s.shape.padEnd(28)} ${String(s.decision).padEnd(8)} ${cell(s.current)}` +
       (s.before
-        ? `   before ${cell(s.before)}   ratio ${s.meanRatioToBefore} / ${s.medianRatioToBefore} / ${s.bytesRatioToBefore}${s.sameAnswer ? '' : '   ANSWER DIFFERS'}`
+        ? `   before ${cell(s.before)}   ratio ${s.meanRatioToBefore} / ${s.medianRatioToBefore} / ${s.bytesRatioToBefore} / cold ${s.coldRatioToBefore}${s.sameAnswer ? '' : '   ANSWER DIFFERS'}`
         : ''),
   ),
   'wrote bench/results/admit-core.json',
