@@ -26,7 +26,8 @@ export const groupOf = (apiVersion: string | undefined): string => {
 
 /** The path of the pod template inside a workload kind, [] for a Pod, undefined for other kinds. */
 export const templatePathOf = (apiVersion: string | undefined, kind: string | undefined): Path | undefined => {
-  const entry = kind ? TEMPLATE_PATHS[kind] : undefined;
+  // Own keys only: a kind such as "constructor" would otherwise read Object.prototype.
+  const entry = kind && Object.hasOwn(TEMPLATE_PATHS, kind) ? TEMPLATE_PATHS[kind] : undefined;
   if (!entry || !entry.groups.includes(groupOf(apiVersion))) return undefined;
   return entry.path;
 };

@@ -203,6 +203,17 @@ t.test('not a target: allowed, nothing else', async (t) => {
   }
 });
 
+t.test("a kind named like an Object.prototype property (constructor, toString) is not a target, not an internal error", async (t) => {
+  for (const kind of ['constructor', 'toString', 'hasOwnProperty', '__proto__']) {
+    const obj = { apiVersion: 'v1', kind, metadata: { name: 'x', namespace: 'db' } };
+    for (const webhook of ['mutate', 'validate'] as const) {
+      const out = admit(review(kind, obj), webhook, ctx(V));
+      t.equal(out.decision, 'skipped', `${kind} on /${webhook}`);
+      t.same(out.review.response, { uid: '705ab4f5-6393-11e8-b7cc-42010a800002', allowed: true });
+    }
+  }
+});
+
 t.test('an empty annotations: in the template (null) is read as absent, not as a bad object', async (t) => {
   const sent = statefulSet(antflyLabels());
   (sent.spec.template.metadata as Record<string, unknown>).annotations = null;
