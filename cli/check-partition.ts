@@ -17,7 +17,7 @@ import { mayBeJudged } from '../policies/review.js';
 import { MG_ERR_INPUT_READ } from '../policies/errors.js';
 import { parseManifests, readTextFileSync, type SourceDoc } from './inputs.js';
 import { LineIndex } from './source-map.js';
-import { compactCopy } from './compact-copy.js';
+import { compactCopy, jsonCopyAll } from './compact-copy.js';
 import { buildView, judgeDocument, placed, type CheckResult, type LocatedFinding } from './run-checks.js';
 
 export interface FileRef {
@@ -70,10 +70,11 @@ class RecordingView implements ClusterView {
 }
 
 /**
- * What a share keeps past its file, copied so that it keeps none of the file's text and
- * takes about two thirds of the memory (cli/compact-copy.ts).
+ * How a share keeps what outlives its file (cli/check-files.ts chooses by input size): as
+ * parsed, or copied so that it keeps none of the file's text (cli/compact-copy.ts),
+ * structurally or, smaller and slower, through JSON.
  */
-const compactedAll = <T>(vs: T[]): T[] => vs.map(compactCopy);
+export type Compaction = 'none' | 'copy' | 'json';
 
 /** One judged document of a file: its findings, or undefined until it is judged with the whole view. */
 interface Slot {
@@ -125,12 +126,12 @@ export class Partition {
     /** Where objects that name no namespace are stored and judged (check -n). */
     private readonly namespace: string,
     /**
-     * Whether what is kept past its file is copied compactly (compactedAll): about two thirds
-     * of the memory (10k bench documents: 22 MB of heap held against 32 MB), for 55-90 ms of
-     * a 10k run. Without it the objects and findings are the parsed ones, and the text of
-     * every file stays alive through them (cli/check-files.ts decides by size).
+     * How what is kept past its file is copied (10k bench documents: 32 MB of heap held as
+     * parsed, 22 MB as structural copies made in 55-90 ms, 16 MB through JSON in 155-230
+     * ms). Kept as parsed, the objects and findings keep the text of every file alive
+     * (cli/check-files.ts decides by size).
      */
-    private readonly compact = true,
+    private readonly compact: Compaction = 'copy',
   ) {
     this.view = new PlainObjectIndex(state.map((s) => placed(s.object, namespace)));
   }
@@ -204,7 +205,7 @@ export class Partition {
   }
 
   private compacted<T>(vs: T[]): T[] {
-    return this.compact ? compactedAll(vs) : vs;
+    return this.compact === 'copy' ? vs.map(compactCopy) : this.compact === 'json' ? jsonCopyAll(vs) : vs;
   }
 
   /**

@@ -3,7 +3,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { PolicyConfig } from '../policies/config.js';
 import type { KubeObject } from '../policies/k8s.js';
 import { InputError } from './inputs.js';
-import { Partition, type ContextObject, type FileRef } from './check-partition.js';
+import { Partition, type Compaction, type ContextObject, type FileRef } from './check-partition.js';
 
 interface Start {
   files: FileRef[];
@@ -11,7 +11,7 @@ interface Start {
   crossObject: boolean;
   state: { object: KubeObject }[];
   namespace: string;
-  compact: boolean;
+  compact: Compaction;
 }
 
 const port = parentPort!;

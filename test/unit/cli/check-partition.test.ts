@@ -126,9 +126,10 @@ t.test('the cross-object rules read the compact copies as they read the parsed o
   const dir = new URL('../../cli/fixtures/pi-cluster/base/', import.meta.url).pathname;
   const want = await reference(dir, [], 'default');
   t.ok(want.findings.filter((f) => f.rule.startsWith('MG3')).length >= 3, 'the cross-object rules have findings');
-  // Kept as parsed (a small input) and copied compactly (a large one).
-  t.same(await checkFiles([dir], [], DEFAULT_CONFIG, 'default', 1, true, Infinity), want);
-  t.same(await checkFiles([dir], [], DEFAULT_CONFIG, 'default', 1, true, 0), want);
+  // Kept as parsed (a small input), copied structurally (a large one) and through JSON (the largest).
+  t.same(await checkFiles([dir], [], DEFAULT_CONFIG, 'default', 1, true, Infinity, Infinity), want);
+  t.same(await checkFiles([dir], [], DEFAULT_CONFIG, 'default', 1, true, 0, Infinity), want);
+  t.same(await checkFiles([dir], [], DEFAULT_CONFIG, 'default', 1, true, 0, 0), want);
 });
 
 // --- the property: any order and split of a realistic manifest set ---
@@ -187,13 +188,16 @@ t.test('any order and split of the documents gives the answer of judging each ag
             writeFileSync(join(dir, `part-${f}.yaml`), text);
           });
           const want = await reference(dir, [], namespace);
-          // Kept as parsed (a small input) and copied compactly (a large one): the same answer.
-          const got = await checkFiles([dir], [], DEFAULT_CONFIG, namespace, 1, true, Infinity);
-          const compacted = await checkFiles([dir], [], DEFAULT_CONFIG, namespace, 1, true, 0);
+          // Kept as parsed (a small input), copied structurally (a large one) and through JSON
+          // (the largest): the same answer.
+          const got = await checkFiles([dir], [], DEFAULT_CONFIG, namespace, 1, true, Infinity, Infinity);
+          const compacted = await checkFiles([dir], [], DEFAULT_CONFIG, namespace, 1, true, 0, Infinity);
+          const viaJson = await checkFiles([dir], [], DEFAULT_CONFIG, namespace, 1, true, 0, 0);
           const share = await partitioned(dir, [], namespace);
           rejudged += share.rejudged;
           t.same(got, want);
           t.same(compacted, want);
+          t.same(viaJson, want);
           return share.judged === want.judged;
         } finally {
           rmSync(dir, { recursive: true, force: true });
