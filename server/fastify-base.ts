@@ -38,3 +38,20 @@ export const baseFastifyOptions = (logger: Logger) => ({
   logController: new QuietRequests(),
   schemaController: SCHEMA_CONTROLLER,
 });
+
+/**
+ * The same, for the admission app, where every review pays for what Fastify does per
+ * request once it "has a logger": a 'finish' and an 'error' listener on every response,
+ * only so that a completed request can be logged (which QuietRequests does not, unless its
+ * response failed). Given no logger instance, Fastify skips them; `request.log` and
+ * `reply.log` are still `logger` through the child logger factory (no per-request child:
+ * the admission line carries the review's uid, which is what the API server logs too), so
+ * every line QuietRequests and the error handlers write is unchanged. What goes is only
+ * Fastify's own instance-level output: its "Server listening at" line (meshguard writes
+ * its own with more facts) and a response stream failing after its headers were sent.
+ */
+export const requestPathFastifyOptions = (logger: Logger) => ({
+  logController: new QuietRequests(),
+  schemaController: SCHEMA_CONTROLLER,
+  childLoggerFactory: (): FastifyBaseLogger => logger as FastifyBaseLogger,
+});

@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import { admit } from '../policies/admission.js';
 import type { PolicyConfig } from '../policies/config.js';
 import type { LogAdmissions } from './admission-routes.js';
-import { BODY_LIMIT_BYTES, buildAdmissionApp, buildOpsApp, type Readiness } from './app.js';
+import { askClientsToClose, BODY_LIMIT_BYTES, buildAdmissionApp, buildOpsApp, type Readiness } from './app.js';
 import { BodyBudget } from './request-body.js';
 import type { ManagedClusterView } from './managed-view.js';
 import { createMetrics, type WebhookMetrics } from './metrics.js';
@@ -141,7 +141,10 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
     metrics,
     reloader,
     readiness,
-    shutdown: (reason) => shutdown!.shutdown(reason),
+    shutdown: (reason) => {
+      if (!shutdown!.draining) askClientsToClose(app.server);
+      return shutdown!.shutdown(reason);
+    },
   };
   logger.info(
     { host: opts.host, port: server.port, metricsPort: server.metricsPort, clientAuth: opts.tls.clientCa !== undefined, serial: initial.serial },

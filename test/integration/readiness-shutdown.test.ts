@@ -1,7 +1,7 @@
 // /readyz during startup (cluster view not synced) and during a graceful shutdown, with
 // reviews in flight that must still be answered.
 import t from 'tap';
-import { request } from 'node:https';
+import { Agent, request } from 'node:https';
 import { ObjectClusterView } from '../../policies/cluster-view.js';
 import type { ManagedClusterView, ViewStatus } from '../../server/managed-view.js';
 import { call, get, makePki, review, startTestServer, waitFor } from './fixtures/helpers.js';
@@ -82,6 +82,25 @@ t.test('shutdown: not ready at once, reviews in flight are answered, then the li
   }
   t.equal(await done, 'clean');
   await t.rejects(call(server.port, '/healthz', { ca }), { code: 'ECONNREFUSED' }, 'no new connections after shutdown');
+});
+
+t.test('while draining, every answer on a keep-alive connection asks the client to close it', async (t) => {
+  const pki = await makePki(t.testdir());
+  const server = await startTestServer(pki, { drainDelayMs: 2000 });
+  const ca = pki.ca.cert;
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  t.teardown(() => agent.destroy());
+  const body = review('v1', 'drain', { kind: 'Pod', metadata: { name: 'p' } });
+  const before = await call(server.port, '/validate', { ca, body, agent });
+  t.equal(before.status, 200);
+  t.not(before.headers.connection, 'close', 'kept alive before the drain');
+  const done = server.shutdown('test');
+  for (const path of ['/validate', '/healthz', '/no-such-route']) {
+    const r = await call(server.port, path, { ca, agent, ...(path === '/validate' ? { body } : {}) });
+    t.equal(r.status, path === '/no-such-route' ? 404 : 200, path);
+    t.equal(r.headers.connection, 'close', `${path} asks the client to close`);
+  }
+  t.equal(await done, 'clean');
 });
 
 t.test('shutdown gives up when the grace period is over', async (t) => {

@@ -245,3 +245,43 @@ t.test('with logAdmissions "all" every admission is logged at info', async (t) =
   await call(s.port, '/validate', { ca, body: review('v1', 'noop-all', pod) });
   t.same(all.lines.filter((l) => l.uid === 'noop-all' && l.msg === 'admission').map((l) => l.level), [30]);
 });
+
+// The counters of each review are tallied and added to prom-client when read (server/metrics.ts
+// tallyOf): every scrape must show exactly the reviews answered before it, scrape after scrape.
+t.test('every scrape counts exactly the reviews answered before it (requests, rule hits, findings)', async (t) => {
+  const body = await readFile(join(EXAMPLES, 'admission-review-pod.json'), 'utf8');
+  const series = [
+    /meshguard_admission_requests_total\{webhook="validate",kind="Pod",operation="CREATE",decision="denied"\} (\d+)/,
+    /meshguard_rule_hits_total\{webhook="validate",rule="MG201",severity="error"\} (\d+)/,
+    /meshguard_admission_findings_total\{rule="MG201",severity="error",action="deny"\} (\d+)/,
+    /meshguard_admission_duration_seconds_count\{webhook="validate"\} (\d+)/,
+    /meshguard_admission_requests_total\{webhook="validate",kind="unknown",operation="unknown",decision="invalid"\} (\d+)/,
+  ];
+  const scrape = async () => {
+    const m = await get(server.metricsPort!, '/metrics');
+    return series.map((re) => Number(re.exec(m.body)?.[1] ?? 0));
+  };
+  const before = await scrape();
+  t.same(await scrape(), before, 'a scrape alone changes nothing');
+  for (const round of [3, 1, 5]) {
+    const start = await scrape();
+    for (let i = 0; i < round; i++) t.equal((await call(server.port, '/validate', { ca, body })).status, 200);
+    t.equal((await call(server.port, '/validate', { ca, body: '{' })).status, 400);
+    t.same(await scrape(), [start[0]! + round, start[1]! + round, start[2]! + round, start[3]! + round, start[4]! + 1], `${round} denied reviews and one unreadable body`);
+  }
+  // The registry read in process (what tests and embedders call) shows the same values.
+  const counted = await server.metrics.registry.getSingleMetric('meshguard_admission_requests_total')!.get();
+  const denied = counted.values.find((v) => v.labels.webhook === 'validate' && v.labels.kind === 'Pod' && v.labels.decision === 'denied');
+  t.equal(denied?.value, before[0]! + 9);
+});
+
+// The admission app gives Fastify no logger instance (server/fastify-base.ts
+// requestPathFastifyOptions); the lines Fastify writes for a request still reach meshguard's logger.
+t.test("Fastify's own request lines (an unknown route, a client's mistake) still reach the logger, without a request child", async (t) => {
+  const from = lines.length;
+  t.equal((await call(server.port, '/no-such-route', { ca })).status, 404);
+  t.equal((await call(server.port, '/healthz', { ca, method: 'POST', body: '{}' })).status, 404);
+  const written = lines.slice(from);
+  t.ok(written.some((l) => /not found/i.test(String(l.msg)) && l.component === 'admission'), 'the 404 is logged through the admission logger');
+  t.notOk(written.some((l) => 'reqId' in l), 'no per-request child logger (the admission line carries the uid)');
+});
