@@ -42,36 +42,6 @@ const memo = <A extends string[], R>(make: (...args: A) => R): ((...args: A) => 
   };
 };
 
-/**
- * Increments of a labelled counter, counted on the review path as plain numbers per label
- * set and added to the counter whenever it is read (a scrape, `registry.metrics()`, `get()`
- * all call its collect first), so every read shows the same values as with an inc() per
- * review. prom-client hashes the label set and checks its names on every inc(), a child
- * from labels() included: ~5k instructions each, several per review.
- */
-interface Tally {
-  inc(...values: string[]): void;
-  flush(): void;
-}
-const tallyOf = (counter: () => Counter<string>): Tally => {
-  const cells = new Map<string, { values: string[]; n: number }>();
-  return {
-    inc(...values) {
-      const key = values.join('\u0000');
-      const cell = cells.get(key);
-      if (cell) cell.n++;
-      else cells.set(key, { values, n: 1 });
-    },
-    flush() {
-      for (const cell of cells.values()) {
-        if (cell.n === 0) continue;
-        counter().labels(...cell.values).inc(cell.n);
-        cell.n = 0;
-      }
-    },
-  };
-};
-
 export function createMetrics(opts: MetricsOptions = {}): WebhookMetrics {
   const registry = new Registry();
   if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry });
@@ -79,15 +49,11 @@ export function createMetrics(opts: MetricsOptions = {}): WebhookMetrics {
   const kindLabel = (kind: string | undefined): string => (kind === undefined ? 'unknown' : knownKinds.has(kind) ? kind : 'other');
   const opLabel = (op: string | undefined): string => (op === undefined ? 'unknown' : OPERATIONS.has(op) ? op : 'other');
 
-  const requestsTally = tallyOf(() => requests);
-  const ruleHitsTally = tallyOf(() => ruleHits);
-  const findingsTally = tallyOf(() => findingsTotal);
   const requests = new Counter({
     name: 'meshguard_admission_requests_total',
     help: 'Admission reviews answered, by webhook, object kind, operation and decision (allowed, denied, patched, skipped, invalid, error).',
     labelNames: ['webhook', 'kind', 'operation', 'decision'] as const,
     registers: [registry],
-    collect: () => requestsTally.flush(),
   });
   const duration = new Histogram({
     name: 'meshguard_admission_duration_seconds',
@@ -102,14 +68,12 @@ export function createMetrics(opts: MetricsOptions = {}): WebhookMetrics {
     help: 'Findings reported in admission answers, by rule id and severity.',
     labelNames: ['webhook', 'rule', 'severity'] as const,
     registers: [registry],
-    collect: () => ruleHitsTally.flush(),
   });
   const findingsTotal = new Counter({
     name: 'meshguard_admission_findings_total',
     help: 'Findings of admission answers, by rule id, severity and action (deny, warn, audit): what enforcement would refuse is visible before it does.',
     labelNames: ['rule', 'severity', 'action'] as const,
     registers: [registry],
-    collect: () => findingsTally.flush(),
   });
   const patchOps = new Counter({
     name: 'meshguard_patch_operations_total',
@@ -192,30 +156,33 @@ export function createMetrics(opts: MetricsOptions = {}): WebhookMetrics {
     },
   });
 
-  // Label values are bounded, so each combination's child is looked up once and kept
-  // (the counters of every review are tallied instead, see tallyOf).
+  // Label values are bounded, so each combination's child is looked up once and kept:
+  // prom-client hashes the label object on every inc() otherwise, several per review.
+  const requestsOf = memo((webhook: string, kind: string, operation: string, decision: string) => requests.labels(webhook, kind, operation, decision));
   const durationOf = memo((webhook: string) => duration.labels(webhook));
+  const ruleHitsOf = memo((webhook: string, rule: string, severity: string) => ruleHits.labels(webhook, rule, severity));
   const connectionsOf = memo((protocol: string, resumed: string) => connections.labels(protocol, resumed));
+  const findingsOf = memo((rule: string, severity: string, action: string) => findingsTotal.labels(rule, severity, action));
 
   return {
     registry,
     recordAdmission(webhook, outcome, seconds) {
       const kind = kindLabel(outcome.request.kind);
-      requestsTally.inc(webhook, kind, opLabel(outcome.request.operation), outcome.decision);
+      requestsOf(webhook, kind, opLabel(outcome.request.operation), outcome.decision).inc();
       durationOf(webhook).observe(seconds);
       for (const f of outcome.findings) {
-        ruleHitsTally.inc(webhook, f.rule, f.severity);
-        findingsTally.inc(f.rule, f.severity, f.action);
+        ruleHitsOf(webhook, f.rule, f.severity).inc();
+        findingsOf(f.rule, f.severity, f.action).inc();
       }
       if (outcome.patchOps > 0) patchOps.inc(outcome.patchOps);
       if (outcome.ignoredBy) ignored.inc({ webhook, kind, by: outcome.ignoredBy });
     },
     recordError(webhook, seconds) {
-      requestsTally.inc(webhook, 'unknown', 'unknown', 'error');
+      requestsOf(webhook, 'unknown', 'unknown', 'error').inc();
       durationOf(webhook).observe(seconds);
     },
     recordRefusal(webhook, status) {
-      requestsTally.inc(webhook, 'unknown', 'unknown', status >= 500 ? 'error' : 'invalid');
+      requestsOf(webhook, 'unknown', 'unknown', status >= 500 ? 'error' : 'invalid').inc();
     },
     recordConnection(protocol, resumed) {
       connectionsOf(protocol === 'h2' || protocol === 'http/1.1' ? protocol : 'none', String(resumed)).inc();
