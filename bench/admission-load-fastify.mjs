@@ -1,14 +1,16 @@
 // Two reference points for bench/admission-load.ts, both bare Fastify 5: the same TLS
-// settings and certificates as the baseline, Fastify's own JSON body parser, nothing of
-// meshguard's server (no body gate, metrics, hooks or log line).
+// settings and certificates as the baseline, Fastify's own JSON body parser, none of
+// meshguard's server (no body gate, metrics or hooks).
 // - Without a fourth argument it answers a fixed "allowed": how much of the gap to the bare
 //   node:https baseline the framework alone takes, before any policy work.
 // - With `decide` it is the **floor**: its routes run meshguard's real decision, the built
 //   policy core's admit() over the same state as the meshguard target (examples/state.yaml,
-//   the default configuration), and send its answer. It is the least any server on the
-//   decided stack can cost for meshguard's answers, so a target the floor misses cannot be
-//   met by trimming meshguard's shell; what meshguard costs above it is the shell's. Needs
-//   dist/ (npm run build).
+//   the default configuration), write the one log line meshguard must write for it (the
+//   admission line of a review that patches, warns or refuses, as `meshguard serve` writes
+//   it: pino, JSON at info, synchronously to stdout), and send its answer. It is the least
+//   any server on the decided stack can cost for meshguard's answers and log, so a target
+//   the floor misses cannot be met by trimming meshguard's shell; what meshguard costs
+//   above it is the shell's (body gate, metrics, hooks). Needs dist/ (npm run build).
 // Usage: node bench/admission-load-fastify.mjs PORT CERT KEY [decide]
 import Fastify from 'fastify';
 import { readFileSync } from 'node:fs';
@@ -18,17 +20,23 @@ const [port, cert, key, mode] = process.argv.slice(2);
 /** The floor's route: meshguard's answer, as `meshguard serve --state examples/state.yaml` decides it. */
 const deciding = async () => {
   const dist = (m) => import(new URL(`../dist/${m}`, import.meta.url).href);
-  const [{ admit }, { StaticClusterView, loadStateFiles }, { DEFAULT_CONFIG }] = await Promise.all([
+  const [{ admit }, { StaticClusterView, loadStateFiles }, { DEFAULT_CONFIG }, { logReview, requestTimeoutSeconds }, { pino }] = await Promise.all([
     dist('policies/admission.js'),
     dist('cli/state-view.js'),
     dist('policies/config.js'),
+    dist('server/admission-routes.js'),
+    import('pino'),
   ]);
-  // What cli/serve.ts and server/webhook-server.ts decide with.
+  // What cli/serve.ts and server/webhook-server.ts decide and log with.
   const view = new StaticClusterView(await loadStateFiles([new URL('../examples/state.yaml', import.meta.url).pathname]));
   await view.start();
   const context = { view, config: DEFAULT_CONFIG };
+  const logger = pino({ level: 'info' }, pino.destination({ dest: 1, sync: true })).child({ component: 'admission' });
   return (webhook) => (req, reply) => {
-    const { review } = admit(req.body, webhook, context);
+    const started = process.hrtime.bigint();
+    const outcome = admit(req.body, webhook, context);
+    logReview(logger, webhook, outcome, Number(process.hrtime.bigint() - started) / 1e9, requestTimeoutSeconds(req.query), false);
+    const { review } = outcome;
     reply.code(review.response.status?.code === 500 ? 500 : 200).send(review);
   };
 };

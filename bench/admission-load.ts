@@ -4,8 +4,10 @@
 // share), and meshguard's server with admit() answering a fixed "allowed" (the shell's
 // share: the framework plus the log line and the metrics every review must have).
 // A fourth, the floor, is bare Fastify whose routes run meshguard's real admit() over the
-// same state and send its answer, with nothing else (bench/admission-load-fastify.mjs
-// with `decide`): what the decided stack plus the decision cost at the least. Where the floor misses a target,
+// same state, write the admission line meshguard must write for the review (the same
+// function, logReview, to stdout as `serve` does) and send its answer, with nothing else
+// (bench/admission-load-fastify.mjs with `decide`): what the decided stack plus the
+// decision and its log line cost at the least. Where the floor misses a target,
 // no change to meshguard's shell can meet it; where it meets one, the gap between the floor
 // and meshguard is the shell's. Its answers are compared with meshguard's before the rounds.
 // Loopback only, keep-alive, each measurement bounded.
@@ -250,7 +252,7 @@ try {
   await waitReady(baseline, basePort, { ca, what: 'baseline' });
   if (fastify) await waitReady(fastify, fastifyPort, { ca, what: 'bare Fastify' });
   if (shell) await waitReady(shell, shellPort, { ca, what: 'meshguard shell' });
-  if (floor) await waitReady(floor, floorPort, { ca, what: 'floor (bare Fastify + admit())' });
+  if (floor) await waitReady(floor, floorPort, { ca, what: 'floor (bare Fastify + admit() + its log line)' });
   await waitReady(meshguard, mgPort, { ca, what: 'meshguard' });
   if (floor) await sameAnswers(floorPort, mgPort);
   if (before) await waitReady(before, beforePort, { ca, what: `meshguard of ${BEFORE}` });
@@ -328,6 +330,8 @@ try {
       ...(floor
         ? {
             floor: {
+              // What the floor does per review besides Fastify's own work (README: the floor).
+              does: "admit() and the review's admission line (logReview, pino at info, synchronous stdout)",
               throughputRatio: ratio(floorThroughput),
               p99RatioAtHalfLoad: ratio(floorP99),
               cpuRatioToBaseline: { halfLoad: cpuRatio('fixed')['floor'], max: cpuRatio('max')['floor'] },
@@ -391,7 +395,7 @@ try {
           .join(', ') +
         (s.floor === undefined
           ? ''
-          : `\n${''.padEnd(9)} floor (bare Fastify + admit(), nothing else): throughput ${(s.floor.throughputRatio * 100).toFixed(1)}% of baseline, ` +
+          : `\n${''.padEnd(9)} floor (bare Fastify + admit() + its log line, nothing else): throughput ${(s.floor.throughputRatio * 100).toFixed(1)}% of baseline, ` +
             `CPU per request ${s.floor.cpuRatioToBaseline.halfLoad}x, p99 at half load ${s.floor.p99RatioAtHalfLoad}x; ` +
             `the floor itself ${s.floor.meets.throughput ? 'meets' : 'MISSES'} 75% (${s.floor.meets.throughput ? "meshguard's gap to it is the shell's" : 'out of reach on Fastify with this decision'}) ` +
             `and ${s.floor.meets.p99 ? 'meets' : 'MISSES'} 1.5x (${s.floor.meets.p99 ? "meshguard's gap to it is the shell's" : 'out of reach on Fastify with this decision'}); ` +

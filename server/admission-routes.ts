@@ -91,16 +91,8 @@ export function registerAdmissionRoutes(app: AnyFastify, opts: AdmissionRouteOpt
       }
       const elapsed = seconds();
       opts.metrics.recordAdmission(webhook, outcome, elapsed);
-      const response = outcome.review.response;
-      const timeout = requestTimeoutSeconds(req.query);
-      const late = elapsed > timeout / 2;
-      const level: Level = outcome.decision === 'error' ? 'error' : late ? 'warn' : logAll || changesSomething(outcome) ? 'info' : 'debug';
-      // The line is built only when it is written: for a no-op allow at info, not at all.
-      if (opts.logger.isLevelEnabled(level)) logAdmission(opts.logger, level, webhook, outcome, elapsed, timeout);
-      if (opts.logger.isLevelEnabled('debug') && outcome.findings.length > 0) {
-        opts.logger.debug({ uid: response.uid, findings: outcome.findings.map((f) => ({ rule: f.rule, severity: f.severity, message: f.message })) }, 'admission findings');
-      }
-      reply.code(response.status?.code === 500 ? 500 : 200).send(outcome.review);
+      logReview(opts.logger, webhook, outcome, elapsed, requestTimeoutSeconds(req.query), logAll);
+      reply.code(outcome.review.response.status?.code === 500 ? 500 : 200).send(outcome.review);
     };
 
   // Every answer these routes give is an AdmissionReview, refusals of the body included
@@ -121,6 +113,21 @@ export function registerAdmissionRoutes(app: AnyFastify, opts: AdmissionRouteOpt
 }
 
 type Level = 'error' | 'warn' | 'info' | 'debug';
+
+/**
+ * What the log gets for one answered review: its line at the level its outcome calls for
+ * (see AdmissionRouteOptions.logAdmissions), and its findings at debug. Exported for the
+ * bench's floor (bench/admission-load-fastify.mjs), which must write the same line.
+ */
+export function logReview(logger: Logger, webhook: WebhookKind, outcome: AdmissionOutcome, elapsed: number, timeout: number, logAll: boolean): void {
+  const late = elapsed > timeout / 2;
+  const level: Level = outcome.decision === 'error' ? 'error' : late ? 'warn' : logAll || changesSomething(outcome) ? 'info' : 'debug';
+  // The line is built only when it is written: for a no-op allow at info, not at all.
+  if (logger.isLevelEnabled(level)) logAdmission(logger, level, webhook, outcome, elapsed, timeout);
+  if (logger.isLevelEnabled('debug') && outcome.findings.length > 0) {
+    logger.debug({ uid: outcome.review.response.uid, findings: outcome.findings.map((f) => ({ rule: f.rule, severity: f.severity, message: f.message })) }, 'admission findings');
+  }
+}
 
 /** The one line per logged review: its facts, never the object. */
 function logAdmission(logger: Logger, level: Level, webhook: WebhookKind, outcome: AdmissionOutcome, elapsed: number, timeout: number): void {
