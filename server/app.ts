@@ -41,8 +41,6 @@ const CONNECTIONS_CHECK_MS = 1_000;
 export interface Readiness {
   /** undefined when ready, else why not (shown on /readyz). */
   notReadyReason(): string | undefined;
-  /** True once shutdown began (responses then ask clients to close: askClientsToClose). */
-  draining(): boolean;
 }
 
 export interface AdmissionAppOptions extends Omit<AdmissionRouteOptions, 'bodyLimit'> {

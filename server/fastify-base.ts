@@ -33,11 +33,9 @@ const SCHEMA_CONTROLLER: FastifyServerOptions['schemaController'] = {
   compilersFactory: { buildValidator: () => noSchemas, buildSerializer: () => noSchemas },
 };
 
-export const baseFastifyOptions = (logger: Logger) => ({
-  loggerInstance: logger as FastifyBaseLogger,
-  logController: new QuietRequests(),
-  schemaController: SCHEMA_CONTROLLER,
-});
+const sharedOptions = () => ({ logController: new QuietRequests(), schemaController: SCHEMA_CONTROLLER });
+
+export const baseFastifyOptions = (logger: Logger) => ({ loggerInstance: logger as FastifyBaseLogger, ...sharedOptions() });
 
 /**
  * The same, for the admission app, where every review pays for what Fastify does per
@@ -51,7 +49,6 @@ export const baseFastifyOptions = (logger: Logger) => ({
  * its own with more facts) and a response stream failing after its headers were sent.
  */
 export const requestPathFastifyOptions = (logger: Logger) => ({
-  logController: new QuietRequests(),
-  schemaController: SCHEMA_CONTROLLER,
+  ...sharedOptions(),
   childLoggerFactory: (): FastifyBaseLogger => logger as FastifyBaseLogger,
 });

@@ -17,6 +17,8 @@ export interface ShutdownOptions {
   /** Time we keep serving after readiness went false (capped at half the grace period). */
   drainDelayMs: number;
   logger: Logger;
+  /** Called once, synchronously, when shutdown begins (before readiness is first read as false). */
+  onDrain?: () => void;
   steps: ShutdownStep[];
 }
 
@@ -36,6 +38,7 @@ export class ShutdownController {
 
   /** Starts the shutdown once; later calls return the same result. */
   shutdown(reason: string): Promise<ShutdownResult> {
+    if (this.result === undefined) this.opts.onDrain?.();
     this.result ??= this.run(reason);
     return this.result;
   }

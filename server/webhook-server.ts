@@ -73,7 +73,6 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
 
   let shutdown: ShutdownController | undefined;
   const readiness: Readiness = {
-    draining: () => shutdown?.draining ?? false,
     notReadyReason() {
       if (shutdown?.draining) return 'shutting down';
       if (!view.synced) {
@@ -126,6 +125,7 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
     graceMs: opts.shutdownGraceMs,
     drainDelayMs: opts.drainDelayMs,
     logger,
+    onDrain: () => askClientsToClose(app.server),
     steps: [
       { name: 'admission listener', run: () => app.close() },
       { name: 'certificate reloader', run: async () => reloader.stop() },
@@ -141,10 +141,7 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
     metrics,
     reloader,
     readiness,
-    shutdown: (reason) => {
-      if (!shutdown!.draining) askClientsToClose(app.server);
-      return shutdown!.shutdown(reason);
-    },
+    shutdown: (reason) => shutdown!.shutdown(reason),
   };
   logger.info(
     { host: opts.host, port: server.port, metricsPort: server.metricsPort, clientAuth: opts.tls.clientCa !== undefined, serial: initial.serial },

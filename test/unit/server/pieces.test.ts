@@ -121,6 +121,23 @@ t.test('shutdown: steps in order, once; a failing step does not stop the others'
   t.same(order, ['a', 'c']);
 });
 
+t.test('shutdown: onDrain runs once, when shutdown begins, before any step', async (t) => {
+  const order: string[] = [];
+  const c = new ShutdownController({
+    graceMs: 5000,
+    drainDelayMs: 0,
+    logger: silent,
+    onDrain: () => void order.push(`drain (draining ${c.draining})`),
+    steps: [{ name: 'a', run: async () => void order.push('a') }],
+  });
+  t.same(order, [], 'not before shutdown');
+  const first = c.shutdown('test');
+  t.same(order, ['drain (draining false)'], 'at once, synchronously');
+  await c.shutdown('again');
+  await first;
+  t.same(order, ['drain (draining false)', 'a'], 'once, before the steps');
+});
+
 t.test('shutdown reports a timeout when a step outlives the grace period', async (t) => {
   const c = new ShutdownController({ graceMs: 50, drainDelayMs: 1000, logger: silent, steps: [{ name: 'hang', run: () => new Promise(() => {}) }] });
   t.equal(await c.shutdown('test'), 'timeout');
