@@ -1,13 +1,15 @@
 // Baseline for bench/check-throughput: read the same files and only parse them, with
 // js-yaml (`js-yaml`) or the yaml library's document model (`yaml`). `judge`: js-yaml's
-// parse plus the policy core's judgement of every document against the whole view and
-// nothing else (no command line, line numbers, copies, cross-object rules or output): the
-// floor under `check` that cli/ cannot go below, its ratio to `js-yaml` what the policy
-// core alone costs. `judge-parts`: the same work, each part timed inside the process (ms
-// of wall time, as the target is stated): js-yaml's parse, importing the policy core,
-// building the view, the judgement as check pays it (once per document, cold), and the
-// same judgement once V8 has compiled and optimized the policy core (warm); printed as one
-// JSON line: what the judgement alone costs against js-yaml's parse of the same files.
+// parse plus the policy core's whole answer and nothing else: the judgement of every
+// document against the whole view, and the cross-object rules (MG3xx) over every object of
+// the index, as check runs both (no command line, line numbers, copies or output). That is
+// the floor under `check` that cli/ cannot go below; its ratio to `js-yaml` is what the
+// policy core alone costs. `judge-parts`: the same work, each part timed inside the process
+// (ms of wall time, as the target is stated): js-yaml's parse, importing the policy core,
+// building the view, the judgement as check pays it (once per document, cold), the
+// cross-object rules (cold, once, as check runs them), and the same judgement once V8 has
+// compiled and optimized the policy core (warm); printed as one JSON line: what the policy
+// core alone costs against js-yaml's parse of the same files.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as jsYaml from 'js-yaml';
@@ -39,9 +41,9 @@ if (judging) {
   const dist = new URL('../dist/', import.meta.url);
   const { judgeObject } = await import(new URL('policies/judge.js', dist).href);
   const { mayBeJudged } = await import(new URL('policies/review.js', dist).href);
-  const { isClusterViewObject } = await import(new URL('policies/index/object-index.js', dist).href);
+  const { isClusterViewObject, isIndexObject } = await import(new URL('policies/index/object-index.js', dist).href);
   const { DEFAULT_CONFIG } = await import(new URL('policies/config.js', dist).href);
-  const { buildView, namespaceOf, placed } = await import(new URL('cli/run-checks.js', dist).href);
+  const { buildView, crossObjectFindings, namespaceOf, placed } = await import(new URL('cli/run-checks.js', dist).href);
   const importMs = msSince(t1);
   const t2 = performance.now();
   const view = buildView([], objects.filter((o) => isClusterViewObject(o, DEFAULT_CONFIG.profiles)).map((object) => ({ object })));
@@ -59,8 +61,15 @@ if (judging) {
     return findings;
   };
   const t3 = performance.now();
-  const findings = judgeAll();
+  const judgedFindings = judgeAll();
   const judgeMs = msSince(t3);
+  // The cross-object rules over every object of the index the files hold, as check calls
+  // them (every input is an input; where it is located does not matter here).
+  const t5 = performance.now();
+  const sources = objects.filter((o) => isIndexObject(o, DEFAULT_CONFIG.profiles)).map((object) => ({ object, file: 'input', line: 1, input: true }));
+  const crossFindings = crossObjectFindings(sources, DEFAULT_CONFIG).length;
+  const crossMs = msSince(t5);
+  const findings = judgedFindings + crossFindings;
   if (parts) {
     // The warm pass: what the same judgement costs once V8 has compiled and optimized the
     // policy core's code (the fourth pass; the second is still partly cold). The difference
@@ -69,6 +78,6 @@ if (judging) {
     const t4 = performance.now();
     judgeAll();
     const judgeWarmMs = msSince(t4);
-    process.stdout.write(`${JSON.stringify({ documents: docs, judged, findings, parseMs, importMs, viewMs, judgeMs, judgeWarmMs })}\n`);
+    process.stdout.write(`${JSON.stringify({ documents: docs, judged, findings, crossFindings, parseMs, importMs, viewMs, judgeMs, crossMs, judgeWarmMs })}\n`);
   } else process.stdout.write(`${docs} documents, ${findings} findings\n`);
 } else process.stdout.write(`${docs}\n`);
