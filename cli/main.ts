@@ -1,12 +1,14 @@
-#!/usr/bin/env -S node --max-semi-space-size=16 --min-semi-space-size=16 --max-old-space-size-percentage=50
-// The shebang's node flags: the old generation half of the memory a CI container may use, as
-// the image's ENTRYPOINT does; 16 MB semi-spaces (the image's webhook runs with 4) because
+#!/usr/bin/env -S node --max-semi-space-size=16 --min-semi-space-size=16
+// The shebang's node flags: 16 MB semi-spaces (the image's webhook runs with 4) because
 // `check` keeps only the index's objects and findings, and with 4 MB each file's parse
 // outlived the young generation and its garbage was promoted (100k documents: 640-680 MB
 // peak RSS with 4 MB, 485-520 MB with 16, docs/operations.md); 16 MB from the start, as V8
 // otherwise starts them at 1 MB and grows them while the first files are parsed, promoting
 // what a larger young generation would have let die (10k documents: 30 scavenges instead
-// of 41). `env -S` splits the flags (GNU coreutils, BSD and macOS env).
+// of 41). No old-generation cap: node's default follows the machine's or container's
+// memory, and a cap here would override the one a CI job sets in NODE_OPTIONS (node applies
+// its command line last, and a --max-old-space-size-percentage wins over any
+// --max-old-space-size). `env -S` splits the flags (GNU coreutils, BSD and macOS env).
 // The meshguard command. Each subcommand lives in its own module and registers itself;
 // only the module of the command being run is loaded, so `check` in a CI step does not
 // pay for the server's fastify, Kubernetes client and certificate libraries.

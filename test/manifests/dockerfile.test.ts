@@ -81,19 +81,39 @@ t.test('the image, make and package.json run the same Node.js major', async (t) 
 });
 
 // `npx meshguard check` starts from the shebang, not the image: it must cap the young
-// generation too, and bound the old generation as the image does. Its semi-spaces are
-// 16 MB, not the webhook's 4: `check` keeps only the index's objects and findings, and with
-// 4 MB each file's parse outlived the young generation (100k documents: 640-680 MB peak RSS
-// against 485-520 MB, docs/operations.md), and from the start (fewer scavenges while the
-// first files are parsed).
-t.test('the CLI shebang runs node with the image flags, with the young generation sized for check', async (t) => {
+// generation too. Its semi-spaces are 16 MB, not the webhook's 4: `check` keeps only the
+// index's objects and findings, and with 4 MB each file's parse outlived the young
+// generation (100k documents: 640-680 MB peak RSS against 485-520 MB, docs/operations.md),
+// and from the start (fewer scavenges while the first files are parsed). It sets no heap
+// cap: the one a CI job sets in NODE_OPTIONS must take effect.
+const shebangFlags = (): string[] => {
   const shebang = readFileSync(new URL('cli/main.ts', root), 'utf8').split('\n')[0]!;
   const m = /^#!\/usr\/bin\/env -S node( .*)?$/.exec(shebang);
-  t.ok(m, `env -S splits the node flags (${shebang})`);
-  // The CLI has no Deployment to set NODE_OPTIONS: the image's default is on its command line.
-  const image = [...entrypoint().filter((a) => a.startsWith('--')), ...imageNodeOptions()];
+  if (!m) throw new Error(`env -S must split the node flags (${shebang})`);
+  return (m[1] ?? '').trim().split(' ');
+};
+
+t.test('the CLI shebang runs node with the image\'s young-generation cap, sized for check', async (t) => {
   const semi = (f: string) => f.startsWith('--max-semi-space-size=') || f.startsWith('--min-semi-space-size=');
-  const flags = (m?.[1] ?? '').trim().split(' ');
-  t.same(flags.filter((f) => !semi(f)), image.filter((a) => !semi(a)), 'the image\'s other flags');
+  const flags = shebangFlags();
   t.same(flags.filter(semi), ['--max-semi-space-size=16', '--min-semi-space-size=16'], 'a capped young generation, 16 MB semi-spaces from the start');
+  const image = entrypoint().filter((a) => a.startsWith('--') && !semi(a));
+  t.same(flags.filter((f) => !semi(f)), image, "the image's command-line flags, and no heap cap");
+});
+
+t.test('a heap cap set in NODE_OPTIONS takes effect under the shebang\'s flags', async (t) => {
+  const limitMb = (nodeOptions: string) => {
+    const r = spawnSync(process.execPath, [...shebangFlags(), '-p', "require('node:v8').getHeapStatistics().heap_size_limit / 1048576"], {
+      encoding: 'utf8',
+      env: { ...process.env, NODE_OPTIONS: nodeOptions },
+    });
+    t.equal(r.status, 0, r.stderr);
+    return Number(r.stdout.trim());
+  };
+  // The limit is the old generation plus the young one (3 x 16 MB semi-spaces).
+  const capped = limitMb('--max-old-space-size=300');
+  t.ok(capped >= 300 && capped < 400, `--max-old-space-size=300: heap limit ${capped} MB`);
+  const half = limitMb('--max-old-space-size-percentage=50');
+  const quarter = limitMb('');
+  t.ok(half > quarter, `--max-old-space-size-percentage=50 (${half} MB) above node's default (${quarter} MB)`);
 });
