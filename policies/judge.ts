@@ -29,7 +29,8 @@ const merged = (a: readonly Finding[], b: readonly Finding[]): readonly Finding[
 };
 
 export const judgeObject = (obj: KubeObject, namespace: string, view: ClusterView, config: PolicyConfig, podMode: Mode): ObjectJudgement => {
-  const { mutate, validate } = reviewObject(obj, namespace, view, config, podMode);
+  // Only findings are reported: the patch is not written.
+  const { mutate, validate } = reviewObject(obj, namespace, view, config, podMode, false);
   if (mutate.type === 'unreadable') return { findings: [], unreadable: mutate.why };
   if (mutate.type === 'skipped') return { findings: [], skipped: mutate };
   return { findings: judge(merged(mutate.findings, findingsOf(validate)), view.getNamespace(namespace)?.metadata?.labels, config.enforcement) };

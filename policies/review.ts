@@ -5,7 +5,7 @@ import type { ClusterView } from './cluster-view.js';
 import type { PolicyConfig } from './config.js';
 import { finding, type Finding } from './findings.js';
 import type { KubeObject, NamespaceInfo } from './k8s.js';
-import { namespaceInfo, podFacts } from './k8s.js';
+import { isPlainObject, namespaceInfo, podFacts } from './k8s.js';
 import { clusterInjection, type Mode } from './mesh-state.js';
 import { mutatePodPart } from './mutation/mutate.js';
 import { judgePodPart } from './rejection.js';
@@ -129,13 +129,28 @@ export const reviewObject = (
   view: ClusterView,
   config: PolicyConfig,
   podMode: Mode,
+  /** false: the mutate decision carries no `patch` (a caller that reads only findings, as judgeObject). */
+  patch = true,
 ): { mutate: ObjectDecision; validate: ObjectDecision } => {
   const loc = locate(obj, namespace, view, config);
-  const mutate = mutateLocated(obj, namespace, loc, config);
+  const mutate = mutateLocated(obj, namespace, loc, config, patch);
   if (loc.type !== 'pod' || mutate.type !== 'judged' || !mutate.mutated) return { mutate, validate: validateLocated(obj, namespace, loc, view, config, podMode) };
   // Mutation adds annotations and labels only: the target, cluster and namespace stay.
-  const after: Located = { type: 'pod', ctx: { ...loc.ctx, shape: podShapeOf(mutate.mutated) as PodShape } };
+  const after: Located = { type: 'pod', ctx: { ...loc.ctx, shape: mutatedShape(loc.ctx.shape, mutate.mutated) } };
   return { mutate, validate: validateLocated(mutate.mutated, namespace, after, view, config, podMode) };
+};
+
+/**
+ * podShapeOf(mutated), read off the shape the object had: mutation only sets string values
+ * in the template's label and annotation maps (making the metadata and the maps where they
+ * were absent or null), so the mutated part passes every check the original passed, and
+ * only its metadata object is new (a property test holds it equal to podShapeOf).
+ */
+export const mutatedShape = (shape: PodShape, mutated: KubeObject): PodShape => {
+  let holder: unknown = mutated;
+  for (const seg of shape.base) holder = isPlainObject(holder) ? holder[seg as string] : undefined;
+  const meta = isPlainObject(holder) ? (holder.metadata ?? undefined) : undefined;
+  return { base: shape.base, meta: meta as PodShape['meta'], spec: shape.spec, isPod: shape.isPod };
 };
 
 /** The decision for an object that is not judged, or undefined when it is. */
@@ -145,7 +160,7 @@ const notJudged = (loc: Located): ObjectDecision | undefined => {
   return undefined;
 };
 
-const mutateLocated = (obj: KubeObject, namespace: string, loc: Located, config: PolicyConfig): ObjectDecision => {
+const mutateLocated = (obj: KubeObject, namespace: string, loc: Located, config: PolicyConfig, patch = true): ObjectDecision => {
   if (loc.type === 'skip' || loc.type === 'unreadable') return notJudged(loc)!;
   if (loc.type === 'cluster') return { type: 'judged', findings: [] };
   const { shape, ns, owner } = loc.ctx;
@@ -161,7 +176,9 @@ const mutateLocated = (obj: KubeObject, namespace: string, loc: Located, config:
     options: config.mesh,
     where,
     cluster: clusterLabel(owner.cr),
+    patch,
   });
+  if (!patch) return { type: 'judged', findings: result.findings.length === 0 ? findings : [...findings, ...result.findings], mutated: result.mutated };
   return { type: 'judged', findings: [...findings, ...result.findings], mutated: result.mutated, patch: result.ops };
 };
 

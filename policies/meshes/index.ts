@@ -53,7 +53,10 @@ export const meshesOfAnnotations = (annotations: StringMap): Map<MeshName, strin
 const NAMESPACE_ORDER: readonly MeshName[] = ['istio', 'istio-ambient', 'linkerd', 'kuma'];
 
 /** The mesh a namespace's own labels/annotations name, or undefined. */
-export const meshFromNamespace = (ns: NamespaceInfo): MeshName | undefined => NAMESPACE_ORDER.find((m) => MESHES[m].selectedByNamespace(ns));
+export const meshFromNamespace = (ns: NamespaceInfo): MeshName | undefined => {
+  for (const m of NAMESPACE_ORDER) if (MESHES[m].selectedByNamespace(ns)) return m;
+  return undefined;
+};
 
 export interface DetectedProxy {
   mesh: MeshName;

@@ -24,12 +24,14 @@ export interface MutationInput {
   where: string;
   /** "AntflyCluster prod/db" — for messages. */
   cluster: string;
+  /** false: no patch is wanted (`ops` is then [] whatever changed): judging an object reads only the findings. */
+  patch?: boolean;
 }
 
 export interface MutationResult {
   mutated: KubeObject;
   findings: Finding[];
-  /** The RFC 6902 operations that turn `obj` into `mutated` ([] when nothing changed). */
+  /** The RFC 6902 operations that turn `obj` into `mutated` ([] when nothing changed, or with `patch: false`). */
   ops: Operation[];
 }
 
@@ -161,33 +163,37 @@ export const mutatePodPart = (input: MutationInput): MutationResult => {
   const before = getPath(input.obj, input.base);
   const w = new MetaWriter(holder, input.base, input.where, input.cluster);
   const { desired } = input;
-  const annotationsPath: Path = [...input.base, 'metadata', 'annotations'];
 
   if (desired.enabled) {
     const mesh = desired.mesh ? MESHES[desired.mesh] : undefined;
     const ex = mesh?.portExclusion;
-    const exclusionKeys = ex ? [ex.inbound, ex.outbound] : [];
     const crWins = `because ${input.cluster} sets it in spec.serviceMesh.annotations`;
 
-    // Rule 1: the cluster's mesh annotations are on every pod; the CR wins.
-    for (const [k, v] of Object.entries(desired.annotations)) if (!exclusionKeys.includes(k)) w.set('annotations', k, v, crWins);
+    // Rule 1: the cluster's mesh annotations are on every pod; the CR wins. (The exclusion
+    // lists are merged below, not replaced.)
+    for (const k of Object.keys(desired.annotations)) if (!ex || (k !== ex.inbound && k !== ex.outbound)) w.set('annotations', k, desired.annotations[k]!, crWins);
 
     // Rule 2: consensus ports stay out of the proxy in both directions, merged as a set into
     // what the pod lists (or else the list the mesh would use), together with the CR's list
     // for the same key: neither side's ports may be lost.
-    const added: string[] = [];
-    for (const key of exclusionKeys) {
-      const current = w.get('annotations', key);
-      if (desired.annotations[key] === undefined && desired.consensusPorts.length === 0) continue;
-      const start = current ?? ex!.startValue?.(key, input.ns);
-      const withCr = mergePorts(start, [], ex!, desired.annotations[key]);
-      const next = mergePorts(withCr, desired.consensusPorts, ex!);
-      if (next === current) continue;
-      w.set('annotations', key, next);
-      if (next !== withCr) added.push(`${key}=${JSON.stringify(next)}`);
+    let added: string[] | undefined;
+    if (ex) {
+      for (let i = 0; i < 2; i++) {
+        const key = i === 0 ? ex.inbound : ex.outbound;
+        const current = w.get('annotations', key);
+        const crList = desired.annotations[key];
+        if (crList === undefined && desired.consensusPorts.length === 0) continue;
+        const start = current ?? ex.startValue?.(key, input.ns);
+        const withCr = mergePorts(start, [], ex, crList);
+        const next = mergePorts(withCr, desired.consensusPorts, ex);
+        if (next === current) continue;
+        w.set('annotations', key, next);
+        if (next !== withCr) (added ??= []).push(`${key}=${JSON.stringify(next)}`);
+      }
     }
     // One finding for both directions: it is one fact about the template.
-    if (added.length > 0)
+    if (added !== undefined) {
+      const annotationsPath: Path = [...input.base, 'metadata', 'annotations'];
       w.findings.push(
         finding(
           'MG206',
@@ -195,12 +201,13 @@ export const mutatePodPart = (input: MutationInput): MutationResult => {
           added.length === 1 ? [...annotationsPath, added[0]!.slice(0, added[0]!.indexOf('='))] : annotationsPath,
         ),
       );
+    }
     if (mesh && !ex && desired.consensusPorts.length > 0) {
       w.findings.push(
         finding(
           'MG206',
           `${input.where}: ${mesh.title} cannot exclude ports, so Raft traffic on ${desired.consensusPorts.join(',')} goes through ztunnel; expect added consensus latency.`,
-          annotationsPath,
+          [...input.base, 'metadata', 'annotations'],
           'warning',
           `${mesh.title} cannot exclude ports: Raft on ${desired.consensusPorts.join(',')} goes through ztunnel`,
         ),
@@ -230,8 +237,10 @@ export const mutatePodPart = (input: MutationInput): MutationResult => {
       for (const [k, v] of Object.entries(mesh.optOut.annotations ?? {})) w.set('annotations', k, v, why);
     }
   }
-  const prefix = input.base.map((seg) => `/${escape(seg)}`).join('');
-  return { mutated, findings: w.findings, ops: w.wrote ? metadataOps(input.obj, mutated, before?.metadata, holder.metadata as Record<string, unknown>, prefix) : [] };
+  if (!w.wrote || input.patch === false) return { mutated, findings: w.findings, ops: [] };
+  let prefix = '';
+  for (const seg of input.base) prefix += `/${escape(seg)}`;
+  return { mutated, findings: w.findings, ops: metadataOps(input.obj, mutated, before?.metadata, holder.metadata as Record<string, unknown>, prefix) };
 };
 
 /** The object at `path` in `obj` (copyAlongPath checked that each step is a plain object). */

@@ -40,24 +40,26 @@ export const desiredMeshOf = (profile: TargetProfile, cr: KubeObject, ns: Namesp
   const sm = serviceMeshOf(cr);
   const enabled = sm.enabled === true;
   const annotations: StringMap = {};
-  if (isPlainObject(sm.annotations)) {
-    for (const [k, v] of Object.entries(sm.annotations)) if (typeof v === 'string') annotations[k] = v;
+  const raw = sm.annotations;
+  if (isPlainObject(raw)) {
+    for (const k of Object.keys(raw)) {
+      const v = raw[k];
+      if (typeof v === 'string') annotations[k] = v;
+    }
   }
   const consensusPorts = consensusPortsOf(profile, cr);
-  const desired = (mesh: MeshName | undefined, source: MeshSource): DesiredMesh => ({ enabled, annotations, consensusPorts, mesh, source });
-
+  // Every pod part of a cluster asks this: no closure, one object literal per outcome.
   const fromAnnotations = meshesOfAnnotations(annotations);
-  if (fromAnnotations.size > 1) return desired(undefined, 'conflict');
+  if (fromAnnotations.size > 1) return { enabled, annotations, consensusPorts, mesh: undefined, source: 'conflict' };
   if (fromAnnotations.size === 1) {
     // Istio annotations in an ambient namespace still mean a sidecar: the pod keeps it.
-    return desired(fromAnnotations.keys().next().value, 'annotations');
-  }
-  if (profile.dialect === 'observability-platform' && (sm.type === 'istio' || sm.type === 'linkerd')) {
-    const nsMesh = meshFromNamespace(ns);
-    const mesh: MeshName = sm.type === 'istio' && nsMesh === 'istio-ambient' ? 'istio-ambient' : sm.type;
-    return desired(mesh, 'type');
+    return { enabled, annotations, consensusPorts, mesh: fromAnnotations.keys().next().value, source: 'annotations' };
   }
   const nsMesh = meshFromNamespace(ns);
-  if (nsMesh) return desired(nsMesh, 'namespace');
-  return desired(undefined, 'none');
+  if (profile.dialect === 'observability-platform' && (sm.type === 'istio' || sm.type === 'linkerd')) {
+    const mesh: MeshName = sm.type === 'istio' && nsMesh === 'istio-ambient' ? 'istio-ambient' : sm.type;
+    return { enabled, annotations, consensusPorts, mesh, source: 'type' };
+  }
+  if (nsMesh) return { enabled, annotations, consensusPorts, mesh: nsMesh, source: 'namespace' };
+  return { enabled, annotations, consensusPorts, mesh: undefined, source: 'none' };
 };

@@ -5,6 +5,7 @@ import { copyForWriting, isPlainObject } from '../k8s.js';
 import type { Path } from '../findings.js';
 import type { ClusterRef } from '../cluster-view.js';
 import type { TargetProfile } from './profile.js';
+import { labelsMatch } from '../index/selectors.js';
 
 export const IGNORE_LABEL = 'meshguard.io/ignore';
 
@@ -102,7 +103,7 @@ export const targetOfPod = (labels: StringMap | undefined, profiles: readonly Ta
   for (const profile of profiles) {
     const clusterName = labels[profile.clusterNameLabel];
     if (!clusterName) continue;
-    if (Object.entries(profile.podLabels).every(([k, v]) => labels[k] === v)) return { profile, clusterName };
+    if (labelsMatch(labels, profile.podLabels)) return { profile, clusterName };
   }
   return undefined;
 };

@@ -25,17 +25,14 @@ export const validateCluster = (profile: TargetProfile, cr: KubeObject, ns: Name
   const sm = serviceMeshOf(cr);
 
   if (profile.dialect === 'observability-platform') out.push(...observabilityRules(sm));
-  if (isPlainObject(sm.annotations)) {
-    const strings = Object.fromEntries(Object.entries(sm.annotations).filter(([, v]) => typeof v === 'string')) as Record<string, string>;
-    out.push(...checkAnnotations(strings, [...SM, 'annotations'], { where }));
-  }
+  if (isPlainObject(sm.annotations)) out.push(...checkAnnotations(stringEntries(sm.annotations), [...SM, 'annotations'], { where }));
 
   const desired = desiredMeshOf(profile, cr, ns);
   if (!desired.enabled || desired.source === 'conflict') return out;
 
   // MG106: simulate a pod of this cluster after meshguard's mutation and ask the mesh.
   if (ns.known) {
-    const labels = { ...podSelectorOf(profile, cr.metadata?.name ?? '') };
+    const labels = podSelectorOf(profile, cr.metadata?.name ?? '');
     if (desired.mesh === 'istio' && desired.annotations[ISTIO_INJECT] !== undefined) labels[ISTIO_INJECT] = desired.annotations[ISTIO_INJECT];
     const facts = { labels, annotations: desired.annotations, hostNetwork: false, containers: [], initContainers: [] };
     const d = desired.mesh ? MESHES[desired.mesh].wouldMesh(facts, ns, options) : undefined;
@@ -58,10 +55,12 @@ export const validateCluster = (profile: TargetProfile, cr: KubeObject, ns: Name
   // MG206: consensus ports the webhook will add to the pods' exclusion lists.
   const ex = desired.mesh ? MESHES[desired.mesh].portExclusion : undefined;
   if (ex && desired.consensusPorts.length > 0) {
-    const missing = [ex.inbound, ex.outbound].filter((k) => {
+    const missing: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const k = i === 0 ? ex.inbound : ex.outbound;
       const cur = desired.annotations[k] ?? ex.startValue?.(k, ns);
-      return mergePorts(cur, desired.consensusPorts, ex) !== cur;
-    });
+      if (mergePorts(cur, desired.consensusPorts, ex) !== cur) missing.push(k);
+    }
     if (missing.length > 0)
       out.push(
         finding(
@@ -70,6 +69,21 @@ export const validateCluster = (profile: TargetProfile, cr: KubeObject, ns: Name
           [...SM, 'annotations'],
         ),
       );
+  }
+  return out;
+};
+
+/**
+ * The string-valued entries of a map, as Object.fromEntries of its filtered entries makes
+ * them: a "__proto__" key stays an own key (a property test holds the two equal).
+ */
+export const stringEntries = (map: Record<string, unknown>): Record<string, string> => {
+  const out: Record<string, string> = {};
+  for (const k of Object.keys(map)) {
+    const v = map[k];
+    if (typeof v !== 'string') continue;
+    if (k === '__proto__') Object.defineProperty(out, k, { value: v, writable: true, enumerable: true, configurable: true });
+    else out[k] = v;
   }
   return out;
 };

@@ -158,19 +158,28 @@ export const mergePorts = (existing: string | undefined, add: readonly number[],
     }
   }
   const base = existing ?? '';
+  const fromList = addList !== undefined && addList !== '';
+  // Nothing to add: the list as it is (mutation asks this for every CR without a list of its own).
+  if (add.length === 0 && !fromList) return base;
   // Every mutation of a meshed template merges here four times: no closures, no arrays
-  // beyond the elements and what is missing.
+  // beyond the elements; what is missing is appended to them, from `known` on.
   const elements = elementsOf(base);
-  const missing: string[] = [];
-  const append = (text: string): void => {
-    if (lists(elements, text, opts) || missing.includes(text)) return;
-    missing.push(text);
-    elements.push(text);
-  };
-  if (addList !== undefined && addList !== '') for (const e of elementsOf(addList)) append(goTrimSpace(e));
-  for (const port of add) append(String(port));
-  if (missing.length === 0) return base;
-  if (goTrimSpace(base) === '') return missing.join(',');
+  const known = elements.length;
+  if (fromList) for (const e of elementsOf(addList)) appendMissing(elements, goTrimSpace(e), opts);
+  for (const port of add) appendMissing(elements, String(port), opts);
+  if (elements.length === known) return base;
+  let missing = elements[known]!;
+  for (let i = known + 1; i < elements.length; i++) missing += `,${elements[i]!}`;
+  const trimmed = goTrimSpace(base);
+  if (trimmed === '') return missing;
   // A list that already ends in a comma gets no second one: an empty element breaks it.
-  return `${base}${goTrimSpace(base).endsWith(',') ? '' : ','}${missing.join(',')}`;
+  return `${base}${trimmed.endsWith(',') ? '' : ','}${missing}`;
+};
+
+/**
+ * Appends `text` (trimmed) unless the elements already list or cover it. The elements
+ * appended before it are among them, so nothing is appended twice.
+ */
+const appendMissing = (elements: string[], text: string, opts: MergeOptions): void => {
+  if (!lists(elements, text, opts)) elements.push(text);
 };

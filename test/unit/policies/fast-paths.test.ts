@@ -12,6 +12,7 @@ import { detectProxies, MESHES, meshesOfAnnotations, meshOfAnnotationKey } from 
 import { MESH_NAMES, type MeshName, type MeshOptions } from '../../../policies/meshes/types.js';
 import { meshedBy, type MeshedBy, type Mode } from '../../../policies/mesh-state.js';
 import { checkAnnotations, checkIstioSwitchForm } from '../../../policies/validation/annotations.js';
+import { stringEntries } from '../../../policies/validation/cluster.js';
 import { nameError, prefixError, qualifiedNameError } from '../../../policies/values/qualified-name.js';
 import { GO_SPACE, goTrimSpace, isGoSpace } from '../../../policies/values/go-strings.js';
 
@@ -76,6 +77,21 @@ t.test('copyForWriting copies as the spread does, and keys added to it land as i
       copy[k] = v;
       return same(copy, { ...o, [k]: v });
     }),
+    RUNS,
+  );
+});
+
+t.test('stringEntries keeps the string entries as Object.fromEntries of the filtered entries does', async (t) => {
+  const same = (a: object, b: object): boolean =>
+    Object.getPrototypeOf(a) === Object.getPrototypeOf(b) &&
+    JSON.stringify(Reflect.ownKeys(a)) === JSON.stringify(Reflect.ownKeys(b)) &&
+    Reflect.ownKeys(a).every((k) => JSON.stringify(Object.getOwnPropertyDescriptor(a, k)) === JSON.stringify(Object.getOwnPropertyDescriptor(b, k)));
+  const withStrings = fc.tuple(jsonObject, fc.dictionary(fc.oneof(fc.string({ maxLength: 4 }), fc.constantFrom('__proto__', '7', 'constructor')), tricky, { maxKeys: 4 })).map(([o, strings]) => {
+    for (const [k, v] of Object.entries(strings)) Object.defineProperty(o, k, { value: v, writable: true, enumerable: true, configurable: true });
+    return o;
+  });
+  fc.assert(
+    fc.property(withStrings, (o) => same(stringEntries(o), Object.fromEntries(Object.entries(o).filter(([, v]) => typeof v === 'string')))),
     RUNS,
   );
 });

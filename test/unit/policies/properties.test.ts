@@ -7,9 +7,16 @@ import { isDeepStrictEqual } from 'node:util';
 import { admit, MAX_WARNING_LENGTH, type AdmissionOutcome } from '../../../policies/admission.js';
 import { DEFAULT_CONFIG, type PolicyConfig } from '../../../policies/config.js';
 import type { KubeObject } from '../../../policies/k8s.js';
-import { mayBeJudged, mutateObject, reviewObject, validateObject } from '../../../policies/review.js';
+import { mayBeJudged, mutatedShape, mutateObject, reviewObject, validateObject } from '../../../policies/review.js';
+import { judgeObject } from '../../../policies/judge.js';
+import { judge } from '../../../policies/enforcement.js';
+import { formatPath, type Finding } from '../../../policies/findings.js';
+import { consensusPortsOf, desiredMeshOf, serviceMeshOf, type DesiredMesh, type MeshSource } from '../../../policies/targets/desired.js';
+import { profileOfCluster, podShapeOf, type PodShape } from '../../../policies/targets/resolve.js';
+import { MESHES, meshFromNamespace, meshesOfAnnotations } from '../../../policies/meshes/index.js';
+import type { MeshName } from '../../../policies/meshes/types.js';
+import { namespaceInfo, type StringMap } from '../../../policies/k8s.js';
 import { getIn, templatePathOf } from '../../../policies/targets/resolve.js';
-import { meshesOfAnnotations } from '../../../policies/meshes/index.js';
 import { ctx, decodePatch, NS, review, view } from './fixtures/objects.js';
 
 const podAnnotations = (obj: KubeObject): Record<string, string> => {
@@ -303,4 +310,103 @@ t.test('arbitrary input: both webhooks answer and never throw', async (t) => {
     { numRuns: NUM_RUNS },
   );
   t.pass('property held');
+});
+
+// The judgement's faster paths (issue #17) against what they replace; the seed is printed,
+// FC_SEED=<seed> replays.
+const SEED = Number(process.env.FC_SEED ?? Date.now() % 2 ** 31);
+const SEEDED = { numRuns: NUM_RUNS, seed: SEED };
+
+t.test('judgeObject, which writes no patch, judges as reviewObject with its patch', async (t) => {
+  t.comment(`fast-check seed ${SEED} (replay: FC_SEED=${SEED})`);
+  // judgeObject as it was: both halves of reviewObject, the patch written and dropped.
+  const simple = (obj: KubeObject, ns: string, c: ReturnType<typeof setup>) => {
+    const { mutate, validate } = reviewObject(obj, ns, c.view, c.config, 'predict');
+    if (mutate.type === 'unreadable') return { findings: [], unreadable: mutate.why };
+    if (mutate.type === 'skipped') return { findings: [], skipped: mutate };
+    const a = mutate.findings;
+    const b = validate.type === 'judged' ? validate.findings : [];
+    const seen = new Set<string>();
+    const both = a.length === 0 ? b : b.length === 0 ? a : [...a, ...b].filter((f: Finding) => {
+      const k = `${f.rule}|${formatPath(f.path)}|${f.message}`;
+      return seen.has(k) ? false : (seen.add(k), true);
+    });
+    return { findings: judge(both, c.view.getNamespace(ns)?.metadata?.labels, c.config.enforcement) };
+  };
+  let patched = 0;
+  fc.assert(
+    fc.property(world, subject, (w, obj) => {
+      const c = setup(w);
+      const ns = obj.metadata?.namespace ?? 'db';
+      const full = reviewObject(obj, ns, c.view, c.config, 'predict');
+      const lean = reviewObject(obj, ns, c.view, c.config, 'predict', false);
+      if (full.mutate.type === 'judged' && (full.mutate.patch?.length ?? 0) > 0) patched++;
+      // Without the patch, everything else is the same: the findings, the mutated object, the validation.
+      const { patch: _, ...rest } = full.mutate as { patch?: unknown };
+      if (!isDeepStrictEqual(lean.mutate, rest) || !isDeepStrictEqual(lean.validate, full.validate)) return false;
+      return isDeepStrictEqual(judgeObject(obj, ns, c.view, c.config, 'predict'), simple(obj, ns, c));
+    }),
+    SEEDED,
+  );
+  t.ok(patched >= NUM_RUNS / 10, `the generators reach objects that get a patch (${patched})`);
+});
+
+t.test('mutatedShape is podShapeOf of the mutated object', async (t) => {
+  t.comment(`fast-check seed ${SEED} (replay: FC_SEED=${SEED})`);
+  let mutated = 0;
+  fc.assert(
+    fc.property(world, subject, (w, obj) => {
+      const c = setup(w);
+      const shape = podShapeOf(obj);
+      if (shape === undefined || typeof shape === 'string') return true;
+      const m = mutateObject(obj, obj.metadata?.namespace ?? 'db', c.view, c.config);
+      if (m.type !== 'judged' || !m.mutated) return true;
+      mutated++;
+      const fast = mutatedShape(shape, m.mutated);
+      const slow = podShapeOf(m.mutated) as PodShape;
+      // The same values, and the same objects: the rules read the mutated metadata and the original spec.
+      return isDeepStrictEqual(fast, slow) && fast.meta === slow.meta && fast.spec === slow.spec;
+    }),
+    { ...SEEDED, numRuns: 1000 },
+  );
+  t.ok(mutated >= 60, `the generators reach mutated pod parts (${mutated})`);
+});
+
+t.test('desiredMeshOf answers as its first definition', async (t) => {
+  t.comment(`fast-check seed ${SEED} (replay: FC_SEED=${SEED})`);
+  // meshFromNamespace as it was first written.
+  const simpleMeshFromNamespace = (ns: ReturnType<typeof namespaceInfo>): MeshName | undefined =>
+    (['istio', 'istio-ambient', 'linkerd', 'kuma'] as const).find((m) => MESHES[m].selectedByNamespace(ns));
+  const simple = (profile: NonNullable<ReturnType<typeof profileOfCluster>>, cr: KubeObject, ns: ReturnType<typeof namespaceInfo>): DesiredMesh => {
+    const sm = serviceMeshOf(cr);
+    const enabled = sm.enabled === true;
+    const annotations: StringMap = {};
+    if (sm.annotations !== null && typeof sm.annotations === 'object' && !Array.isArray(sm.annotations)) {
+      for (const [k, v] of Object.entries(sm.annotations)) if (typeof v === 'string') annotations[k] = v;
+    }
+    const consensusPorts = consensusPortsOf(profile, cr);
+    const desired = (mesh: MeshName | undefined, source: MeshSource): DesiredMesh => ({ enabled, annotations, consensusPorts, mesh, source });
+    const fromAnnotations = meshesOfAnnotations(annotations);
+    if (fromAnnotations.size > 1) return desired(undefined, 'conflict');
+    if (fromAnnotations.size === 1) return desired(fromAnnotations.keys().next().value, 'annotations');
+    if (profile.dialect === 'observability-platform' && (sm.type === 'istio' || sm.type === 'linkerd')) {
+      const nsMesh = simpleMeshFromNamespace(ns);
+      return desired(sm.type === 'istio' && nsMesh === 'istio-ambient' ? 'istio-ambient' : sm.type, 'type');
+    }
+    const nsMesh = simpleMeshFromNamespace(ns);
+    return nsMesh ? desired(nsMesh, 'namespace') : desired(undefined, 'none');
+  };
+  const sources = new Set<string>();
+  fc.assert(
+    fc.property(clusterArb, namespaceArb, fc.boolean(), (cr, nsObj, known) => {
+      const profile = profileOfCluster(cr, DEFAULT_CONFIG.profiles)!;
+      const ns = namespaceInfo(nsObj.metadata!.name!, known ? nsObj : undefined);
+      const fast = desiredMeshOf(profile, cr, ns);
+      sources.add(fast.source);
+      const slow = simple(profile, cr, ns);
+      return JSON.stringify(fast) === JSON.stringify(slow) && isDeepStrictEqual(fast, slow) && meshFromNamespace(ns) === simpleMeshFromNamespace(ns);
+    }),
+    { ...SEEDED, numRuns: 2000 },
+  );
+  t.same([...sources].sort(), ['annotations', 'conflict', 'namespace', 'none', 'type'], 'every source is reached');
 });
