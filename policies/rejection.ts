@@ -37,26 +37,23 @@ const howToMesh = (want: MeshName, facts: PodFacts, ns: NamespaceInfo, mode: Mod
 };
 
 export const judgePodPart = (input: JudgeInput): Finding[] => {
-  const { facts, desired, ns, mode, where, cluster, count } = input;
-  let counted: InjectionCount | undefined;
-  const tally = (): InjectionCount => (counted ??= count());
-  const now = (): string => `${tally().meshed}/${tally().total} of its pods are meshed now`;
-  const nowShort = (): string => `${tally().meshed}/${tally().total} pods meshed`;
+  const { facts, desired, ns, mode, where, cluster } = input;
   const by = meshedBy(facts, ns, mode, input.options);
   const verb = mode === 'live' ? 'runs' : 'would run';
-  const specPath: Path = [...input.base, 'spec'];
-  const metaPath: Path = [...input.base, 'metadata'];
+  // Every judged pod part comes here, and most are fine: the count of the cluster's live pods
+  // (asked once, only for a message), the paths and the texts are made only for a finding.
 
   if (!desired.enabled) {
     if (by.length === 0) return [];
     const first = by[0]!;
+    const c = input.count();
     return [
       finding(
         'MG202',
-        `${where} ${verb} with the ${titleOf(first.mesh)} proxy (${first.reason}), but ${cluster} has serviceMesh.enabled: false (${now()}). Mixed injection splits the cluster; opt the pod out of the mesh (meshguard's mutating webhook does this when it is registered) or enable the mesh in ${cluster}.`,
-        metaPath,
+        `${where} ${verb} with the ${titleOf(first.mesh)} proxy (${first.reason}), but ${cluster} has serviceMesh.enabled: false (${now(c)}). Mixed injection splits the cluster; opt the pod out of the mesh (meshguard's mutating webhook does this when it is registered) or enable the mesh in ${cluster}.`,
+        [...input.base, 'metadata'],
         'error',
-        `${titleOf(first.mesh)} proxy, but ${cluster} has the mesh disabled (${nowShort()})`,
+        `${titleOf(first.mesh)} proxy, but ${cluster} has the mesh disabled (${nowShort(c)})`,
       ),
     ];
   }
@@ -67,37 +64,46 @@ export const judgePodPart = (input: JudgeInput): Finding[] => {
       finding(
         'MG205',
         `${where} uses hostNetwork, but ${cluster} is meshed: no mesh intercepts host-network traffic, so this pod would talk to its peers unmeshed. Remove hostNetwork: true.`,
-        [...specPath, 'hostNetwork'],
+        [...input.base, 'spec', 'hostNetwork'],
         'error',
         `hostNetwork pod in meshed ${cluster}: remove hostNetwork`,
       ),
     );
   }
   const want = desired.mesh;
-  const others = want ? by.filter((b) => b.mesh !== want) : [];
-  const mine = want ? by.filter((b) => b.mesh === want) : by;
-  if (others.length > 0) {
-    const o = others[0]!;
+  // The first mesh meshing the pod that is not the cluster's, and whether the cluster's (any
+  // mesh, when the cluster names none) is among them.
+  let other: (typeof by)[number] | undefined;
+  let mine = false;
+  for (const b of by) {
+    if (want === undefined || b.mesh === want) mine = true;
+    else other ??= b;
+  }
+  if (other !== undefined) {
     out.push(
       finding(
         'MG203',
-        `${where} ${verb} with the ${titleOf(o.mesh)} proxy (${o.reason}), but ${cluster} is meshed by ${titleOf(want!)}. Pods of one cluster must share one mesh; remove the ${titleOf(o.mesh)} injection settings from the pod and its namespace.`,
-        metaPath,
+        `${where} ${verb} with the ${titleOf(other.mesh)} proxy (${other.reason}), but ${cluster} is meshed by ${titleOf(want!)}. Pods of one cluster must share one mesh; remove the ${titleOf(other.mesh)} injection settings from the pod and its namespace.`,
+        [...input.base, 'metadata'],
         'error',
-        `${titleOf(o.mesh)} proxy, but ${cluster} uses ${titleOf(want!)}`,
+        `${titleOf(other.mesh)} proxy, but ${cluster} uses ${titleOf(want!)}`,
       ),
     );
-  } else if (mine.length === 0 && !facts.hostNetwork) {
+  } else if (!mine && !facts.hostNetwork) {
     const fix = want ? howToMesh(want, facts, ns, mode, input.options) : `Add the mesh's annotations to ${cluster}'s spec.serviceMesh.annotations or label the namespace for injection.`;
+    const c = input.count();
     out.push(
       finding(
         'MG201',
-        `${where} ${verb} without the ${want ? titleOf(want) : 'mesh'} proxy, but ${cluster} has serviceMesh.enabled: true (${now()}). Mixed injection splits the Raft cluster. ${fix}`,
-        metaPath,
+        `${where} ${verb} without the ${want ? titleOf(want) : 'mesh'} proxy, but ${cluster} has serviceMesh.enabled: true (${now(c)}). Mixed injection splits the Raft cluster. ${fix}`,
+        [...input.base, 'metadata'],
         'error',
-        `no ${want ? titleOf(want) : 'mesh'} proxy, but ${cluster} is meshed (${nowShort()})`,
+        `no ${want ? titleOf(want) : 'mesh'} proxy, but ${cluster} is meshed (${nowShort(c)})`,
       ),
     );
   }
   return out;
 };
+
+const now = (c: InjectionCount): string => `${c.meshed}/${c.total} of its pods are meshed now`;
+const nowShort = (c: InjectionCount): string => `${c.meshed}/${c.total} pods meshed`;

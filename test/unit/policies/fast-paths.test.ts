@@ -13,6 +13,9 @@ import { MESH_NAMES, type MeshName, type MeshOptions } from '../../../policies/m
 import { meshedBy, type MeshedBy, type Mode } from '../../../policies/mesh-state.js';
 import { checkAnnotations, checkIstioSwitchForm } from '../../../policies/validation/annotations.js';
 import { stringEntries } from '../../../policies/validation/cluster.js';
+import { judgePodPart, type JudgeInput } from '../../../policies/rejection.js';
+import type { InjectionCount } from '../../../policies/mesh-state.js';
+import type { Path } from '../../../policies/findings.js';
 import { nameError, prefixError, qualifiedNameError } from '../../../policies/values/qualified-name.js';
 import { GO_SPACE, goTrimSpace, isGoSpace } from '../../../policies/values/go-strings.js';
 
@@ -316,4 +319,122 @@ t.test('meshedBy answers as its definition: proxies found, then each other mesh 
     { ...RUNS, numRuns: 3000 },
   );
   t.same([...yesSeen].sort(), [...MESH_NAMES].sort(), 'the generated pods reach every mesh\'s yes');
+});
+
+// judgePodPart as it was first written: closures for the count, paths and filters made for every pod part.
+const title = (m: string): string => MESHES[m as MeshName]?.title ?? m;
+const simpleHowToMesh = (want: MeshName, facts: PodFacts, ns: NamespaceInfo, mode: Mode, options: MeshOptions): string => {
+  const mesh = MESHES[want];
+  const predicted = mesh.wouldMesh(facts, ns, options);
+  if (mode === 'live' && predicted.value)
+    return `${mesh.title}'s rules say it should be injected (${predicted.reason}), so its injector did not run: check the mesh's mutating webhook (kubectl get mutatingwebhookconfigurations) and recreate the pod.`;
+  return `${mesh.title} would not inject it: ${predicted.reason}. Fix that, then recreate the pod.`;
+};
+const simpleJudgePodPart = (input: JudgeInput): Finding[] => {
+  const { facts, desired, ns, mode, where, cluster, count } = input;
+  let counted: InjectionCount | undefined;
+  const tally = (): InjectionCount => (counted ??= count());
+  const now = (): string => `${tally().meshed}/${tally().total} of its pods are meshed now`;
+  const nowShort = (): string => `${tally().meshed}/${tally().total} pods meshed`;
+  const by = meshedBy(facts, ns, mode, input.options);
+  const verb = mode === 'live' ? 'runs' : 'would run';
+  const specPath: Path = [...input.base, 'spec'];
+  const metaPath: Path = [...input.base, 'metadata'];
+
+  if (!desired.enabled) {
+    if (by.length === 0) return [];
+    const first = by[0]!;
+    return [
+      finding(
+        'MG202',
+        `${where} ${verb} with the ${title(first.mesh)} proxy (${first.reason}), but ${cluster} has serviceMesh.enabled: false (${now()}). Mixed injection splits the cluster; opt the pod out of the mesh (meshguard's mutating webhook does this when it is registered) or enable the mesh in ${cluster}.`,
+        metaPath,
+        'error',
+        `${title(first.mesh)} proxy, but ${cluster} has the mesh disabled (${nowShort()})`,
+      ),
+    ];
+  }
+
+  const out: Finding[] = [];
+  if (facts.hostNetwork) {
+    out.push(
+      finding(
+        'MG205',
+        `${where} uses hostNetwork, but ${cluster} is meshed: no mesh intercepts host-network traffic, so this pod would talk to its peers unmeshed. Remove hostNetwork: true.`,
+        [...specPath, 'hostNetwork'],
+        'error',
+        `hostNetwork pod in meshed ${cluster}: remove hostNetwork`,
+      ),
+    );
+  }
+  const want = desired.mesh;
+  const others = want ? by.filter((b) => b.mesh !== want) : [];
+  const mine = want ? by.filter((b) => b.mesh === want) : by;
+  if (others.length > 0) {
+    const o = others[0]!;
+    out.push(
+      finding(
+        'MG203',
+        `${where} ${verb} with the ${title(o.mesh)} proxy (${o.reason}), but ${cluster} is meshed by ${title(want!)}. Pods of one cluster must share one mesh; remove the ${title(o.mesh)} injection settings from the pod and its namespace.`,
+        metaPath,
+        'error',
+        `${title(o.mesh)} proxy, but ${cluster} uses ${title(want!)}`,
+      ),
+    );
+  } else if (mine.length === 0 && !facts.hostNetwork) {
+    const fix = want ? simpleHowToMesh(want, facts, ns, mode, input.options) : `Add the mesh's annotations to ${cluster}'s spec.serviceMesh.annotations or label the namespace for injection.`;
+    out.push(
+      finding(
+        'MG201',
+        `${where} ${verb} without the ${want ? title(want) : 'mesh'} proxy, but ${cluster} has serviceMesh.enabled: true (${now()}). Mixed injection splits the Raft cluster. ${fix}`,
+        metaPath,
+        'error',
+        `no ${want ? title(want) : 'mesh'} proxy, but ${cluster} is meshed (${nowShort()})`,
+      ),
+    );
+  }
+  return out;
+};
+
+t.test('judgePodPart answers as its first definition, and asks for the count only for a message, once', async (t) => {
+  const container = fc.record(
+    { name: fc.constantFrom('app', 'istio-proxy', 'linkerd-proxy', 'consul-dataplane', 'envoy-sidecar', 'kuma-sidecar'), restartPolicy: fc.constantFrom('Always', 'Never') },
+    { requiredKeys: ['name'] },
+  );
+  const meshMap = fc.dictionary(
+    fc.constantFrom('istio-injection', 'istio.io/rev', 'istio.io/dataplane-mode', 'sidecar.istio.io/inject', 'linkerd.io/inject', 'kuma.io/sidecar-injection', 'consul.hashicorp.com/connect-inject', 'app'),
+    fc.constantFrom(...VALUES),
+    { maxKeys: 4 },
+  );
+  const input = fc.record({
+    facts: fc.record({ labels: meshMap, annotations: meshMap, hostNetwork: fc.boolean(), containers: fc.array(container, { maxLength: 2 }), initContainers: fc.array(container, { maxLength: 1 }) }),
+    base: fc.constantFrom<Path[]>([], ['spec', 'template'], ['spec', 'jobTemplate', 'spec', 'template']),
+    desired: fc.record({
+      enabled: fc.boolean(),
+      mesh: fc.option(fc.constantFrom(...MESH_NAMES), { nil: undefined }),
+      source: fc.constantFrom('annotations', 'type', 'namespace', 'none', 'conflict') as fc.Arbitrary<'none'>,
+      annotations: fc.constant({}),
+      consensusPorts: fc.constant<number[]>([9017, 9021]),
+    }),
+    ns: fc.record({ name: fc.constantFrom('db', 'kube-system'), labels: meshMap, annotations: meshMap, known: fc.boolean() }),
+    mode: fc.constantFrom('live', 'predict') as fc.Arbitrary<Mode>,
+    options: fc.record({ consulDefaultInject: fc.boolean() }),
+    where: fc.constantFrom('Pod db/p', 'StatefulSet db/s'),
+    cluster: fc.constantFrom('AntflyCluster db/ac'),
+    meshed: fc.nat(5),
+  });
+  const rules = new Set<string>();
+  fc.assert(
+    fc.property(input, (i) => {
+      const counts: number[] = [0, 0];
+      const with_ = (k: 0 | 1): JudgeInput => ({ ...i, count: (): InjectionCount => (counts[k]!++, { meshed: i.meshed, total: 5 }) });
+      const fast = judgePodPart(with_(0));
+      const slow = simpleJudgePodPart(with_(1));
+      for (const f of fast) rules.add(f.rule);
+      const reported = fast.some((f) => f.rule === 'MG201' || f.rule === 'MG202');
+      return JSON.stringify(fast) === JSON.stringify(slow) && counts[0] === (reported ? 1 : 0) && counts[1] === counts[0];
+    }),
+    { ...RUNS, numRuns: 3000 },
+  );
+  t.same([...rules].sort(), ['MG201', 'MG202', 'MG203', 'MG205'], 'every rule is reached');
 });
