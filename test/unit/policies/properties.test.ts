@@ -346,9 +346,9 @@ t.test('judgeObject, which writes no patch, judges as reviewObject with its patc
       if (!isDeepStrictEqual(lean.mutate, rest) || !isDeepStrictEqual(lean.validate, full.validate)) return false;
       return isDeepStrictEqual(judgeObject(obj, ns, c.view, c.config, 'predict'), simple(obj, ns, c));
     }),
-    SEEDED,
+    { ...SEEDED, numRuns: 1000 },
   );
-  t.ok(patched >= NUM_RUNS / 10, `the generators reach objects that get a patch (${patched})`);
+  t.ok(patched >= 40, `the generators reach objects that get a patch (${patched})`);
 });
 
 t.test('mutatedShape is podShapeOf of the mutated object', async (t) => {
