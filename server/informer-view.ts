@@ -30,11 +30,12 @@ import { labelsMatch, type ClusterRef, type ClusterView } from '../policies/clus
 import { INDEX_KINDS, type IndexKind } from '../policies/index/kinds.js';
 import type { ObjectIndex } from '../policies/index/object-index.js';
 import { selectorMatches } from '../policies/index/selectors.js';
+import { stripCluster, stripMeta, stripNamespace, stripPod } from '../policies/index/strip.js';
 import type { Container, KubeObject, Namespace, ObjectMeta, Pod, StringMap } from '../policies/k8s.js';
 import type { InjectionCount } from '../policies/mesh-state.js';
 import type { MeshName } from '../policies/meshes/types.js';
 import type { TargetProfile } from '../policies/targets/profile.js';
-import { analysisResources, indexResources, timestamp, type ResourceSpec } from './analysis-kinds.js';
+import { analysisResources, indexResources, type ResourceSpec } from './analysis-kinds.js';
 import { listPath } from './kube-request.js';
 import type { ManagedClusterView, ViewStatus } from './managed-view.js';
 import { SharedValues } from './shared-values.js';
@@ -66,71 +67,9 @@ export interface InformerViewOptions {
   index?: boolean;
 }
 
-// --- stripping: keep what the policies (and the status syncer) read ---
+// --- stripping: keep what the policies (and the status syncer) read (policies/index/strip.ts) ---
 
-
-export function stripMeta(m: ObjectMeta | undefined): ObjectMeta {
-  const out: ObjectMeta = {};
-  if (!m) return out;
-  if (m.name !== undefined) out.name = m.name;
-  if (m.namespace !== undefined) out.namespace = m.namespace;
-  if (m.uid !== undefined) out.uid = m.uid;
-  if (m.generation !== undefined) out.generation = m.generation;
-  // The informer compares resourceVersions to skip no-op updates and resumes watches from them.
-  if (m.resourceVersion !== undefined) out.resourceVersion = m.resourceVersion;
-  if (m.labels) out.labels = m.labels;
-  if (m.annotations) out.annotations = m.annotations;
-  const deletion = timestamp(m.deletionTimestamp);
-  if (deletion !== undefined) out.deletionTimestamp = deletion;
-  return out;
-}
-
-const stripContainer = (c: Container): Container => {
-  const out: Container = {};
-  if (c.name !== undefined) out.name = c.name;
-  if (c.restartPolicy !== undefined) out.restartPolicy = c.restartPolicy;
-  if (Array.isArray(c.ports)) out.ports = c.ports.map(({ containerPort, name, protocol }) => ({ containerPort, name, protocol }));
-  return out;
-};
-
-export function stripPod(p: Pod): Pod {
-  const spec = p.spec ?? {};
-  return {
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: stripMeta(p.metadata),
-    spec: {
-      containers: (spec.containers ?? []).map(stripContainer),
-      ...(spec.initContainers ? { initContainers: spec.initContainers.map(stripContainer) } : {}),
-      ...(spec.hostNetwork ? { hostNetwork: true } : {}),
-    },
-    ...(p.status?.phase ? { status: { phase: p.status.phase } } : {}),
-  };
-}
-
-export const stripNamespace = (n: Namespace): Namespace => ({ apiVersion: 'v1', kind: 'Namespace', metadata: stripMeta(n.metadata) });
-
-/**
- * Of a cluster CR's status only the two fields the status syncer owns are kept: with
- * them cached it can tell that a status is already right without reading the CR again.
- */
-const stripStatus = (status: unknown): Record<string, unknown> | undefined => {
-  if (status === null || typeof status !== 'object') return undefined;
-  const { serviceMeshStatus, conditions } = status as Record<string, unknown>;
-  if (serviceMeshStatus === undefined && conditions === undefined) return undefined;
-  return { ...(serviceMeshStatus !== undefined ? { serviceMeshStatus } : {}), ...(conditions !== undefined ? { conditions } : {}) };
-};
-
-export const stripCluster = (ref: ClusterRef) => (o: KubeObject): KubeObject => {
-  const status = stripStatus(o.status);
-  return {
-    apiVersion: ref.apiVersion,
-    kind: ref.kind,
-    metadata: stripMeta(o.metadata),
-    ...(o.spec !== undefined ? { spec: o.spec } : {}),
-    ...(status !== undefined ? { status } : {}),
-  };
-};
+export { stripCluster, stripMeta, stripNamespace, stripPod };
 
 /**
  * Replaces an object's contents in place (the informer's cache holds this very object).
