@@ -201,8 +201,10 @@ export class Partition {
       }
     }
     this.compacted(found.map((f) => f.findings)).forEach((findings, k) => {
-      // The file's name is one string for all its findings.
-      found[k]!.slot.result = { findings: findings.map((f) => ({ ...f, file })), judged: found[k]!.slot.result!.judged };
+      // The file's name is one string for all its findings (each finding is the run's own
+      // object: judgeDocument made it, compacted() copied it).
+      for (const f of findings) f.file = file;
+      found[k]!.slot.result = { findings, judged: found[k]!.slot.result!.judged };
     });
     if (slots.length > 0) this.parsed.push({ file, order, seen, slots });
   }

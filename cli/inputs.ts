@@ -190,15 +190,14 @@ const unshared = (v: unknown): unknown => {
   return v;
 };
 
+/** The smaller of two offsets, -1 (absent) counting as none. */
+const earlier = (a: number, b: number | undefined): number => (b === undefined || b < 0 ? a : a < 0 || b < a ? b : a);
+
 /** Offset of a document root's first token: its anchor, its tag or its content, whichever comes first. */
 const firstToken = (e: Event): number => {
-  const at = [
-    'start' in e ? e.start : -1,
-    'valueStart' in e ? e.valueStart : -1,
-    'anchorStart' in e ? e.anchorStart : -1,
-    'tagStart' in e ? e.tagStart : -1,
-  ].filter((o) => o >= 0);
-  return at.length > 0 ? Math.min(...at) : -1;
+  // Compared in place: the array of four offsets made per document cost more than the rest.
+  const ev = e as Partial<Record<'start' | 'valueStart' | 'anchorStart' | 'tagStart', number>>;
+  return earlier(earlier(earlier(earlier(-1, ev.start), ev.valueStart), ev.anchorStart), ev.tagStart);
 };
 
 /** Parses one file's text into source documents. */
