@@ -9,6 +9,11 @@ import type { BodyBudgetStatus } from './request-body.js';
 const WORKLOAD_KINDS = new Set(['Pod', 'StatefulSet', 'Deployment', 'ReplicaSet', 'DaemonSet', 'Job', 'CronJob']);
 const OPERATIONS = new Set(['CREATE', 'UPDATE', 'DELETE', 'CONNECT']);
 
+const REQUEST_LABELS = ['webhook', 'kind', 'operation', 'decision'] as const;
+const RULE_HIT_LABELS = ['webhook', 'rule', 'severity'] as const;
+const FINDING_LABELS = ['rule', 'severity', 'action'] as const;
+const IGNORED_LABELS = ['webhook', 'kind', 'by'] as const;
+
 export interface WebhookMetrics {
   registry: Registry;
   recordAdmission(webhook: WebhookKind, outcome: AdmissionOutcome, seconds: number): void;
@@ -42,6 +47,60 @@ const memo = <A extends string[], R>(make: (...args: A) => R): ((...args: A) => 
   };
 };
 
+interface TallyCell {
+  labels: Record<string, string>;
+  n: number;
+}
+type TallyLevel = Map<string, unknown>;
+
+const below = (level: TallyLevel, value: string): TallyLevel => {
+  let next = level.get(value) as TallyLevel | undefined;
+  if (next === undefined) level.set(value, (next = new Map()));
+  return next;
+};
+
+/**
+ * The increments of a counter with three or four labels, counted per review as plain
+ * numbers and added to the counter whenever it is read: a scrape, `registry.metrics()` and
+ * `get()` all call its collect first, so every read shows the values an inc() per review
+ * would have. prom-client builds and looks up a key string from the label set on every
+ * inc() (a child's from labels() included) and checks the label names: ~5k instructions
+ * per inc, several per review. Here a review's cell is reached through one Map per label
+ * (no key string, no array, no label object; those are made once, for a cell's first
+ * review), and series appear in the order of their first review, as before.
+ */
+class CounterTally {
+  private readonly root: TallyLevel = new Map();
+  private readonly cells: TallyCell[] = [];
+
+  constructor(private readonly labelNames: readonly string[]) {}
+
+  /** One more (or `by` more) for the label set a, b, c[, d], in the order of labelNames. */
+  count(a: string, b: string, c: string, d = '', by = 1): void {
+    const last = below(below(below(this.root, a), b), c);
+    let cell = last.get(d) as TallyCell | undefined;
+    if (cell === undefined) last.set(d, (cell = this.newCell([a, b, c, d])));
+    cell.n += by;
+  }
+
+  /** Adds what was counted since the last read to `counter`. */
+  flush(counter: Counter<string>): void {
+    for (const cell of this.cells) {
+      if (cell.n === 0) continue;
+      counter.inc(cell.labels, cell.n);
+      cell.n = 0;
+    }
+  }
+
+  private newCell(values: string[]): TallyCell {
+    const labels: Record<string, string> = {};
+    this.labelNames.forEach((name, i) => (labels[name] = values[i]!));
+    const cell = { labels, n: 0 };
+    this.cells.push(cell);
+    return cell;
+  }
+}
+
 export function createMetrics(opts: MetricsOptions = {}): WebhookMetrics {
   const registry = new Registry();
   if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry });
@@ -49,11 +108,21 @@ export function createMetrics(opts: MetricsOptions = {}): WebhookMetrics {
   const kindLabel = (kind: string | undefined): string => (kind === undefined ? 'unknown' : knownKinds.has(kind) ? kind : 'other');
   const opLabel = (op: string | undefined): string => (op === undefined ? 'unknown' : OPERATIONS.has(op) ? op : 'other');
 
+  // What each review counts, added to the counters when they are read (see CounterTally).
+  const requestsTally = new CounterTally(REQUEST_LABELS);
+  const ruleHitsTally = new CounterTally(RULE_HIT_LABELS);
+  const findingsTally = new CounterTally(FINDING_LABELS);
+  const ignoredTally = new CounterTally(IGNORED_LABELS);
+  let pendingPatchOps = 0;
+
   const requests = new Counter({
     name: 'meshguard_admission_requests_total',
     help: 'Admission reviews answered, by webhook, object kind, operation and decision (allowed, denied, patched, skipped, invalid, error).',
-    labelNames: ['webhook', 'kind', 'operation', 'decision'] as const,
+    labelNames: REQUEST_LABELS,
     registers: [registry],
+    collect() {
+      requestsTally.flush(this);
+    },
   });
   const duration = new Histogram({
     name: 'meshguard_admission_duration_seconds',
@@ -66,25 +135,38 @@ export function createMetrics(opts: MetricsOptions = {}): WebhookMetrics {
   const ruleHits = new Counter({
     name: 'meshguard_rule_hits_total',
     help: 'Findings reported in admission answers, by rule id and severity.',
-    labelNames: ['webhook', 'rule', 'severity'] as const,
+    labelNames: RULE_HIT_LABELS,
     registers: [registry],
+    collect() {
+      ruleHitsTally.flush(this);
+    },
   });
   const findingsTotal = new Counter({
     name: 'meshguard_admission_findings_total',
     help: 'Findings of admission answers, by rule id, severity and action (deny, warn, audit): what enforcement would refuse is visible before it does.',
-    labelNames: ['rule', 'severity', 'action'] as const,
+    labelNames: FINDING_LABELS,
     registers: [registry],
+    collect() {
+      findingsTally.flush(this);
+    },
   });
-  const patchOps = new Counter({
+  new Counter({
     name: 'meshguard_patch_operations_total',
     help: 'RFC 6902 operations returned in mutating admission answers.',
     registers: [registry],
+    collect() {
+      if (pendingPatchOps > 0) this.inc(pendingPatchOps);
+      pendingPatchOps = 0;
+    },
   });
-  const ignored = new Counter({
+  new Counter({
     name: 'meshguard_ignored_objects_total',
     help: 'Objects skipped because of the meshguard.io/ignore label, by webhook, kind and where the label sits (namespace, workload, template, pod).',
-    labelNames: ['webhook', 'kind', 'by'] as const,
+    labelNames: IGNORED_LABELS,
     registers: [registry],
+    collect() {
+      ignoredTally.flush(this);
+    },
   });
   const tlsReloads = new Counter({
     name: 'meshguard_tls_reloads_total',
@@ -156,33 +238,30 @@ export function createMetrics(opts: MetricsOptions = {}): WebhookMetrics {
     },
   });
 
-  // Label values are bounded, so each combination's child is looked up once and kept:
-  // prom-client hashes the label object on every inc() otherwise, several per review.
-  const requestsOf = memo((webhook: string, kind: string, operation: string, decision: string) => requests.labels(webhook, kind, operation, decision));
+  // The histogram is observed per review (prom-client has no way to add many observations
+  // at once); its child per webhook is looked up once. Label values are bounded.
   const durationOf = memo((webhook: string) => duration.labels(webhook));
-  const ruleHitsOf = memo((webhook: string, rule: string, severity: string) => ruleHits.labels(webhook, rule, severity));
   const connectionsOf = memo((protocol: string, resumed: string) => connections.labels(protocol, resumed));
-  const findingsOf = memo((rule: string, severity: string, action: string) => findingsTotal.labels(rule, severity, action));
 
   return {
     registry,
     recordAdmission(webhook, outcome, seconds) {
       const kind = kindLabel(outcome.request.kind);
-      requestsOf(webhook, kind, opLabel(outcome.request.operation), outcome.decision).inc();
+      requestsTally.count(webhook, kind, opLabel(outcome.request.operation), outcome.decision);
       durationOf(webhook).observe(seconds);
       for (const f of outcome.findings) {
-        ruleHitsOf(webhook, f.rule, f.severity).inc();
-        findingsOf(f.rule, f.severity, f.action).inc();
+        ruleHitsTally.count(webhook, f.rule, f.severity);
+        findingsTally.count(f.rule, f.severity, f.action);
       }
-      if (outcome.patchOps > 0) patchOps.inc(outcome.patchOps);
-      if (outcome.ignoredBy) ignored.inc({ webhook, kind, by: outcome.ignoredBy });
+      pendingPatchOps += outcome.patchOps;
+      if (outcome.ignoredBy) ignoredTally.count(webhook, kind, outcome.ignoredBy);
     },
     recordError(webhook, seconds) {
-      requestsOf(webhook, 'unknown', 'unknown', 'error').inc();
+      requestsTally.count(webhook, 'unknown', 'unknown', 'error');
       durationOf(webhook).observe(seconds);
     },
     recordRefusal(webhook, status) {
-      requestsOf(webhook, 'unknown', 'unknown', status >= 500 ? 'error' : 'invalid').inc();
+      requestsTally.count(webhook, 'unknown', 'unknown', status >= 500 ? 'error' : 'invalid');
     },
     recordConnection(protocol, resumed) {
       connectionsOf(protocol === 'h2' || protocol === 'http/1.1' ? protocol : 'none', String(resumed)).inc();

@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadStateFiles, StaticClusterView } from '../../cli/state-view.js';
 import type { AdmissionOutcome } from '../../policies/admission.js';
+import { DEFAULT_CONFIG } from '../../policies/config.js';
 import { BODY_LIMIT_BYTES } from '../../server/app.js';
 import { call, captureLogger, EXAMPLES, get, makePki, review, startTestServer } from './fixtures/helpers.js';
 
@@ -247,7 +248,7 @@ t.test('with logAdmissions "all" every admission is logged at info', async (t) =
 });
 
 // The counters of each review are tallied and added to prom-client when read (server/metrics.ts
-// tallyOf): every scrape must show exactly the reviews answered before it, scrape after scrape.
+// CounterTally): every scrape must show exactly the reviews answered before it, scrape after scrape.
 t.test('every scrape counts exactly the reviews answered before it (requests, rule hits, findings)', async (t) => {
   const body = await readFile(join(EXAMPLES, 'admission-review-pod.json'), 'utf8');
   const series = [
@@ -273,6 +274,54 @@ t.test('every scrape counts exactly the reviews answered before it (requests, ru
   const counted = await server.metrics.registry.getSingleMetric('meshguard_admission_requests_total')!.get();
   const denied = counted.values.find((v) => v.labels.webhook === 'validate' && v.labels.kind === 'Pod' && v.labels.decision === 'denied');
   t.equal(denied?.value, before[0]! + 9);
+});
+
+// The same for what a patched /mutate review and an ignored object count: patch operations
+// (a counter without labels), the mutate histogram's count, an audit finding, ignored objects.
+t.test('every scrape counts exactly the patched and ignored reviews answered before it', async (t) => {
+  // The label is honoured on pods only with ignoreLabel.objects on.
+  const server = await startTestServer(pki, {
+    view: new StaticClusterView(await loadStateFiles([join(EXAMPLES, 'state.yaml')])),
+    config: { ...DEFAULT_CONFIG, ignoreLabel: { objects: true } },
+  });
+  t.teardown(() => server.shutdown('test done'));
+  const sts = await readFile(join(EXAMPLES, 'admission-review-statefulset.json'), 'utf8');
+  const pod = JSON.parse(await readFile(join(EXAMPLES, 'admission-review-pod.json'), 'utf8'));
+  pod.request.object.metadata.labels = { ...pod.request.object.metadata.labels, 'meshguard.io/ignore': 'true' };
+  const ignoredPod = JSON.stringify(pod);
+  const series = [
+    /meshguard_admission_requests_total\{webhook="mutate",kind="StatefulSet",operation="CREATE",decision="patched"\} (\d+)/,
+    /meshguard_rule_hits_total\{webhook="mutate",rule="MG206",severity="info"\} (\d+)/,
+    /meshguard_admission_findings_total\{rule="MG206",severity="info",action="audit"\} (\d+)/,
+    /meshguard_admission_duration_seconds_count\{webhook="mutate"\} (\d+)/,
+    /meshguard_patch_operations_total (\d+)/,
+    /meshguard_ignored_objects_total\{webhook="validate",kind="Pod",by="pod"\} (\d+)/,
+    /meshguard_admission_duration_seconds_count\{webhook="validate"\} (\d+)/,
+  ];
+  const scrape = async () => {
+    const m = await get(server.metricsPort!, '/metrics');
+    return series.map((re) => Number(re.exec(m.body)?.[1] ?? 0));
+  };
+  for (const round of [2, 1, 4]) {
+    const start = await scrape();
+    for (let i = 0; i < round; i++) {
+      const patched = await call(server.port, '/mutate', { ca, body: sts });
+      t.equal(patched.json().response.patchType, 'JSONPatch');
+    }
+    const skipped = await call(server.port, '/validate', { ca, body: ignoredPod });
+    t.equal(skipped.json().response.allowed, true);
+    t.same(
+      await scrape(),
+      [start[0]! + round, start[1]! + round, start[2]! + round, start[3]! + round, start[4]! + 4 * round, start[5]! + 1, start[6]! + 1],
+      `${round} patched reviews (4 operations each) and one ignored pod`,
+    );
+    t.same(await scrape(), [start[0]! + round, start[1]! + round, start[2]! + round, start[3]! + round, start[4]! + 4 * round, start[5]! + 1, start[6]! + 1], 'and a second scrape the same');
+  }
+  // In process: a counter's get() (what registry.getSingleMetric callers read) includes them too.
+  await call(server.port, '/mutate', { ca, body: sts });
+  const ops = await server.metrics.registry.getSingleMetric('meshguard_patch_operations_total')!.get();
+  const last = await scrape();
+  t.equal(ops.values[0]?.value, last[4], 'get() and the scrape agree');
 });
 
 // The admission app gives Fastify no logger instance (server/fastify-base.ts

@@ -1,4 +1,5 @@
 // The server pieces that need no network.
+import fc from 'fast-check';
 import t from 'tap';
 import { pino } from 'pino';
 import { internalErrorReview, requestTimeoutSeconds } from '../../../server/admission-routes.js';
@@ -16,6 +17,32 @@ t.test('?timeout= as the API server sends it', async (t) => {
   t.equal(requestTimeoutSeconds({ timeout: 'soon' }), 10);
   t.equal(requestTimeoutSeconds({}), 10);
   t.equal(requestTimeoutSeconds(undefined), 10);
+});
+
+// requestTimeoutSeconds reads the digits itself (a regular expression cost ~1k instructions
+// per review); it must answer exactly as its definition, `^(\d+)s$` then Number().
+const SEED = Number(process.env.FC_SEED ?? Date.now() % 2 ** 31);
+const byDefinition = (query: unknown): number => {
+  const raw = (query as { timeout?: unknown } | undefined)?.timeout;
+  const m = typeof raw === 'string' ? /^(\d+)s$/.exec(raw) : null;
+  const n = m ? Number(m[1]) : NaN;
+  return Number.isFinite(n) && n > 0 ? n : 10;
+};
+t.test('?timeout= is read as /^(\\d+)s$/ reads it (property)', async (t) => {
+  t.comment(`fast-check seed ${SEED} (replay: FC_SEED=${SEED})`);
+  const digits = fc.string({ unit: fc.constantFrom(...'0123456789'), maxLength: 330 });
+  const near = fc.string({ unit: fc.constantFrom(...'0123456789s sS-+.e\n\u0660x'), maxLength: 8 });
+  const raw = fc.oneof(digits.map((d) => `${d}s`), near, fc.string(), fc.constantFrom('10s', '0s', '30s', '007s', 's', '', '1.5s', '+5s', '5s\n', '9007199254740993s'));
+  const query = fc.oneof({ weight: 6, arbitrary: raw.map((timeout) => ({ timeout })) }, fc.constant(undefined), fc.constant({}), fc.anything().map((timeout) => ({ timeout })));
+  fc.assert(
+    fc.property(query, (q) => {
+      const got = requestTimeoutSeconds(q);
+      if (!Object.is(got, byDefinition(q))) throw new Error(`${JSON.stringify(q)}: ${got}, by definition ${byDefinition(q)}`);
+    }),
+    { numRuns: 3000, seed: SEED },
+  );
+  for (const timeout of ['10s', '1s', '30s', '007s', '99999999999999999999s', '1'.repeat(310) + 's', 's', '5', 's5', '1.5s', '-1s', '0s', '\u0661s'])
+    t.equal(requestTimeoutSeconds({ timeout }), byDefinition({ timeout }), timeout.slice(0, 24));
 });
 
 t.test('internal error reviews echo what they can read', async (t) => {
