@@ -91,7 +91,8 @@ export const stripPodSpec = (spec: PodSpec): PodSpec => {
 };
 
 const stripPodAs = (type: Type, p: Pod): Pod => {
-  const spec = p.spec ?? {};
+  // A spec that is null or not a mapping stays as it is: the rules refuse such a pod (podShapeOf).
+  const spec = p.spec === undefined ? {} : p.spec;
   const phase = isPlainObject(p.status) ? p.status.phase : undefined;
   const out = typed(type, stripMeta(p.metadata)) as Pod;
   out.spec = (isPlainObject(spec) ? stripPodSpec(spec as PodSpec) : spec) as PodSpec;
@@ -243,8 +244,9 @@ const template = (t: unknown): unknown => {
   const meta = t.metadata;
   const spec = t.spec;
   return {
+    // A null metadata reads as absent (podShapeOf); a null spec does not.
     metadata: meta === undefined || meta === null ? {} : picked(meta, TEMPLATE_META),
-    spec: spec === undefined || spec === null ? stripPodSpec({}) : isPlainObject(spec) ? stripPodSpec(spec as PodSpec) : spec,
+    spec: spec === undefined ? stripPodSpec({}) : isPlainObject(spec) ? stripPodSpec(spec as PodSpec) : spec,
   };
 };
 

@@ -361,4 +361,7 @@ t.test('a strip keeps a value of the wrong type as it is, where the rules tell i
   const d = stripWorkload('Deployment')({ metadata: { name: 'd' }, spec: { template: { metadata: 'x' as never, spec: 'y' as never } } });
   t.strictSame(d.spec, { template: { metadata: 'x', spec: 'y' } }, 'a template whose metadata and spec are not mappings');
   t.strictSame(stripWorkload('Deployment')({ metadata: { name: 'd' }, spec: { replicas: 1 } }).spec, {}, 'no template: none is made up');
+  // FC_SEED=2007431293 found these: a null spec made a pod part the rules refuse into one they read.
+  t.strictSame(stripWorkload('DaemonSet')({ metadata: { name: 'd' }, spec: { template: { spec: null as never } } }).spec, { template: { metadata: {}, spec: null } }, 'a template whose spec is null');
+  t.equal(stripPod({ metadata: { name: 'p' }, spec: null as never }).spec, null, 'a pod whose spec is null');
 });
