@@ -55,9 +55,17 @@ export const requiredLabels = (selector: unknown): StringMap => {
 export const describeSelector = (selector: unknown): string => {
   if (!isPlainObject(selector)) return '(none)';
   const parts = Object.entries(isPlainObject(selector.matchLabels) ? (selector.matchLabels as StringMap) : {}).map(([k, v]) => `${k}=${v}`);
-  for (const r of Array.isArray(selector.matchExpressions) ? (selector.matchExpressions as LabelSelectorRequirement[]) : []) {
-    const vals = Array.isArray(r.values) ? `(${r.values.join(',')})` : '';
-    parts.push(r.operator === 'Exists' ? r.key : r.operator === 'DoesNotExist' ? `!${r.key}` : `${r.key} ${r.operator.toLowerCase()} ${vals}`);
+  // As written: a manifest may give a requirement that is no mapping, no operator, or one
+  // that is not a string (such a selector selects nothing, selectorMatches).
+  for (const r of Array.isArray(selector.matchExpressions) ? (selector.matchExpressions as unknown[]) : []) {
+    if (!isPlainObject(r)) {
+      parts.push(JSON.stringify(r) ?? String(r));
+      continue;
+    }
+    const { key, operator, values } = r as Partial<Record<keyof LabelSelectorRequirement, unknown>>;
+    const vals = Array.isArray(values) ? `(${values.join(',')})` : '';
+    const op = typeof operator === 'string' ? operator.toLowerCase() : `(operator ${JSON.stringify(operator) ?? 'missing'})`;
+    parts.push(operator === 'Exists' ? String(key) : operator === 'DoesNotExist' ? `!${String(key)}` : [String(key), op, vals].filter(Boolean).join(' '));
   }
   return parts.length === 0 ? '{} (every pod)' : parts.join(',');
 };

@@ -19,8 +19,16 @@ const TEMPLATE_PATHS: Record<string, { groups: readonly string[]; path: Path }> 
   CronJob: { groups: ['batch'], path: ['spec', 'jobTemplate', 'spec', 'template'] },
 };
 
+/**
+ * A manifest's API group ('' for the core group). An apiVersion that is not a string (a
+ * YAML `apiVersion: 5`) names no group: it gets one no kind has, so the object is nothing
+ * meshguard judges or indexes, as an object whose kind is not a string.
+ */
+export const NO_GROUP = '(apiVersion is not a string)';
+
 export const groupOf = (apiVersion: string | undefined): string => {
-  if (!apiVersion) return '';
+  if (apiVersion === undefined || apiVersion === null || apiVersion === '') return '';
+  if (typeof apiVersion !== 'string') return NO_GROUP;
   const i = apiVersion.indexOf('/');
   return i < 0 ? '' : apiVersion.slice(0, i);
 };

@@ -150,3 +150,64 @@ t.test('13: every usage error is one line naming the flag and the value', async 
   oneLine(t, run(['frobnicate']), 'MG_ERR_USAGE', /unknown command 'frobnicate'/);
   oneLine(t, run(['check', fx('malformed.yaml')]), 'MG_ERR_INPUT_YAML', /malformed\.yaml:\d+: /);
 });
+
+// Values of another type where Kubernetes wants a string are input check must judge, not
+// crash on (both were MG_ERR_INTERNAL, exit 2): an apiVersion that is a number names no
+// API group, so the object is not judged, like a kind that is not a string; a
+// NetworkPolicy's matchExpressions with no operator, a number for one, null values or an
+// element that is no mapping select nothing, and MG306 says so with the selector as written.
+t.test('14: an apiVersion or a selector requirement of the wrong type is judged, not a crash', async (t) => {
+  const dir = t.testdir({
+    'odd.yaml': `apiVersion: v1
+kind: Namespace
+metadata:
+  name: shop
+  labels:
+    istio-injection: enabled
+---
+apiVersion: antfly.io/v1
+kind: AntflyCluster
+metadata:
+  name: orders
+  namespace: shop
+spec:
+  serviceMesh:
+    enabled: true
+---
+apiVersion: 5
+kind: Pod
+metadata:
+  name: numbered
+  namespace: shop
+spec:
+  hostNetwork: true
+  containers:
+    - name: c
+      image: x
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  name: odd-selector
+  namespace: shop
+spec:
+  podSelector:
+    matchExpressions:
+      - key: app
+      - key: tier
+        operator: 5
+      - key: zone
+        operator: In
+        values: null
+      - 7
+`,
+  });
+  const r = run(['check', '-f', 'json', join(dir, 'odd.yaml')]);
+  t.equal(r.code, 0, `judged, nothing denied: ${r.err}`);
+  t.equal(r.err, '');
+  const findings = JSON.parse(r.out).findings as { rule: string; name: string; message: string }[];
+  t.notOk(findings.some((f) => f.name === 'numbered'), 'the Pod whose apiVersion is a number is not judged');
+  const mg306 = findings.find((f) => f.rule === 'MG306' && f.name === 'odd-selector');
+  t.ok(mg306, 'the NetworkPolicy selects nothing');
+  t.match(mg306?.message, /selects app \(operator missing\),tier \(operator 5\),zone in,7, which no pod/);
+});
