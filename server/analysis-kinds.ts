@@ -13,7 +13,6 @@ import {
   stripMonitor,
   stripNetworkPolicy,
   stripPeerAuthentication,
-  stripPodSpec,
   stripService,
   stripWebhookConfiguration,
   stripWorkload,
@@ -77,8 +76,6 @@ export const analysisResources = (): [IndexKind, ResourceSpec][] => {
 };
 
 // --- the rest of the object index (the syncer's PolicyReports) ---
-
-export { stripMonitor, stripPodSpec, stripWorkload };
 
 /** The informers of every kind of the object index but Namespace and Pod. */
 export const indexResources = (): [IndexKind, ResourceSpec][] => {

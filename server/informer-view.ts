@@ -69,7 +69,6 @@ export interface InformerViewOptions {
 
 // --- stripping: keep what the policies (and the status syncer) read (policies/index/strip.ts) ---
 
-export { stripCluster, stripMeta, stripNamespace, stripPod };
 
 /**
  * Replaces an object's contents in place (the informer's cache holds this very object).

@@ -24,7 +24,7 @@ const TEMPLATE_PATHS: Record<string, { groups: readonly string[]; path: Path }> 
  * YAML `apiVersion: 5`) names no group: it gets one no kind has, so the object is nothing
  * meshguard judges or indexes, as an object whose kind is not a string.
  */
-export const NO_GROUP = '(apiVersion is not a string)';
+const NO_GROUP = '(apiVersion is not a string)';
 
 export const groupOf = (apiVersion: string | undefined): string => {
   if (apiVersion === undefined || apiVersion === null || apiVersion === '') return '';

@@ -8,7 +8,8 @@ import { isDeepStrictEqual } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import { namespaceInfo, type Namespace, type Pod } from '../../../policies/k8s.js';
 import { podInjection } from '../../../policies/mesh-state.js';
-import { replaceContents, stripPod, stripPodSharing } from '../../../server/informer-view.js';
+import { replaceContents, stripPodSharing } from '../../../server/informer-view.js';
+import { stripPod } from '../../../policies/index/strip.js';
 import { SharedValues } from '../../../server/shared-values.js';
 
 const SEED = Number(process.env.FC_SEED ?? Math.floor(Math.random() * 2 ** 31));
