@@ -18,6 +18,7 @@ import { basename } from 'node:path';
 import { EXIT, VERSION } from './exit.js';
 import { loadOnlyUsedClientNode } from '../server/client-node-loading.js';
 import { reportError } from './report-error.js';
+import { watchOutput } from './output-errors.js';
 
 // Before any command imports @kubernetes/client-node: `serve` then loads KubeConfig and the
 // informers without the ~750 generated models (server/client-node-loading.ts).
@@ -57,6 +58,9 @@ const named = process.argv.slice(2).find((a) => !a.startsWith('-'));
 // `serve`, a long-running pod with no start-up to save, and not when V8 collects coverage,
 // which code from the cache makes less precise (node's module docs).
 if (named !== 'serve' && !process.env.NODE_V8_COVERAGE) enableCompileCache();
+// A report's reader may close early or the disk fill up (cli/output-errors.ts); the servers
+// log through pino, whose destination has its own error handling.
+if (named !== 'serve' && named !== 'sync-status') watchOutput();
 try {
   // Help and unknown commands need the full list; a known command needs itself; --version
   // alone needs none (loading all eight took ~1.4 s and ~150 MB, for one line).

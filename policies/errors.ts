@@ -114,6 +114,11 @@ export const MG_ERR_INPUT_OBJECT = define(
   (e, file: string, line: number, reason: string) => new InputError(reason, file, line, e.code),
 );
 
+export const MG_ERR_OUTPUT = define(
+  { code: 'MG_ERR_OUTPUT', exitCode: EXIT.unusable, title: 'the report cannot be written to standard output (disk full, I/O error); a reader that stops reading early, as `head` does, is not one' },
+  (e, cause: string) => message(e, `cannot write the output to standard output: ${cause}; the report is incomplete`),
+);
+
 export const MG_ERR_CONFIG = define(
   { code: 'MG_ERR_CONFIG', exitCode: EXIT.unusable, title: 'the `--config` file cannot be read or is not a valid configuration' },
   (e, detail: string) => message(e, detail),

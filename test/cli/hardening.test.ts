@@ -1,8 +1,9 @@
 // Bad input gets one clear line and exit 2; YAML features kubectl accepts are accepted and
 // edited without touching shared nodes (issue 14, CLI items 7-13). The built binary, as CI runs it.
 import t, { type Test } from 'tap';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
@@ -210,4 +211,39 @@ spec:
   const mg306 = findings.find((f) => f.rule === 'MG306' && f.name === 'odd-selector');
   t.ok(mg306, 'the NetworkPolicy selects nothing');
   t.match(mg306?.message, /selects app \(operator missing\),tier \(operator 5\),zone in,7, which no pod/);
+});
+
+// A report's reader that stops early closes the pipe: node reports EPIPE as an 'error'
+// event, which ended the process with a stack trace and exit 1 (read by CI as "denied")
+// whatever the verdict. Now nothing more is written and the exit code is the verdict. A
+// write that fails otherwise (/dev/full: ENOSPC) is one catalog line and exit 2: the
+// report is incomplete. Before the fix every case here printed node's stack trace.
+t.test('15: a closed pipe keeps the verdict; a failed write is one line and exit 2', async (t) => {
+  const cases: { args: string[]; verdict: number }[] = [
+    { args: ['check', fx('bad-cluster.yaml')], verdict: 1 },
+    { args: ['check', '-f', 'json', fx('good.yaml')], verdict: 0 },
+    { args: ['inject', fx('anchors.yaml')], verdict: 0 },
+    { args: ['rules'], verdict: 0 },
+  ];
+  for (const { args, verdict } of cases) {
+    t.equal(run(args).code, verdict, `${args.join(' ')} to a reader: the verdict`);
+    // The read end is closed before the child writes anything: its first write fails.
+    const child = spawn(process.execPath, [bin, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+    child.stdout.destroy();
+    let err = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+    const [code] = (await once(child, 'close')) as [number | null];
+    t.equal(code, verdict, `${args.join(' ')} | (closed reader): exit ${verdict}`);
+    t.notMatch(err, /EPIPE|^\s+at /m, `${args.join(' ')}: no stack trace: ${err}`);
+    const full = openSync('/dev/full', 'w');
+    try {
+      const r = spawnSync(process.execPath, [bin, ...args], { cwd: root, stdio: ['ignore', full, 'pipe'], encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+      // inject also writes its findings to stderr: the catalog line is the last line.
+      const last = { code: r.status, err: r.stderr.split('\n').filter(Boolean).slice(-1).join('\n') };
+      oneLine(t, last, 'MG_ERR_OUTPUT', /cannot write the output to standard output: ENOSPC: no space left on device; the report is incomplete/);
+      t.notMatch(r.stderr, /^\s+at /m, 'no stack trace');
+    } finally {
+      closeSync(full);
+    }
+  }
 });
