@@ -55,9 +55,14 @@ const flag = (name: string, dflt: number): number => Number(argValue(name) ?? df
 // rounds: a slow stretch lands in one target's round and moves its p99 over all responses
 // a long way (the pooled ratio, `pooledP99RatioAtHalfLoad`, is kept beside it).
 // More, shorter rounds than one long one: a slow stretch then lands in one round of each
-// target rather than in all of one target's time.
+// target rather than in all of one target's time. Each round starts one target later than
+// the one before (baseline, floor, meshguard; then floor, meshguard, baseline; ...): with a
+// fixed order meshguard always ran right after the floor and the baseline right after
+// meshguard, so whatever a server leaves behind once its load stops (V8 finishing its
+// collections on the second of two cores, autocannon's own garbage) fell on the same
+// neighbour in every round, and a p99 ratio taken per round inherited that place.
 const DURATION = flag('duration', 3);
-const ROUNDS = flag('rounds', 5);
+const ROUNDS = flag('rounds', 7);
 const WARMUP = 2;
 const CONNECTIONS = flag('connections', 10);
 const BEFORE = argValue('before');
@@ -115,14 +120,16 @@ async function admitDuration(metricsPort: number, webhook: Webhook): Promise<{ s
   return { sum: value('meshguard_admission_duration_seconds_sum'), count: value('meshguard_admission_duration_seconds_count') };
 }
 
-/** Every target in turn, ROUNDS times, at full speed or at `rate` requests/s. */
+/** Every target in turn, ROUNDS times (each round starting one target later), at full speed or at `rate` requests/s. */
 async function measure(targets: Target[], ca: string, webhook: Webhook, rate?: number): Promise<Measurement[]> {
   const optsOf = (t: Target): autocannon.Options => ({ ...reviewLoad(t.port, webhook, ca, CONNECTIONS), ...(rate ? { overallRate: rate } : {}) });
   for (const t of targets) await autocannon({ ...optsOf(t), duration: WARMUP });
   const admitBefore = await Promise.all(targets.map((t) => (t.metricsPort ? admitDuration(t.metricsPort, webhook) : undefined)));
   const acc = targets.map(() => ({ rps: [] as number[], latencies: [] as number[], roundsP99: [] as number[], errors: 0, non2xx: 0, cpuSeconds: 0, requests: 0 }));
-  for (let round = 0; round < ROUNDS; round++) {
-    for (const [i, t] of targets.entries()) {
+  for (let n = 0; n < ROUNDS; n++) {
+    for (let k = 0; k < targets.length; k++) {
+      const i = (k + n) % targets.length;
+      const t = targets[i]!;
       // autocannon's own percentiles come from a histogram of whole milliseconds, which makes
       // a p99 ratio of 1 ms against 2 ms meaningless; each response's time is a float.
       // Without a callback autocannon returns its tracker (an EventEmitter) made thenable.
