@@ -56,6 +56,14 @@ export interface BodyBudgetStatus {
   waiting: number;
 }
 
+/** One request's claim on the budget: its bytes, and what to run once they fit. */
+interface Reservation {
+  readonly bytes: number;
+  /** Dropped once run: see reserve. */
+  go: (() => void) | undefined;
+  state: 'waiting' | 'held' | 'released';
+}
+
 /**
  * Bytes of request bodies that may be in flight at once (buffered, parsed, decided). A
  * request reserves its Content-Length (the body limit when it has none) before its body is
@@ -64,7 +72,7 @@ export interface BodyBudgetStatus {
  */
 export class BodyBudget {
   private inFlight = 0;
-  private readonly queue: { bytes: number; go: () => void }[] = [];
+  private readonly queue: Reservation[] = [];
 
   constructor(readonly limitBytes: number) {}
 
@@ -72,26 +80,35 @@ export class BodyBudget {
     return { inFlightBytes: this.inFlight, waiting: this.queue.length };
   }
 
-  /** Calls `go` once `bytes` fit; returns the function that gives them back (call it once). */
+  /**
+   * Calls `go` once `bytes` fit; returns the function that gives them back (call it once).
+   * That function holds the reservation, not `go`: the gate hangs it on the response's
+   * 'close', which comes only once the answer is flushed, and `go` holds Fastify's whole
+   * request (its parsed body included). Kept until then, each review's request outlived the
+   * young generation's collections and was copied by them (test/unit/server/request-body.test.ts).
+   */
   reserve(bytes: number, go: () => void): () => void {
-    let state: 'waiting' | 'held' | 'released' = 'waiting';
-    const entry = {
-      bytes,
-      go: () => {
-        state = 'held';
-        this.inFlight += bytes;
-        go();
-      },
-    };
-    if (this.queue.length === 0 && this.fits(bytes)) entry.go();
-    else this.queue.push(entry);
-    return () => {
-      if (state === 'released') return;
-      if (state === 'held') this.inFlight -= bytes;
-      else this.queue.splice(this.queue.indexOf(entry), 1);
-      state = 'released';
-      this.drain();
-    };
+    const reservation: Reservation = { bytes, go, state: 'waiting' };
+    if (this.queue.length === 0 && this.fits(bytes)) this.hold(reservation);
+    else this.queue.push(reservation);
+    return () => this.release(reservation);
+  }
+
+  private hold(reservation: Reservation): void {
+    const go = reservation.go!;
+    reservation.go = undefined;
+    reservation.state = 'held';
+    this.inFlight += reservation.bytes;
+    go();
+  }
+
+  private release(reservation: Reservation): void {
+    if (reservation.state === 'released') return;
+    if (reservation.state === 'held') this.inFlight -= reservation.bytes;
+    else this.queue.splice(this.queue.indexOf(reservation), 1);
+    reservation.state = 'released';
+    reservation.go = undefined;
+    this.drain();
   }
 
   private fits(bytes: number): boolean {
@@ -99,7 +116,7 @@ export class BodyBudget {
   }
 
   private drain(): void {
-    while (this.queue.length > 0 && this.fits(this.queue[0]!.bytes)) this.queue.shift()!.go();
+    while (this.queue.length > 0 && this.fits(this.queue[0]!.bytes)) this.hold(this.queue.shift()!);
   }
 }
 
