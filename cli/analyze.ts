@@ -43,7 +43,8 @@ export const analyzeObjects = (objects: readonly KubeObject[], config: PolicyCon
 };
 
 const loadKubeConfig = async (file: string | undefined): Promise<KubeConfig> => {
-  const { KubeConfig } = await import('@kubernetes/client-node');
+  // dist/config.js, not the package root (which loads every generated model; see cli/cluster-lists.ts).
+  const { KubeConfig } = await import('@kubernetes/client-node/dist/config.js');
   const kc = new KubeConfig();
   try {
     // Without --kubeconfig: $KUBECONFIG, ~/.kube/config, or the pod's service account, as kubectl.

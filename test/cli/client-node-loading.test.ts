@@ -111,7 +111,27 @@ t.test('sync-status (its view, PolicyReports, statuses, events, leases): none ei
   t.same(loaded.filter((m) => HEAVY.test(m)), []);
 });
 
-t.test('with the hook registered, the package root (e.g. analyze --kubeconfig) still gets the real generated API', async (t) => {
+// analyze lists through server/kube-request.ts too: before, its KubeConfig came from the
+// package root and its lists from CoreV1Api/CustomObjectsApi, ~980 modules (1,319 files
+// with --help alone) for a handful of GETs.
+t.test('analyze (its KubeConfig and lists): none either, and --help loads no client-node module', async (t) => {
+  // Not spawnSync: the fake API server answers from this process's event loop.
+  const child = spawn(process.execPath, ['--import', pathToFileURL(recorder).href, CLI, 'analyze', '--kubeconfig', kubeconfig, '-f', 'json'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  const r = { stdout: '', stderr: '', status: null as number | null };
+  child.stdout.on('data', (c) => (r.stdout += String(c)));
+  child.stderr.on('data', (c) => (r.stderr += String(c)));
+  [r.status] = (await once(child, 'close')) as [number | null];
+  t.equal(r.status, 0, r.stderr);
+  t.same(JSON.parse(r.stdout).findings, [], 'an empty cluster, listed');
+  const loaded = loadedBy(r.stderr);
+  t.ok(loaded.includes('dist/config.js'), 'KubeConfig is loaded');
+  t.same(loaded.filter((m) => HEAVY.test(m)), [], 'no package root, generated model, API group or ObjectSerializer');
+  const help = spawnSync(process.execPath, ['--import', pathToFileURL(recorder).href, CLI, 'analyze', '--help'], { cwd: dir, encoding: 'utf8' });
+  t.equal(help.status, 0);
+  t.same(loadedBy(help.stderr), []);
+});
+
+t.test('with the hook registered, the package root still gets the real generated API', async (t) => {
   const script = `
 import { loadOnlyUsedClientNode } from ${JSON.stringify(pathToFileURL(join(ROOT, 'dist/server/client-node-loading.js')).href)};
 loadOnlyUsedClientNode();
