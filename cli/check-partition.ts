@@ -52,6 +52,10 @@ const viewKey = (o: KubeObject): string => (o.kind === 'Namespace' ? (o.metadata
 class RecordingView implements ClusterView {
   readonly read = new Set<string>();
   constructor(private readonly view: ClusterView) {}
+  /** The view's memo: what it holds depends on no namespace (policies/judgement-memo.ts). */
+  get memo(): ClusterView['memo'] {
+    return this.view.memo;
+  }
   getNamespace(name: string): Namespace | undefined {
     this.read.add(name);
     return this.view.getNamespace(name);

@@ -2,6 +2,7 @@
 // cluster view. The admission function and `meshguard check` both call these.
 import type { Operation } from 'fast-json-patch';
 import type { ClusterView } from './cluster-view.js';
+import type { JudgementMemo } from './judgement-memo.js';
 import type { PolicyConfig } from './config.js';
 import { finding, type Finding } from './findings.js';
 import type { KubeObject, NamespaceInfo } from './k8s.js';
@@ -97,19 +98,23 @@ const locate = (obj: KubeObject, namespace: string, view: ClusterView, config: P
   const k = classify(obj, config);
   if (k.type === 'unreadable') return { type: 'unreadable', why: k.why };
   if (k.type === 'other') return { type: 'skip', skip: { reason: 'not-a-target' } };
-  const ns = namespaceInfo(namespace, view.getNamespace(namespace));
+  const nsObject = view.getNamespace(namespace);
+  const ns = namespaceInfo(namespace, nsObject);
   const by = ignoredBy(ns, k.type === 'pod' ? obj : undefined, k.type === 'pod' ? k.shape : undefined, config);
   if (by) return { type: 'skip', skip: { reason: 'ignored', by } };
   if (k.type === 'cluster') return { type: 'cluster', profile: k.profile, ns };
   if (!k.target) return { type: 'skip', skip: { reason: 'not-a-target' } };
   const { profile, clusterName } = k.target;
   const cr = view.getCluster(clusterRefOf(profile), namespace, clusterName);
-  return { type: 'pod', ctx: { shape: k.shape, profile, clusterName, ns, owner: cr && { cr, desired: desiredMeshOf(profile, cr, ns) } } };
+  if (!cr) return { type: 'pod', ctx: { shape: k.shape, profile, clusterName, ns, owner: undefined } };
+  // Every pod part of a cluster asks what its CR wants: the view's memo answers once per CR.
+  const desired = view.memo ? view.memo.desiredMesh(profile, cr, nsObject, ns) : desiredMeshOf(profile, cr, ns);
+  return { type: 'pod', ctx: { shape: k.shape, profile, clusterName, ns, owner: { cr, desired } } };
 };
 
 /** The mutating half: the object as meshguard would leave it, and why. */
 export const mutateObject = (obj: KubeObject, namespace: string, view: ClusterView, config: PolicyConfig): ObjectDecision =>
-  mutateLocated(obj, namespace, locate(obj, namespace, view, config), config);
+  mutateLocated(obj, namespace, locate(obj, namespace, view, config), config, true, view.memo);
 
 /**
  * The validating half. `podMode` says how to read Pods: 'live' at the validating webhook
@@ -133,7 +138,7 @@ export const reviewObject = (
   patch = true,
 ): { mutate: ObjectDecision; validate: ObjectDecision } => {
   const loc = locate(obj, namespace, view, config);
-  const mutate = mutateLocated(obj, namespace, loc, config, patch);
+  const mutate = mutateLocated(obj, namespace, loc, config, patch, view.memo);
   if (loc.type !== 'pod' || mutate.type !== 'judged' || !mutate.mutated) return { mutate, validate: validateLocated(obj, namespace, loc, view, config, podMode) };
   // Mutation adds annotations and labels only: the target, cluster and namespace stay.
   const after: Located = { type: 'pod', ctx: { ...loc.ctx, shape: mutatedShape(loc.ctx.shape, mutate.mutated) } };
@@ -160,7 +165,7 @@ const notJudged = (loc: Located): ObjectDecision | undefined => {
   return undefined;
 };
 
-const mutateLocated = (obj: KubeObject, namespace: string, loc: Located, config: PolicyConfig, patch = true): ObjectDecision => {
+const mutateLocated = (obj: KubeObject, namespace: string, loc: Located, config: PolicyConfig, patch = true, memo?: JudgementMemo): ObjectDecision => {
   if (loc.type === 'skip' || loc.type === 'unreadable') return notJudged(loc)!;
   if (loc.type === 'cluster') return { type: 'judged', findings: [] };
   const { shape, ns, owner } = loc.ctx;
@@ -177,6 +182,7 @@ const mutateLocated = (obj: KubeObject, namespace: string, loc: Located, config:
     where,
     cluster: clusterLabel(owner.cr),
     patch,
+    memo,
   });
   if (!patch) return { type: 'judged', findings: result.findings.length === 0 ? findings : [...findings, ...result.findings], mutated: result.mutated };
   return { type: 'judged', findings: [...findings, ...result.findings], mutated: result.mutated, patch: result.ops };
@@ -191,7 +197,7 @@ const validateLocated = (
   podMode: Mode,
 ): ObjectDecision => {
   if (loc.type === 'skip' || loc.type === 'unreadable') return notJudged(loc)!;
-  if (loc.type === 'cluster') return { type: 'judged', findings: validateCluster(loc.profile, obj, loc.ns, config.mesh) };
+  if (loc.type === 'cluster') return { type: 'judged', findings: validateCluster(loc.profile, obj, loc.ns, config.mesh, view.memo) };
   const { shape, profile, clusterName, ns, owner } = loc.ctx;
   const where = objectLabel(obj, namespace);
   const findings = checkAnnotations(shape.meta?.annotations ?? {}, [...shape.base, 'metadata', 'annotations'], {

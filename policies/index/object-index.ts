@@ -6,6 +6,7 @@
 // ./mtls.ts, so no backing keeps copies.
 import type { KubeObject, Namespace, Pod, StringMap } from '../k8s.js';
 import type { InjectionCount } from '../mesh-state.js';
+import { JudgementMemo } from '../judgement-memo.js';
 import type { MeshName } from '../meshes/types.js';
 import type { TargetProfile } from '../targets/profile.js';
 import { groupOf, profileOfCluster } from '../targets/resolve.js';
@@ -56,6 +57,11 @@ export interface ClusterView {
    * that profile, and the caller counts the list.
    */
   injectionCount?(profile: TargetProfile, namespace: string, clusterName: string, mesh?: MeshName): InjectionCount | undefined;
+  /**
+   * Answers the judgements over this view share (see JudgementMemo); a view without one
+   * makes each judgement compute them itself. A view that wraps another hands on its memo.
+   */
+  readonly memo?: JudgementMemo;
 }
 
 /** The whole index: what the cross-object rules read. */
@@ -96,9 +102,20 @@ export class PlainObjectIndex implements ObjectIndex {
   private readonly absent: ReadonlySet<IndexKind>;
   /** typeKey of each cluster ref asked for (apiVersion → kind → key): the profiles' few, kept so that lookups hash no new string. */
   private readonly refKeys = new Map<string, Map<string, string>>();
+  private memoStore: JudgementMemo | undefined;
+  private readonly memoized: boolean;
 
-  constructor(objects: Iterable<KubeObject> = [], options: { absent?: Iterable<IndexKind> } = {}) {
+  /**
+   * Made on first use: a view built for one review and never judged against pays nothing.
+   * None for a view made with `memo: false` (a module's shared constant: policies/ keeps no state).
+   */
+  get memo(): JudgementMemo | undefined {
+    return this.memoized ? (this.memoStore ??= new JudgementMemo()) : undefined;
+  }
+
+  constructor(objects: Iterable<KubeObject> = [], options: { absent?: Iterable<IndexKind>; memo?: boolean } = {}) {
     this.absent = new Set(options.absent ?? []);
+    this.memoized = options.memo !== false;
     for (const o of objects) this.add(o);
   }
 
@@ -232,7 +249,7 @@ const labelIndex = (objects: Iterable<KubeObject>): Map<string, KubeObject[]> =>
   return out;
 };
 
-export const EMPTY_INDEX: ObjectIndex = new PlainObjectIndex();
+export const EMPTY_INDEX: ObjectIndex = new PlainObjectIndex([], { memo: false });
 
 /** Whether reviewing one object can ever look `o` up: Namespaces, Pods and the profiles' cluster CRs. */
 export const isClusterViewObject = (o: KubeObject, profiles: readonly TargetProfile[]): boolean =>

@@ -3,6 +3,7 @@
 // admission analysis judges a write by comparing the index before and after it without
 // copying either.
 import type { KubeObject } from '../k8s.js';
+import type { JudgementMemo } from '../judgement-memo.js';
 import type { MeshName } from '../meshes/types.js';
 import type { TargetProfile } from '../targets/profile.js';
 import { INDEX_KINDS, indexKindOf, type IndexKind } from './kinds.js';
@@ -33,6 +34,11 @@ class OverlayIndex implements ObjectIndex {
 
   private inScope(kind: IndexKind, namespace: string | undefined): boolean {
     return kind === this.kind && (namespace === undefined || !INDEX_KINDS[kind].namespaced || namespace === this.ns);
+  }
+
+  /** The base's: the memo keys objects by identity, and the object put in place is a new one. */
+  get memo(): JudgementMemo | undefined {
+    return this.base.memo;
   }
 
   holds(kind: IndexKind): boolean {

@@ -4,6 +4,7 @@
 // property test holds them equal), without walking the object twice.
 import jsonpatch, { type Operation } from 'fast-json-patch';
 import { finding, type Finding, type Path } from '../findings.js';
+import type { JudgementMemo } from '../judgement-memo.js';
 import type { KubeObject, NamespaceInfo, ObjectMeta, StringMap } from '../k8s.js';
 import { copyForWriting, isPlainObject, podFacts } from '../k8s.js';
 import { MESHES } from '../meshes/index.js';
@@ -26,6 +27,8 @@ export interface MutationInput {
   cluster: string;
   /** false: no patch is wanted (`ops` is then [] whatever changed): judging an object reads only the findings. */
   patch?: boolean;
+  /** The view's memo, when it has one: the same lists are merged for every pod part of a cluster. */
+  memo?: JudgementMemo;
 }
 
 export interface MutationResult {
@@ -184,8 +187,9 @@ export const mutatePodPart = (input: MutationInput): MutationResult => {
         const crList = desired.annotations[key];
         if (crList === undefined && desired.consensusPorts.length === 0) continue;
         const start = current ?? ex.startValue?.(key, input.ns);
-        const withCr = mergePorts(start, [], ex, crList);
-        const next = mergePorts(withCr, desired.consensusPorts, ex);
+        const { memo } = input;
+        const withCr = memo ? memo.mergePorts(start, [], ex, crList) : mergePorts(start, [], ex, crList);
+        const next = memo ? memo.mergePorts(withCr, desired.consensusPorts, ex) : mergePorts(withCr, desired.consensusPorts, ex);
         if (next === current) continue;
         w.set('annotations', key, next);
         if (next !== withCr) (added ??= []).push(`${key}=${JSON.stringify(next)}`);

@@ -1,5 +1,6 @@
 // Validation of a cluster CR's `spec.serviceMesh` (MG101-MG107, MG206).
 import { finding, type Finding, type Path } from '../findings.js';
+import type { JudgementMemo } from '../judgement-memo.js';
 import type { KubeObject, NamespaceInfo } from '../k8s.js';
 import { isPlainObject } from '../k8s.js';
 import { MESHES } from '../meshes/index.js';
@@ -16,7 +17,14 @@ const SM: Path = ['spec', 'serviceMesh'];
 export const clusterLabel = (cr: KubeObject): string =>
   `${cr.kind ?? 'cluster'} ${cr.metadata?.namespace ?? 'default'}/${cr.metadata?.name ?? '(unnamed)'}`;
 
-export const validateCluster = (profile: TargetProfile, cr: KubeObject, ns: NamespaceInfo, options: MeshOptions): Finding[] => {
+export const validateCluster = (
+  profile: TargetProfile,
+  cr: KubeObject,
+  ns: NamespaceInfo,
+  options: MeshOptions,
+  /** The view's, when it has one: the merge below is the one the cluster's pods make. */
+  memo?: JudgementMemo,
+): Finding[] => {
   const raw = getIn(cr, SM);
   if (raw === undefined || raw === null) return [];
   const where = clusterLabel(cr);
@@ -59,7 +67,7 @@ export const validateCluster = (profile: TargetProfile, cr: KubeObject, ns: Name
     for (let i = 0; i < 2; i++) {
       const k = i === 0 ? ex.inbound : ex.outbound;
       const cur = desired.annotations[k] ?? ex.startValue?.(k, ns);
-      if (mergePorts(cur, desired.consensusPorts, ex) !== cur) missing.push(k);
+      if ((memo ? memo.mergePorts(cur, desired.consensusPorts, ex) : mergePorts(cur, desired.consensusPorts, ex)) !== cur) missing.push(k);
     }
     if (missing.length > 0)
       out.push(

@@ -18,6 +18,9 @@ import type { MeshName } from '../../../policies/meshes/types.js';
 import { namespaceInfo, type StringMap } from '../../../policies/k8s.js';
 import { getIn, templatePathOf } from '../../../policies/targets/resolve.js';
 import { ctx, decodePatch, NS, review, view } from './fixtures/objects.js';
+import { ObjectClusterView, type ClusterView } from '../../../policies/cluster-view.js';
+import { JudgementMemo } from '../../../policies/judgement-memo.js';
+import { mergePorts } from '../../../policies/values/port-list.js';
 
 const podAnnotations = (obj: KubeObject): Record<string, string> => {
   const base = templatePathOf(obj.apiVersion, obj.kind);
@@ -409,4 +412,89 @@ t.test('desiredMeshOf answers as its first definition', async (t) => {
     { ...SEEDED, numRuns: 2000 },
   );
   t.same([...sources].sort(), ['annotations', 'conflict', 'namespace', 'none', 'type'], 'every source is reached');
+});
+
+// The view's memo (policies/judgement-memo.ts) replaces computing what a cluster CR wants
+// and each port-list merge anew for every document: judging many documents against one
+// view with a memo must answer exactly as judging each against the same objects without one.
+t.test('judging against a view with its memo answers as without it, also after the view changes', async (t) => {
+  t.comment(`fast-check seed ${SEED} (replay: FC_SEED=${SEED})`);
+  let hits = 0;
+  const all = (obj: KubeObject, ns: string, c: { view: ClusterView; config: PolicyConfig }) => [
+    judgeObject(obj, ns, c.view, c.config, 'predict'),
+    reviewObject(obj, ns, c.view, c.config, 'live'),
+    mutateObject(obj, ns, c.view, c.config),
+    validateObject(obj, ns, c.view, c.config, 'predict'),
+  ];
+  fc.assert(
+    fc.property(world, fc.array(subject, { minLength: 1, maxLength: 6 }), fc.array(fc.oneof(namespaceArb, clusterArb), { maxLength: 3 }), (w, subjects, later) => {
+      const config: PolicyConfig = { ...DEFAULT_CONFIG, mesh: { consulDefaultInject: w.consulDefaultInject }, ignoreLabel: { objects: w.ignoreObjects } };
+      const objects = [...w.namespaces, ...w.clusters, ...w.pods];
+      const memoized = new ObjectClusterView(objects);
+      const plain = new ObjectClusterView(objects, { memo: false });
+      if (plain.memo !== undefined || memoized.memo === undefined) return false;
+      // The world's clusters are judged too (validateCluster merges ports through the memo).
+      const docs = [...subjects, ...w.clusters];
+      const pass = (): boolean => {
+        for (const obj of docs) {
+          const ns = obj.metadata?.namespace ?? 'db';
+          if (!isDeepStrictEqual(all(obj, ns, { view: memoized, config }), all(obj, ns, { view: plain, config }))) return false;
+        }
+        return true;
+      };
+      // Twice (the second pass answers from the memo), then again once objects of the same
+      // identity are replaced: a new Namespace or cluster CR is a new key.
+      if (!pass() || !pass()) return false;
+      for (const o of later) {
+        memoized.add(o);
+        plain.add(o);
+      }
+      hits++;
+      return pass();
+    }),
+    { ...SEEDED, numRuns: 500 },
+  );
+  t.ok(hits > 0);
+});
+
+t.test('JudgementMemo answers as desiredMeshOf and mergePorts, first time and again', async (t) => {
+  t.comment(`fast-check seed ${SEED} (replay: FC_SEED=${SEED})`);
+  // Lists with the key's own separators in them: "|", ":", "u", "s", digits, commas.
+  const list = fc.oneof(
+    fc.constantFrom('9017,9021', '4567-4568', '', ' ', '*', '1|2', '3:u|s', 'u|', '|u', '2:ab|', '15020,15021', '8080, 9021', ','),
+    fc.string({ maxLength: 8 }),
+    fc.stringMatching(/^[0-9,|:us -]{0,8}$/),
+  );
+  const maybeList = fc.option(list, { nil: undefined });
+  const ports = fc.array(fc.oneof(fc.integer({ min: 0, max: 65535 }), fc.constantFrom(9017, 9021, 1, 22)), { maxLength: 3 });
+  const opts = fc.constantFrom(
+    ...Object.values(MESHES).flatMap((m) => (m.portExclusion ? [m.portExclusion] : [])),
+    { ranges: true },
+    { ranges: false, asWritten: true },
+  );
+  const call = fc.tuple(maybeList, ports, opts, maybeList);
+  fc.assert(
+    fc.property(fc.array(call, { minLength: 1, maxLength: 12 }), fc.array(fc.nat(), { maxLength: 12 }), (calls, again) => {
+      const memo = new JudgementMemo();
+      const asks = [...calls, ...again.map((i) => calls[i % calls.length]!)];
+      for (const [existing, add, o, addList] of asks) if (memo.mergePorts(existing, add, o, addList) !== mergePorts(existing, add, o, addList)) return false;
+      return true;
+    }),
+    { ...SEEDED, numRuns: 1000 },
+  );
+  t.throws(() => new JudgementMemo().mergePorts('1', [70000], { ranges: true }), RangeError, 'a port that is not one still throws');
+  fc.assert(
+    fc.property(world, clusterArb, fc.option(namespaceArb, { nil: undefined }), (w, cr, nsObject) => {
+      const memo = new JudgementMemo();
+      const profile = profileOfCluster(cr, DEFAULT_CONFIG.profiles);
+      if (!profile) return true;
+      const ns = namespaceInfo(nsObject?.metadata?.name ?? 'db', nsObject);
+      const other = w.namespaces[0];
+      const otherNs = namespaceInfo(other?.metadata?.name ?? 'db', other);
+      for (const [o, info] of [[nsObject, ns], [nsObject, ns], [other, otherNs], [nsObject, ns]] as const)
+        if (!isDeepStrictEqual(memo.desiredMesh(profile, cr, o, info), desiredMeshOf(profile, cr, info))) return false;
+      return true;
+    }),
+    { ...SEEDED, numRuns: 1000 },
+  );
 });

@@ -1,0 +1,60 @@
+// Answers that many judgements over one cluster view ask again with the same inputs, kept
+// for as long as that view lives. `meshguard check` judges thousands of documents against
+// one view, and a cluster's pod parts all ask what its CR wants and merge the same port
+// lists into the same annotation values: without the memo every document pays for it,
+// mostly in code V8 has not optimized yet (the cold cost). The memo belongs to the view
+// object that holds it, never to a module: policies/ keeps no state of its own.
+//
+// Each entry is a pure function of its inputs. Objects are keys by identity: the policy
+// core never changes an object it reads (mutation copies), and a view that replaces an
+// object stores a new one, which is a new key.
+import type { KubeObject, Namespace, NamespaceInfo } from './k8s.js';
+import { desiredMeshOf, type DesiredMesh } from './targets/desired.js';
+import type { TargetProfile } from './targets/profile.js';
+import { mergePorts, type MergeOptions } from './values/port-list.js';
+
+interface DesiredEntry {
+  profile: TargetProfile;
+  nsObject: Namespace | undefined;
+  nsName: string;
+  desired: DesiredMesh;
+}
+
+/**
+ * Distinct merges kept per exclusion option set: a bound on what a view that lives long
+ * (or reads hostile input) may keep; beyond it merges are computed each time.
+ */
+export const MAX_MERGES = 4096;
+
+export class JudgementMemo {
+  private readonly desired = new WeakMap<KubeObject, DesiredEntry>();
+  private readonly merges = new Map<MergeOptions, Map<string, string>>();
+
+  /**
+   * desiredMeshOf(profile, cr, ns) where `ns` is namespaceInfo(ns.name, nsObject): one
+   * object per cluster CR, profile and namespace (each DesiredMesh is shared: readers only).
+   */
+  desiredMesh(profile: TargetProfile, cr: KubeObject, nsObject: Namespace | undefined, ns: NamespaceInfo): DesiredMesh {
+    const e = this.desired.get(cr);
+    if (e !== undefined && e.profile === profile && e.nsObject === nsObject && e.nsName === ns.name) return e.desired;
+    const desired = desiredMeshOf(profile, cr, ns);
+    this.desired.set(cr, { profile, nsObject, nsName: ns.name, desired });
+    return desired;
+  }
+
+  /** mergePorts(existing, add, opts, addList), the same string (or the same RangeError). */
+  mergePorts(existing: string | undefined, add: readonly number[], opts: MergeOptions, addList?: string): string {
+    let byKey = this.merges.get(opts);
+    if (byKey === undefined) this.merges.set(opts, (byKey = new Map()));
+    // Each part is delimited: `existing` by its length, the ports (digits, "-", "." and
+    // letters of NaN/Infinity: never "|") by "|", and the list is the rest.
+    let key = existing === undefined ? 'u|' : `${existing.length}:${existing}|`;
+    for (const p of add) key += `${p},`;
+    key += addList === undefined ? '|u' : `|s${addList}`;
+    const hit = byKey.get(key);
+    if (hit !== undefined) return hit;
+    const merged = mergePorts(existing, add, opts, addList);
+    if (byKey.size < MAX_MERGES) byKey.set(key, merged);
+    return merged;
+  }
+}
