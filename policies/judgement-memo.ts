@@ -11,7 +11,10 @@
 import type { KubeObject, Namespace, NamespaceInfo } from './k8s.js';
 import { desiredMeshOf, type DesiredMesh } from './targets/desired.js';
 import type { TargetProfile } from './targets/profile.js';
+import { MESHES } from './meshes/index.js';
+import type { MeshName } from './meshes/types.js';
 import { mergePorts, type MergeOptions } from './values/port-list.js';
+import { qualifiedNameError } from './values/qualified-name.js';
 
 interface DesiredEntry {
   profile: TargetProfile;
@@ -21,14 +24,19 @@ interface DesiredEntry {
 }
 
 /**
- * Distinct merges kept per exclusion option set: a bound on what a view that lives long
- * (or reads hostile input) may keep; beyond it merges are computed each time.
+ * Distinct answers kept per table (merges per exclusion option set, annotation keys,
+ * values per key): a bound on what a view that lives long (or reads hostile input) may
+ * keep; beyond it they are computed each time.
  */
-export const MAX_MERGES = 4096;
+export const MAX_ENTRIES = 4096;
 
 export class JudgementMemo {
   private readonly desired = new WeakMap<KubeObject, DesiredEntry>();
   private readonly merges = new Map<MergeOptions, Map<string, string>>();
+  /** Annotation key → qualifiedNameError (null: none). */
+  private readonly keyErrors = new Map<string, string | null>();
+  /** Annotation key → value → its mesh's checkAnnotation (null: none). */
+  private readonly valueErrors = new Map<string, Map<string, string | null>>();
 
   /**
    * desiredMeshOf(profile, cr, ns) where `ns` is namespaceInfo(ns.name, nsObject): one
@@ -40,6 +48,29 @@ export class JudgementMemo {
     const desired = desiredMeshOf(profile, cr, ns);
     this.desired.set(cr, { profile, nsObject, nsName: ns.name, desired });
     return desired;
+  }
+
+  /** qualifiedNameError(key). */
+  keyError(key: string): string | undefined {
+    const hit = this.keyErrors.get(key);
+    if (hit !== undefined) return hit ?? undefined;
+    const error = qualifiedNameError(key);
+    if (this.keyErrors.size < MAX_ENTRIES) this.keyErrors.set(key, error ?? null);
+    return error;
+  }
+
+  /** MESHES[mesh].checkAnnotation(key, value), where `mesh` owns `key` (meshOfAnnotationKey: one mesh per key). */
+  valueError(mesh: MeshName, key: string, value: string): string | undefined {
+    let byValue = this.valueErrors.get(key);
+    if (byValue === undefined) {
+      if (this.valueErrors.size >= MAX_ENTRIES) return MESHES[mesh].checkAnnotation(key, value);
+      this.valueErrors.set(key, (byValue = new Map()));
+    }
+    const hit = byValue.get(value);
+    if (hit !== undefined) return hit ?? undefined;
+    const error = MESHES[mesh].checkAnnotation(key, value);
+    if (byValue.size < MAX_ENTRIES) byValue.set(value, error ?? null);
+    return error;
   }
 
   /** mergePorts(existing, add, opts, addList), the same string (or the same RangeError). */
@@ -54,7 +85,7 @@ export class JudgementMemo {
     const hit = byKey.get(key);
     if (hit !== undefined) return hit;
     const merged = mergePorts(existing, add, opts, addList);
-    if (byKey.size < MAX_MERGES) byKey.set(key, merged);
+    if (byKey.size < MAX_ENTRIES) byKey.set(key, merged);
     return merged;
   }
 }

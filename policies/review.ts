@@ -204,6 +204,7 @@ const validateLocated = (
     labels: shape.meta?.labels,
     where,
     switchForm: false,
+    memo: view.memo,
   });
   if (!owner) {
     findings.push(

@@ -1,5 +1,6 @@
 // Annotation keys and values as Kubernetes and each mesh would parse them (MG102-MG105).
 import { finding, type Finding, type Path } from '../findings.js';
+import type { JudgementMemo } from '../judgement-memo.js';
 import type { StringMap } from '../k8s.js';
 import { MESHES, meshOfAnnotationKey, meshesOfAnnotations } from '../meshes/index.js';
 import { MESH_NAMES, type MeshName } from '../meshes/types.js';
@@ -17,8 +18,16 @@ const MESH_BIT = Object.fromEntries(MESH_NAMES.map((m, i) => [m, 1 << i])) as Re
 export const checkAnnotations = (
   annotations: StringMap,
   at: Path,
-  opts: { labels?: StringMap; where: string; /** false: leave MG105 out */ switchForm?: boolean },
+  opts: {
+    labels?: StringMap;
+    where: string;
+    /** false: leave MG105 out */
+    switchForm?: boolean;
+    /** The view's, when it has one: the same keys and values recur on every pod part of a cluster. */
+    memo?: JudgementMemo;
+  },
 ): Finding[] => {
+  const { memo } = opts;
   const out: Finding[] = [];
   // The meshes that own at least one key, valid or not, in MESH_NAMES order: only their
   // set rules can find anything (MeshRules.checkAnnotationSet), and only two of them can
@@ -28,13 +37,13 @@ export const checkAnnotations = (
     const value = annotations[key]!;
     const mesh = meshOfAnnotationKey(key);
     if (mesh) owners |= MESH_BIT[mesh];
-    const keyError = qualifiedNameError(key);
+    const keyError = memo ? memo.keyError(key) : qualifiedNameError(key);
     if (keyError) {
       out.push(finding('MG102', `Annotation key ${JSON.stringify(key)} on ${opts.where} is not a valid Kubernetes qualified name: ${keyError}`, [...at, key]));
       continue;
     }
     if (!mesh) continue;
-    const valueError = MESHES[mesh].checkAnnotation(key, value);
+    const valueError = memo ? memo.valueError(mesh, key, value) : MESHES[mesh].checkAnnotation(key, value);
     if (valueError) {
       out.push(finding('MG103', `${key}: ${JSON.stringify(value)} on ${opts.where}: ${valueError}`, [...at, key]));
       continue;

@@ -33,7 +33,7 @@ export const validateCluster = (
   const sm = serviceMeshOf(cr);
 
   if (profile.dialect === 'observability-platform') out.push(...observabilityRules(sm));
-  if (isPlainObject(sm.annotations)) out.push(...checkAnnotations(stringEntries(sm.annotations), [...SM, 'annotations'], { where }));
+  if (isPlainObject(sm.annotations)) out.push(...checkAnnotations(stringEntries(sm.annotations), [...SM, 'annotations'], { where, memo }));
 
   const desired = desiredMeshOf(profile, cr, ns);
   if (!desired.enabled || desired.source === 'conflict') return out;

@@ -13,7 +13,8 @@ import { judge } from '../../../policies/enforcement.js';
 import { formatPath, type Finding } from '../../../policies/findings.js';
 import { consensusPortsOf, desiredMeshOf, serviceMeshOf, type DesiredMesh, type MeshSource } from '../../../policies/targets/desired.js';
 import { profileOfCluster, podShapeOf, type PodShape } from '../../../policies/targets/resolve.js';
-import { MESHES, meshFromNamespace, meshesOfAnnotations } from '../../../policies/meshes/index.js';
+import { MESHES, meshFromNamespace, meshesOfAnnotations, meshOfAnnotationKey } from '../../../policies/meshes/index.js';
+import { qualifiedNameError } from '../../../policies/values/qualified-name.js';
 import type { MeshName } from '../../../policies/meshes/types.js';
 import { namespaceInfo, type StringMap } from '../../../policies/k8s.js';
 import { getIn, templatePathOf } from '../../../policies/targets/resolve.js';
@@ -483,6 +484,20 @@ t.test('JudgementMemo answers as desiredMeshOf and mergePorts, first time and ag
     { ...SEEDED, numRuns: 1000 },
   );
   t.throws(() => new JudgementMemo().mergePorts('1', [70000], { ranges: true }), RangeError, 'a port that is not one still throws');
+  // Annotation keys and values: qualifiedNameError and the owning mesh's checkAnnotation.
+  const annotation = fc.tuple(fc.oneof(key, fc.constantFrom(...KEYS.filter((k) => meshOfAnnotationKey(k) !== undefined))), fc.oneof(value, list));
+  fc.assert(
+    fc.property(fc.array(annotation, { minLength: 1, maxLength: 12 }), fc.array(fc.nat(), { maxLength: 12 }), (pairs, again) => {
+      const memo = new JudgementMemo();
+      for (const [k, v] of [...pairs, ...again.map((i) => pairs[i % pairs.length]!)]) {
+        if (memo.keyError(k) !== qualifiedNameError(k)) return false;
+        const mesh = meshOfAnnotationKey(k);
+        if (mesh && memo.valueError(mesh, k, v) !== MESHES[mesh].checkAnnotation(k, v)) return false;
+      }
+      return true;
+    }),
+    { ...SEEDED, numRuns: 1000 },
+  );
   fc.assert(
     fc.property(world, clusterArb, fc.option(namespaceArb, { nil: undefined }), (w, cr, nsObject) => {
       const memo = new JudgementMemo();
