@@ -24,19 +24,22 @@ interface DesiredEntry {
 }
 
 /**
- * Distinct answers kept per table (merges per exclusion option set, annotation keys,
- * values per key): a bound on what a view that lives long (or reads hostile input) may
- * keep; beyond it they are computed each time.
+ * Distinct answers kept per table (merges, annotation keys, annotation values): a bound
+ * on what a view that lives long (`meshguard serve` on state files, the review server) or
+ * reads hostile input may keep; beyond it they are computed each time.
  */
 export const MAX_ENTRIES = 4096;
 
 export class JudgementMemo {
   private readonly desired = new WeakMap<KubeObject, DesiredEntry>();
-  private readonly merges = new Map<MergeOptions, Map<string, string>>();
+  /** opts → existing → addList → ports → merged. */
+  private readonly merges = new Map<MergeOptions, Map<string | undefined, Map<string | undefined, Map<number | string, string>>>>();
+  private mergeCount = 0;
   /** Annotation key → qualifiedNameError (null: none). */
   private readonly keyErrors = new Map<string, string | null>();
   /** Annotation key → value → its mesh's checkAnnotation (null: none). */
   private readonly valueErrors = new Map<string, Map<string, string | null>>();
+  private valueCount = 0;
 
   /**
    * desiredMeshOf(profile, cr, ns) where `ns` is namespaceInfo(ns.name, nsObject): one
@@ -62,30 +65,35 @@ export class JudgementMemo {
   /** MESHES[mesh].checkAnnotation(key, value), where `mesh` owns `key` (meshOfAnnotationKey: one mesh per key). */
   valueError(mesh: MeshName, key: string, value: string): string | undefined {
     let byValue = this.valueErrors.get(key);
-    if (byValue === undefined) {
-      if (this.valueErrors.size >= MAX_ENTRIES) return MESHES[mesh].checkAnnotation(key, value);
-      this.valueErrors.set(key, (byValue = new Map()));
-    }
-    const hit = byValue.get(value);
+    const hit = byValue?.get(value);
     if (hit !== undefined) return hit ?? undefined;
     const error = MESHES[mesh].checkAnnotation(key, value);
-    if (byValue.size < MAX_ENTRIES) byValue.set(value, error ?? null);
+    if (this.valueCount < MAX_ENTRIES) {
+      this.valueCount++;
+      if (byValue === undefined) this.valueErrors.set(key, (byValue = new Map()));
+      byValue.set(value, error ?? null);
+    }
     return error;
   }
 
   /** mergePorts(existing, add, opts, addList), the same string (or the same RangeError). */
   mergePorts(existing: string | undefined, add: readonly number[], opts: MergeOptions, addList?: string): string {
-    let byKey = this.merges.get(opts);
-    if (byKey === undefined) this.merges.set(opts, (byKey = new Map()));
-    // Each part is delimited: `existing` by its length, the ports (digits, "-", "." and
-    // letters of NaN/Infinity: never "|") by "|", and the list is the rest.
-    let key = existing === undefined ? 'u|' : `${existing.length}:${existing}|`;
-    for (const p of add) key += `${p},`;
-    key += addList === undefined ? '|u' : `|s${addList}`;
-    const hit = byKey.get(key);
+    // Nested maps, so that a call builds no key from the lists (undefined is a key of its
+    // own); the ports are one number, or their text joined: a number never equals a string.
+    const ports = add.length === 1 ? add[0]! : add.join(',');
+    const hit = this.merges.get(opts)?.get(existing)?.get(addList)?.get(ports);
     if (hit !== undefined) return hit;
     const merged = mergePorts(existing, add, opts, addList);
-    if (byKey.size < MAX_ENTRIES) byKey.set(key, merged);
+    if (this.mergeCount < MAX_ENTRIES) {
+      this.mergeCount++;
+      let byExisting = this.merges.get(opts);
+      if (byExisting === undefined) this.merges.set(opts, (byExisting = new Map()));
+      let byList = byExisting.get(existing);
+      if (byList === undefined) byExisting.set(existing, (byList = new Map()));
+      let byPorts = byList.get(addList);
+      if (byPorts === undefined) byList.set(addList, (byPorts = new Map()));
+      byPorts.set(ports, merged);
+    }
     return merged;
   }
 }
