@@ -16,13 +16,16 @@ export const PARALLEL_MIN_BYTES = 2 * 1024 * 1024;
 /**
  * From this much YAML on, what a run keeps past each file (the index's objects, the
  * findings) is copied compactly (Partition's `compact`, cli/compact-copy.ts). Below it the
- * parsed objects are kept, which saves the copies (10k bench documents: 55-90 ms) for ~1.5x
- * the heap they hold (32 MB against 22 MB) and the text of every file: at 10k peak RSS was
- * 156-185 MB against 141-154 MB with the (JSON) copies on a loaded machine, too close to the bound check keeps at
- * every size (5x the input + 150 MB, docs/operations.md; 189 MB there). At this size the
- * parsed objects stay far under it.
+ * parsed objects are kept (stripped, policies/index/strip.ts, which is already a copy of
+ * the fields the rules read), which saves the copies for a larger retained heap and the
+ * text of every file. It was 4 MiB, from before the strips; 16 MiB now, with the shebang's
+ * flags on a loaded machine, interleaved runs: 10k bench documents (7.8 MB) peak RSS
+ * 145.0-147.1 MB without the copies against 134.5-135.5 MB with them (5 runs each; bound
+ * 5x the input + 150 MB = 189 MB), 20k (15.7 MB) 185.0-189.0 MB without against
+ * 194.4-196.0 MB with (3 runs each; bound 228 MB); callgrind at 10k: 6,979M instructions
+ * without against 7,180M with (-2.8%: compilation -142M, builtins -75M, GC +65M).
  */
-export const COMPACT_MIN_BYTES = 4 * 1024 * 1024;
+export const COMPACT_MIN_BYTES = 16 * 1024 * 1024;
 
 /**
  * From this much YAML on the copies go through JSON: a third slower, but ~30% smaller
