@@ -26,6 +26,7 @@ import type { Informer, KubeConfig, KubernetesObject, ObjectCache } from '@kuber
 import { makeInformer } from '@kubernetes/client-node/dist/informer.js';
 import type { Logger } from 'pino';
 import type { PolicyContext } from '../policies/admission.js';
+import { JudgementMemo } from '../policies/judgement-memo.js';
 import { labelsMatch, type ClusterRef, type ClusterView } from '../policies/cluster-view.js';
 import { INDEX_KINDS, type IndexKind } from '../policies/index/kinds.js';
 import type { ObjectIndex } from '../policies/index/object-index.js';
@@ -238,6 +239,19 @@ export class InformerClusterView implements ClusterView, ManagedClusterView, Obj
   private readonly feeds = new Map<string, TargetPodIndex[]>();
   /** The stripped pod specs the cached pods share. */
   private readonly podSpecs = new SharedValues<NonNullable<Pod['spec']>>();
+  private memoStore: JudgementMemo | undefined;
+
+  /**
+   * What every review of a cluster's pods asks again (its CR's desired mesh, the merged
+   * port lists, the annotation verdicts: policies/judgement-memo.ts), as check's and the
+   * state files' views keep it. Its CR and Namespace entries are keyed by the cached
+   * object itself, which holds: client-node's ListWatch puts each watch event's object in
+   * the cache in place of the old one (a new key), and replaceContents only strips that new
+   * object before anyone reads it. The string tables are bounded (MAX_ENTRIES).
+   */
+  get memo(): JudgementMemo {
+    return (this.memoStore ??= new JudgementMemo());
+  }
 
   constructor(opts: InformerViewOptions) {
     const kc = opts.kubeConfig;

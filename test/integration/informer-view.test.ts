@@ -3,7 +3,9 @@
 import t from 'tap';
 import { createServer, type ServerResponse } from 'node:http';
 import { pino } from 'pino';
-import { namespaceInfo } from '../../policies/k8s.js';
+import { DEFAULT_CONFIG } from '../../policies/config.js';
+import { namespaceInfo, type KubeObject } from '../../policies/k8s.js';
+import { mutateObject } from '../../policies/review.js';
 import { countMeshed } from '../../policies/mesh-state.js';
 import type { MeshName } from '../../policies/meshes/types.js';
 import { ANTFLY, OBSERVABILITY_PLATFORM } from '../../policies/targets/profile.js';
@@ -161,6 +163,31 @@ t.test('watch events update the cache (stripped) and reach onChange listeners', 
   await waitFor(() => view.listPods('databases', {}).length === 1, 'the deleted pod to go');
   t.ok(events.some(([e, , n]) => e === 'delete' && n === 'demo-1'));
   t.match(view.sizes(), { namespaces: 1, 'antflyclusters.antfly.io': 1, 'pods/antfly': 1 });
+});
+
+// The view keeps a memo of what each cluster's reviews share (policies/judgement-memo.ts),
+// keyed by the cached CR and Namespace objects: a watch event must reach the next answer,
+// which a memo over objects changed in place would miss.
+t.test("a CR changed by a watch event changes the next review's answer (the memo's keys are the cached objects)", async (t) => {
+  t.ok(view.memo, 'the live view has a memo');
+  t.equal(view.memo, view.memo, 'one per view');
+  const pod = { ...fatPod('demo-5', 'demo'), metadata: { ...fatPod('demo-5', 'demo').metadata, annotations: {} } };
+  pod.spec = { ...pod.spec, containers: [pod.spec.containers[0]!], initContainers: [] };
+  const before = mutateObject(pod as KubeObject, 'databases', view, DEFAULT_CONFIG);
+  t.equal(before.type, 'judged');
+  t.ok(before.type === 'judged' && (before.patch?.length ?? 0) > 0, 'the meshed cluster: the pod is patched');
+  await waitFor(() => (watchers.get('/apis/antfly.io/v1/antflyclusters')?.length ?? 0) > 0, 'the cluster watch');
+  const cr = (lists['/apis/antfly.io/v1/antflyclusters']!() as { items: Record<string, unknown>[] }).items[0]!;
+  const off = { ...cr, metadata: { ...(cr.metadata as object), resourceVersion: '20' }, spec: { serviceMesh: { enabled: false } } };
+  for (const w of watchers.get('/apis/antfly.io/v1/antflyclusters')!) w.write(`${JSON.stringify({ type: 'MODIFIED', object: off })}\n`);
+  await waitFor(() => (view.getCluster(ANTFLY.cluster, 'databases', 'demo')?.spec as { serviceMesh?: { enabled?: boolean } })?.serviceMesh?.enabled === false, 'the modified CR');
+  const after = mutateObject(pod as KubeObject, 'databases', view, DEFAULT_CONFIG);
+  t.notSame(after, before, 'a new answer');
+  t.same(after.type === 'judged' ? after.patch : undefined, [{ op: 'add', path: '/metadata/labels/sidecar.istio.io~1inject', value: 'false' }], 'mesh off: the pod is kept out of the namespace-wide injection');
+  const on = { ...cr, metadata: { ...(cr.metadata as object), resourceVersion: '21' } };
+  for (const w of watchers.get('/apis/antfly.io/v1/antflyclusters')!) w.write(`${JSON.stringify({ type: 'MODIFIED', object: on })}\n`);
+  await waitFor(() => (view.getCluster(ANTFLY.cluster, 'databases', 'demo')?.spec as { serviceMesh?: { enabled?: boolean } })?.serviceMesh?.enabled === true, 'the CR back on');
+  t.same(mutateObject(pod as KubeObject, 'databases', view, DEFAULT_CONFIG), before, 'and on again: the first answer');
 });
 
 t.test('without index mode the view holds no other kind: it is not the whole index', async (t) => {
