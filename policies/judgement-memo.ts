@@ -30,7 +30,26 @@ interface DesiredEntry {
  */
 export const MAX_ENTRIES = 4096;
 
-export class JudgementMemo {
+/** The answers a judgement may take from a memo: the memo's, or each computed again. */
+export interface Judgements {
+  desiredMesh(profile: TargetProfile, cr: KubeObject, nsObject: Namespace | undefined, ns: NamespaceInfo): DesiredMesh;
+  keyError(key: string): string | undefined;
+  valueError(mesh: MeshName, key: string, value: string): string | undefined;
+  mergePorts(existing: string | undefined, add: readonly number[], opts: MergeOptions, addList?: string): string;
+}
+
+/**
+ * Every answer computed each time, keeping nothing: for a view without a memo (EMPTY_VIEW)
+ * and callers with no view, so that a judgement asks `memo ?? UNMEMOIZED` one way.
+ */
+export const UNMEMOIZED: Judgements = Object.freeze({
+  desiredMesh: (profile: TargetProfile, cr: KubeObject, _nsObject: Namespace | undefined, ns: NamespaceInfo) => desiredMeshOf(profile, cr, ns),
+  keyError: qualifiedNameError,
+  valueError: (mesh: MeshName, key: string, value: string) => MESHES[mesh].checkAnnotation(key, value),
+  mergePorts,
+});
+
+export class JudgementMemo implements Judgements {
   private readonly desired = new WeakMap<KubeObject, DesiredEntry>();
   /** opts → existing → addList → ports → merged. */
   private readonly merges = new Map<MergeOptions, Map<string | undefined, Map<string | undefined, Map<number | string, string>>>>();

@@ -2,7 +2,7 @@
 // cluster view. The admission function and `meshguard check` both call these.
 import type { Operation } from 'fast-json-patch';
 import type { ClusterView } from './cluster-view.js';
-import type { JudgementMemo } from './judgement-memo.js';
+import { UNMEMOIZED, type JudgementMemo } from './judgement-memo.js';
 import type { PolicyConfig } from './config.js';
 import { finding, type Finding } from './findings.js';
 import type { KubeObject, NamespaceInfo } from './k8s.js';
@@ -10,7 +10,7 @@ import { isPlainObject, namespaceInfo, podFacts } from './k8s.js';
 import { clusterInjection, type Mode } from './mesh-state.js';
 import { mutatePodPart } from './mutation/mutate.js';
 import { judgePodPart } from './rejection.js';
-import { desiredMeshOf, type DesiredMesh } from './targets/desired.js';
+import type { DesiredMesh } from './targets/desired.js';
 import type { TargetProfile } from './targets/profile.js';
 import {
   clusterRefOf, isIgnored, podShapeOf, profileOfCluster, targetOfPod, type PodShape, type PodTarget,
@@ -108,7 +108,7 @@ const locate = (obj: KubeObject, namespace: string, view: ClusterView, config: P
   const cr = view.getCluster(clusterRefOf(profile), namespace, clusterName);
   if (!cr) return { type: 'pod', ctx: { shape: k.shape, profile, clusterName, ns, owner: undefined } };
   // Every pod part of a cluster asks what its CR wants: the view's memo answers once per CR.
-  const desired = view.memo ? view.memo.desiredMesh(profile, cr, nsObject, ns) : desiredMeshOf(profile, cr, ns);
+  const desired = (view.memo ?? UNMEMOIZED).desiredMesh(profile, cr, nsObject, ns);
   return { type: 'pod', ctx: { shape: k.shape, profile, clusterName, ns, owner: { cr, desired } } };
 };
 

@@ -4,7 +4,7 @@
 // property test holds them equal), without walking the object twice.
 import jsonpatch, { type Operation } from 'fast-json-patch';
 import { finding, type Finding, type Path } from '../findings.js';
-import type { JudgementMemo } from '../judgement-memo.js';
+import { UNMEMOIZED, type JudgementMemo } from '../judgement-memo.js';
 import type { KubeObject, NamespaceInfo, ObjectMeta, StringMap } from '../k8s.js';
 import { copyForWriting, isPlainObject, podFacts } from '../k8s.js';
 import { MESHES } from '../meshes/index.js';
@@ -187,9 +187,9 @@ export const mutatePodPart = (input: MutationInput): MutationResult => {
         const crList = desired.annotations[key];
         if (crList === undefined && desired.consensusPorts.length === 0) continue;
         const start = current ?? ex.startValue?.(key, input.ns);
-        const { memo } = input;
-        const withCr = memo ? memo.mergePorts(start, [], ex, crList) : mergePorts(start, [], ex, crList);
-        const next = memo ? memo.mergePorts(withCr, desired.consensusPorts, ex) : mergePorts(withCr, desired.consensusPorts, ex);
+        const judgements = input.memo ?? UNMEMOIZED;
+        const withCr = judgements.mergePorts(start, [], ex, crList);
+        const next = judgements.mergePorts(withCr, desired.consensusPorts, ex);
         if (next === current) continue;
         w.set('annotations', key, next);
         if (next !== withCr) (added ??= []).push(`${key}=${JSON.stringify(next)}`);

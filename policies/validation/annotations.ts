@@ -1,10 +1,9 @@
 // Annotation keys and values as Kubernetes and each mesh would parse them (MG102-MG105).
 import { finding, type Finding, type Path } from '../findings.js';
-import type { JudgementMemo } from '../judgement-memo.js';
+import { UNMEMOIZED, type JudgementMemo } from '../judgement-memo.js';
 import type { StringMap } from '../k8s.js';
 import { MESHES, meshOfAnnotationKey, meshesOfAnnotations } from '../meshes/index.js';
 import { MESH_NAMES, type MeshName } from '../meshes/types.js';
-import { qualifiedNameError } from '../values/qualified-name.js';
 
 export const ISTIO_INJECT = 'sidecar.istio.io/inject';
 
@@ -27,7 +26,7 @@ export const checkAnnotations = (
     memo?: JudgementMemo;
   },
 ): Finding[] => {
-  const { memo } = opts;
+  const judgements = opts.memo ?? UNMEMOIZED;
   const out: Finding[] = [];
   // The meshes that own at least one key, valid or not, in MESH_NAMES order: only their
   // set rules can find anything (MeshRules.checkAnnotationSet), and only two of them can
@@ -37,13 +36,13 @@ export const checkAnnotations = (
     const value = annotations[key]!;
     const mesh = meshOfAnnotationKey(key);
     if (mesh) owners |= MESH_BIT[mesh];
-    const keyError = memo ? memo.keyError(key) : qualifiedNameError(key);
+    const keyError = judgements.keyError(key);
     if (keyError) {
       out.push(finding('MG102', `Annotation key ${JSON.stringify(key)} on ${opts.where} is not a valid Kubernetes qualified name: ${keyError}`, [...at, key]));
       continue;
     }
     if (!mesh) continue;
-    const valueError = memo ? memo.valueError(mesh, key, value) : MESHES[mesh].checkAnnotation(key, value);
+    const valueError = judgements.valueError(mesh, key, value);
     if (valueError) {
       out.push(finding('MG103', `${key}: ${JSON.stringify(value)} on ${opts.where}: ${valueError}`, [...at, key]));
       continue;

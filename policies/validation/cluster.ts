@@ -1,6 +1,6 @@
 // Validation of a cluster CR's `spec.serviceMesh` (MG101-MG107, MG206).
 import { finding, type Finding, type Path } from '../findings.js';
-import type { JudgementMemo } from '../judgement-memo.js';
+import { UNMEMOIZED, type JudgementMemo } from '../judgement-memo.js';
 import type { KubeObject, NamespaceInfo } from '../k8s.js';
 import { isPlainObject } from '../k8s.js';
 import { MESHES } from '../meshes/index.js';
@@ -67,7 +67,7 @@ export const validateCluster = (
     for (let i = 0; i < 2; i++) {
       const k = i === 0 ? ex.inbound : ex.outbound;
       const cur = desired.annotations[k] ?? ex.startValue?.(k, ns);
-      if ((memo ? memo.mergePorts(cur, desired.consensusPorts, ex) : mergePorts(cur, desired.consensusPorts, ex)) !== cur) missing.push(k);
+      if ((memo ?? UNMEMOIZED).mergePorts(cur, desired.consensusPorts, ex) !== cur) missing.push(k);
     }
     if (missing.length > 0)
       out.push(
