@@ -43,11 +43,6 @@ export interface ListResult {
   absent: ListTarget[];
 }
 
-const statusCode = (err: unknown): number | undefined => {
-  const e = err as { code?: unknown; statusCode?: unknown } | undefined;
-  return typeof e?.code === 'number' ? e.code : typeof e?.statusCode === 'number' ? e.statusCode : undefined;
-};
-
 const PAGE = 500;
 
 type Page = { items?: unknown[]; metadata?: { continue?: string } };
@@ -64,7 +59,7 @@ export const listCluster = async (
   progress: (done: number, total: number, resource: string) => void = () => {},
 ): Promise<ListResult> => {
   // On first use: `analyze --help` and usage errors need no HTTP client.
-  const { listPath } = await import('../server/kube-request.js');
+  const { listPath, statusCodeOf } = await import('../server/kube-request.js');
   const objects: KubeObject[] = [];
   const absent: ListTarget[] = [];
   for (const [i, t] of targets.entries()) {
@@ -80,7 +75,7 @@ export const listCluster = async (
         cont = p.metadata?.continue || undefined;
       } while (cont);
     } catch (err) {
-      if (statusCode(err) === 404) absent.push(t);
+      if (statusCodeOf(err) === 404) absent.push(t);
       else throw new ClusterReadError(`cannot list ${t.resource}: ${(err as Error).message ?? String(err)}`);
     }
   }

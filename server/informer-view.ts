@@ -37,7 +37,7 @@ import type { InjectionCount } from '../policies/mesh-state.js';
 import type { MeshName } from '../policies/meshes/types.js';
 import type { TargetProfile } from '../policies/targets/profile.js';
 import { analysisResources, indexResources, type ResourceSpec } from './analysis-kinds.js';
-import { listPath } from './kube-request.js';
+import { listPath, statusCodeOf } from './kube-request.js';
 import type { ManagedClusterView, ViewStatus } from './managed-view.js';
 import { SharedValues } from './shared-values.js';
 import { TargetPodIndex } from './target-pods.js';
@@ -94,11 +94,6 @@ export const stripPodSharing = (shared: SharedValues<NonNullable<Pod['spec']>>) 
 };
 
 // --- one informer per resource ---
-
-const statusCode = (err: unknown): number | undefined => {
-  const e = err as { code?: unknown; statusCode?: unknown } | undefined;
-  return typeof e?.code === 'number' ? e.code : typeof e?.statusCode === 'number' ? e.statusCode : undefined;
-};
 
 /** Objects per list page. */
 export const LIST_PAGE_SIZE = 500;
@@ -179,7 +174,7 @@ class Resource {
 
   private failed(err: unknown): void {
     if (this.stopped) return;
-    const code = statusCode(err);
+    const code = statusCodeOf(err);
     if ((this.spec.optional && code === 404) || (this.spec.skippable && (code === 404 || code === 403))) {
       if (!this.missing) {
         this.opts.logger.warn(

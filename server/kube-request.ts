@@ -11,6 +11,12 @@ import { ServerConfiguration } from '@kubernetes/client-node/dist/gen/servers.js
 
 const http = new IsomorphicFetchHttpLibrary();
 
+/** The HTTP status of a failed request: ApiException's `code` (ours and the generated methods'), or a `statusCode`. */
+export const statusCodeOf = (err: unknown): number | undefined => {
+  const e = err as { code?: unknown; statusCode?: unknown } | undefined;
+  return typeof e?.code === 'number' ? e.code : typeof e?.statusCode === 'number' ? e.statusCode : undefined;
+};
+
 /** A generated method's per-call options as far as they apply here: setHeaderOptions' middleware (e.g. a patch's Content-Type). */
 export interface CallOptions {
   middleware?: { pre(context: RequestContext): { toPromise(): Promise<RequestContext> } }[];

@@ -15,6 +15,7 @@
 import type { CoordinationV1Api, V1Lease } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { REAL_CLOCK, type Clock } from './coalescer.js';
+import { statusCodeOf } from '../server/kube-request.js';
 
 /** The three calls used, so tests can hand in a fake. */
 export type LeaseApi = Pick<CoordinationV1Api, 'readNamespacedLease' | 'createNamespacedLease' | 'replaceNamespacedLease'>;
@@ -34,11 +35,6 @@ export interface LeaderElectionOptions {
   /** Source of the retry jitter, in [0, 1); tests pass a fixed sequence. */
   random?: () => number;
 }
-
-export const statusCodeOf = (err: unknown): number | undefined => {
-  const e = err as { code?: unknown; statusCode?: unknown } | undefined;
-  return typeof e?.code === 'number' ? e.code : typeof e?.statusCode === 'number' ? e.statusCode : undefined;
-};
 
 /** metav1.MicroTime: RFC 3339 with exactly six fractional digits (the API server insists). */
 export const microTime = (ms: number): string => new Date(ms).toISOString().replace(/Z$/, '000Z');

@@ -12,7 +12,7 @@ import type { KubeObject } from '../policies/k8s.js';
 import {
   POLICY_REPORT_API_VERSION, POLICY_REPORT_GROUP, POLICY_REPORT_NAME, POLICY_REPORT_VERSION, REPORT_LABELS, type ReportContent,
 } from '../policies/policy-report.js';
-import { statusCodeOf } from './leader-election.js';
+import { statusCodeOf } from '../server/kube-request.js';
 
 export type ReportCalls = Pick<
   CustomObjectsApi,

@@ -11,7 +11,7 @@ import { setHeaderOptions } from '@kubernetes/client-node/dist/middleware.js';
 import { PatchStrategy } from '@kubernetes/client-node/dist/patch.js';
 import type { KubeObject } from '../policies/k8s.js';
 import type { StatusResult } from '../policies/status.js';
-import { statusCodeOf } from './leader-election.js';
+import { statusCodeOf } from '../server/kube-request.js';
 
 export type CustomObjectsCalls = Pick<CustomObjectsApi, 'getNamespacedCustomObject' | 'patchNamespacedCustomObjectStatus'>;
 

@@ -34,7 +34,7 @@ import { Coalescer, REAL_CLOCK, type Clock } from './coalescer.js';
 import { emitEvent } from './events.js';
 import { LeaderElector } from './leader-election.js';
 import { buildSyncerOpsApp, createSyncerMetrics, type ReconcileOutcome, type SyncerMetrics } from './metrics.js';
-import { statusCodeOf } from './leader-election.js';
+import { statusCodeOf } from '../server/kube-request.js';
 import { writeReport } from './report-writer.js';
 import { coordinatesOf, writeStatus } from './status-writer.js';
 

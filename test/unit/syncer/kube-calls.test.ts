@@ -7,7 +7,7 @@ import { once } from 'node:events';
 import { createServer } from 'node:http';
 import t from 'tap';
 import { syncerApis } from '../../../syncer/kube-calls.js';
-import { statusCodeOf } from '../../../syncer/leader-election.js';
+import { statusCodeOf } from '../../../server/kube-request.js';
 import { answerStatus, kubeConfigOf } from '../../integration/fixtures/helpers.js';
 
 interface Seen {
