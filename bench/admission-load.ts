@@ -12,7 +12,7 @@
 // and meshguard is the shell's. Its answers are compared with meshguard's before the rounds.
 // Loopback only, keep-alive, each measurement bounded.
 //
-//   npm run build && node --import @tapjs/typescript/import bench/admission-load.ts [--duration 5] [--rounds 3] [--connections 10]
+//   npm run build && node --import @tapjs/typescript/import bench/admission-load.ts [--duration 5] [--rounds 3] [--fixed-rounds 13] [--connections 10]
 //     [--only baseline,meshguard,...] [--before DIR] [--reference-flags image|default]
 //
 // --before DIR adds a target "before": the meshguard built in DIR (a checkout of another
@@ -61,8 +61,15 @@ const flag = (name: string, dflt: number): number => Number(argValue(name) ?? df
 // meshguard, so whatever a server leaves behind once its load stops (V8 finishing its
 // collections on the second of two cores, autocannon's own garbage) fell on the same
 // neighbour in every round, and a p99 ratio taken per round inherited that place.
+// The half-load rounds, whose p99s decide the p99 target, are more than the full-speed
+// ones: on a quiet host, twelve runs of six rounds each put the floor's /mutate ratio
+// anywhere from 1.27x to 1.78x (median 1.52x), so a median of 7 rounds decided a target
+// whose floor sits at 1.5x by the luck of the run; 13 rounds cut that spread by ~1.4x
+// (the square root of the rounds) for ~3 minutes more. Requests/s at full speed settles
+// with fewer.
 const DURATION = flag('duration', 3);
 const ROUNDS = flag('rounds', 7);
+const FIXED_ROUNDS = flag('fixed-rounds', 13);
 const WARMUP = 2;
 const CONNECTIONS = flag('connections', 10);
 const BEFORE = argValue('before');
@@ -120,13 +127,14 @@ async function admitDuration(metricsPort: number, webhook: Webhook): Promise<{ s
   return { sum: value('meshguard_admission_duration_seconds_sum'), count: value('meshguard_admission_duration_seconds_count') };
 }
 
-/** Every target in turn, ROUNDS times (each round starting one target later), at full speed or at `rate` requests/s. */
+/** Every target in turn, ROUNDS times at full speed or FIXED_ROUNDS times at `rate` requests/s (each round starting one target later). */
 async function measure(targets: Target[], ca: string, webhook: Webhook, rate?: number): Promise<Measurement[]> {
   const optsOf = (t: Target): autocannon.Options => ({ ...reviewLoad(t.port, webhook, ca, CONNECTIONS), ...(rate ? { overallRate: rate } : {}) });
   for (const t of targets) await autocannon({ ...optsOf(t), duration: WARMUP });
   const admitBefore = await Promise.all(targets.map((t) => (t.metricsPort ? admitDuration(t.metricsPort, webhook) : undefined)));
   const acc = targets.map(() => ({ rps: [] as number[], latencies: [] as number[], roundsP99: [] as number[], errors: 0, non2xx: 0, cpuSeconds: 0, requests: 0 }));
-  for (let n = 0; n < ROUNDS; n++) {
+  const rounds = rate ? FIXED_ROUNDS : ROUNDS;
+  for (let n = 0; n < rounds; n++) {
     for (let k = 0; k < targets.length; k++) {
       const i = (k + n) % targets.length;
       const t = targets[i]!;
@@ -375,7 +383,7 @@ try {
     when: new Date().toISOString(),
     node: process.version,
     cpus: (await import('node:os')).cpus().length,
-    settings: { roundSeconds: DURATION, rounds: ROUNDS, warmupSeconds: WARMUP, connections: CONNECTIONS, keepAlive: true, meshguardFrom: useDist ? 'dist' : 'sources', meshguardNodeFlags: NODE_FLAGS, referenceFlags: REFERENCE_FLAGS, nodeFlags },
+    settings: { roundSeconds: DURATION, rounds: ROUNDS, fixedRounds: FIXED_ROUNDS, warmupSeconds: WARMUP, connections: CONNECTIONS, keepAlive: true, meshguardFrom: useDist ? 'dist' : 'sources', meshguardNodeFlags: NODE_FLAGS, referenceFlags: REFERENCE_FLAGS, nodeFlags },
     bodyBytes: { mutate: Buffer.byteLength(REVIEWS.mutate), validate: Buffer.byteLength(REVIEWS.validate) },
     results,
     summary,
