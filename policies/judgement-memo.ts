@@ -8,13 +8,31 @@
 // Each entry is a pure function of its inputs. Objects are keys by identity: the policy
 // core never changes an object it reads (mutation copies), and a view that replaces an
 // object stores a new one, which is a new key.
-import type { KubeObject, Namespace, NamespaceInfo } from './k8s.js';
+import type { KubeObject, Namespace, NamespaceInfo, Pod, StringMap } from './k8s.js';
+import { podInjection, type PodInjection } from './mesh-state.js';
 import { desiredMeshOf, type DesiredMesh } from './targets/desired.js';
 import type { TargetProfile } from './targets/profile.js';
 import { MESHES } from './meshes/index.js';
 import type { MeshName } from './meshes/types.js';
 import { mergePorts, type MergeOptions } from './values/port-list.js';
 import { qualifiedNameError } from './values/qualified-name.js';
+
+/** A pod's injection and the namespace it was read with (NamespaceInfo's fields: it is made anew per judgement). */
+interface InjectionEntry {
+  name: string;
+  known: boolean;
+  labels: StringMap;
+  annotations: StringMap;
+  injection: PodInjection;
+}
+
+/** The same map for a judgement: the same object, or both empty (namespaceInfo makes a new `{}` for each absent map). */
+const sameMap = (a: StringMap, b: StringMap): boolean => {
+  if (a === b) return true;
+  for (const _ in a) return false;
+  for (const _ in b) return false;
+  return true;
+};
 
 interface DesiredEntry {
   profile: TargetProfile;
@@ -36,6 +54,7 @@ export interface Judgements {
   keyError(key: string): string | undefined;
   valueError(mesh: MeshName, key: string, value: string): string | undefined;
   mergePorts(existing: string | undefined, add: readonly number[], opts: MergeOptions, addList?: string): string;
+  podInjection(pod: Pod, ns: NamespaceInfo): PodInjection;
 }
 
 /**
@@ -47,10 +66,13 @@ export const UNMEMOIZED: Judgements = Object.freeze({
   keyError: qualifiedNameError,
   valueError: (mesh: MeshName, key: string, value: string) => MESHES[mesh].checkAnnotation(key, value),
   mergePorts,
+  podInjection,
 });
 
 export class JudgementMemo implements Judgements {
   private readonly desired = new WeakMap<KubeObject, DesiredEntry>();
+  /** Pod → its injection: the census of a cluster's pods that every /validate review of a pod part counts. */
+  private readonly injections = new WeakMap<Pod, InjectionEntry>();
   /** opts → existing → addList → ports → merged. */
   private readonly merges = new Map<MergeOptions, Map<string | undefined, Map<string | undefined, Map<number | string, string>>>>();
   private mergeCount = 0;
@@ -114,5 +136,18 @@ export class JudgementMemo implements Judgements {
       byPorts.set(ports, merged);
     }
     return merged;
+  }
+
+  /**
+   * podInjection(pod, ns): each pod's part of its cluster's injection count, kept for as long
+   * as the pod object lives (a view that replaces a pod stores a new object, a new key), so a
+   * count over the same pods reads no container list again.
+   */
+  podInjection(pod: Pod, ns: NamespaceInfo): PodInjection {
+    const e = this.injections.get(pod);
+    if (e !== undefined && e.name === ns.name && e.known === ns.known && sameMap(e.labels, ns.labels) && sameMap(e.annotations, ns.annotations)) return e.injection;
+    const injection = podInjection(pod, ns);
+    this.injections.set(pod, { name: ns.name, known: ns.known, labels: ns.labels, annotations: ns.annotations, injection });
+    return injection;
   }
 }

@@ -3,6 +3,7 @@
 import type { NamespaceInfo, Pod, PodFacts } from './k8s.js';
 import { podFacts } from './k8s.js';
 import type { ClusterView } from './index/object-index.js';
+import type { Judgements } from './judgement-memo.js';
 import type { TargetProfile } from './targets/profile.js';
 import { podSelectorOf } from './targets/resolve.js';
 import { MESHES, detectProxies } from './meshes/index.js';
@@ -102,10 +103,17 @@ export const countOfTally = (tally: InjectionTally, mesh?: MeshName): InjectionC
   total: tally.total,
 });
 
-/** N of M live pods meshed. With `mesh` given, only that mesh counts as meshed. */
-export const countMeshed = (pods: readonly Pod[], ns: NamespaceInfo, mesh?: MeshName): InjectionCount => {
+/**
+ * N of M live pods meshed. With `mesh` given, only that mesh counts as meshed. With a
+ * view's memo, each pod's injection comes from it (what podInjection answers).
+ */
+export const countMeshed = (pods: readonly Pod[], ns: NamespaceInfo, mesh?: MeshName, memo?: Pick<Judgements, 'podInjection'>): InjectionCount => {
   const tally = emptyTally();
-  for (const pod of pods) addToTally(tally, podInjection(pod, ns));
+  // Not `memo ?? UNMEMOIZED` as elsewhere: judgement-memo.ts imports podInjection from this
+  // module to build UNMEMOIZED when it loads, so importing it back would make the two modules
+  // a cycle in which the one loaded first decides whether podInjection exists by then.
+  if (memo) for (const pod of pods) addToTally(tally, memo.podInjection(pod, ns));
+  else for (const pod of pods) addToTally(tally, podInjection(pod, ns));
   return countOfTally(tally, mesh);
 };
 
@@ -121,4 +129,4 @@ export const clusterInjection = (
   ns: NamespaceInfo,
   mesh?: MeshName,
 ): InjectionCount =>
-  view.injectionCount?.(profile, namespace, clusterName, mesh) ?? countMeshed(view.listPods(namespace, podSelectorOf(profile, clusterName)), ns, mesh);
+  view.injectionCount?.(profile, namespace, clusterName, mesh) ?? countMeshed(view.listPods(namespace, podSelectorOf(profile, clusterName)), ns, mesh, view.memo);

@@ -16,7 +16,8 @@ import { profileOfCluster, podShapeOf, type PodShape } from '../../../policies/t
 import { MESHES, meshFromNamespace, meshesOfAnnotations, meshOfAnnotationKey } from '../../../policies/meshes/index.js';
 import { qualifiedNameError } from '../../../policies/values/qualified-name.js';
 import type { MeshName } from '../../../policies/meshes/types.js';
-import { namespaceInfo, type StringMap } from '../../../policies/k8s.js';
+import { namespaceInfo, type NamespaceInfo, type Pod, type StringMap } from '../../../policies/k8s.js';
+import { podInjection } from '../../../policies/mesh-state.js';
 import { getIn, templatePathOf } from '../../../policies/targets/resolve.js';
 import { ctx, decodePatch, NS, review, view } from './fixtures/objects.js';
 import { ObjectClusterView, type ClusterView } from '../../../policies/cluster-view.js';
@@ -418,6 +419,9 @@ t.test('desiredMeshOf answers as its first definition', async (t) => {
 // The view's memo (policies/judgement-memo.ts) replaces computing what a cluster CR wants
 // and each port-list merge anew for every document: judging many documents against one
 // view with a memo must answer exactly as judging each against the same objects without one.
+// A live pod that replaces one of the world's (same name) or joins them.
+const livePodArb = fc.tuple(podArb, fc.nat(3)).map(([p, i]) => ({ ...p, metadata: { ...p.metadata, name: `live-${i}` } }) as KubeObject);
+
 t.test('judging against a view with its memo answers as without it, also after the view changes', async (t) => {
   t.comment(`fast-check seed ${SEED} (replay: FC_SEED=${SEED})`);
   let hits = 0;
@@ -428,7 +432,7 @@ t.test('judging against a view with its memo answers as without it, also after t
     validateObject(obj, ns, c.view, c.config, 'predict'),
   ];
   fc.assert(
-    fc.property(world, fc.array(subject, { minLength: 1, maxLength: 6 }), fc.array(fc.oneof(namespaceArb, clusterArb), { maxLength: 3 }), (w, subjects, later) => {
+    fc.property(world, fc.array(subject, { minLength: 1, maxLength: 6 }), fc.array(fc.oneof(namespaceArb, clusterArb, livePodArb), { maxLength: 3 }), (w, subjects, later) => {
       const config: PolicyConfig = { ...DEFAULT_CONFIG, mesh: { consulDefaultInject: w.consulDefaultInject }, ignoreLabel: { objects: w.ignoreObjects } };
       const objects = [...w.namespaces, ...w.clusters, ...w.pods];
       const memoized = new ObjectClusterView(objects);
@@ -444,7 +448,8 @@ t.test('judging against a view with its memo answers as without it, also after t
         return true;
       };
       // Twice (the second pass answers from the memo), then again once objects of the same
-      // identity are replaced: a new Namespace or cluster CR is a new key.
+      // identity are replaced or added: a new Namespace, cluster CR or live pod is a new key
+      // (the census of a cluster's pods reads each pod's injection from the memo).
       if (!pass() || !pass()) return false;
       for (const o of later) {
         memoized.add(o);
@@ -458,7 +463,7 @@ t.test('judging against a view with its memo answers as without it, also after t
   t.ok(hits > 0);
 });
 
-t.test('JudgementMemo answers as desiredMeshOf and mergePorts, first time and again', async (t) => {
+t.test('JudgementMemo answers as desiredMeshOf, mergePorts and podInjection, first time and again', async (t) => {
   t.comment(`fast-check seed ${SEED} (replay: FC_SEED=${SEED})`);
   // Lists with the key's own separators in them: "|", ":", "u", "s", digits, commas.
   const list = fc.oneof(
@@ -493,6 +498,26 @@ t.test('JudgementMemo answers as desiredMeshOf and mergePorts, first time and ag
         if (memo.keyError(k) !== qualifiedNameError(k)) return false;
         const mesh = meshOfAnnotationKey(k);
         if (mesh && memo.valueError(mesh, k, v) !== MESHES[mesh].checkAnnotation(k, v)) return false;
+      }
+      return true;
+    }),
+    { ...SEEDED, numRuns: 1000 },
+  );
+  // Each pod's injection, asked with namespaces in turn (the same pod read with another
+  // namespace, or with an equal one made anew, as namespaceInfo makes one per judgement).
+  const nsInfoArb = fc.oneof(
+    namespaceArb.map((o) => namespaceInfo(o.metadata!.name!, o)),
+    nsName.map((n) => namespaceInfo(n, undefined)),
+    nsName.map((n) => namespaceInfo(n, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: n } })),
+  );
+  fc.assert(
+    fc.property(fc.array(podArb, { minLength: 1, maxLength: 4 }), fc.array(nsInfoArb, { minLength: 1, maxLength: 3 }), fc.array(fc.tuple(fc.nat(), fc.nat()), { maxLength: 16 }), (pods, infos, asks) => {
+      const memo = new JudgementMemo();
+      const again = (info: NamespaceInfo): NamespaceInfo => ({ ...info, labels: { ...info.labels }, annotations: { ...info.annotations } });
+      for (const [i, j] of [...pods.map((_, k) => [k, 0] as const), ...asks, ...pods.map((_, k) => [k, 0] as const)]) {
+        const pod = pods[i % pods.length] as Pod;
+        const info = infos[j % infos.length]!;
+        for (const ns of [info, again(info)]) if (!isDeepStrictEqual(memo.podInjection(pod, ns), podInjection(pod, ns))) return false;
       }
       return true;
     }),
