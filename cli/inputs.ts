@@ -61,6 +61,33 @@ const fsError = (err: unknown, file: string): InputError => {
 };
 
 /**
+ * Names whose locale order is their code-unit order: in ICU's root collation (and in the
+ * en and POSIX tailorings) '-' < '.' < digits < lowercase letters, each with its own
+ * primary weight, as in ASCII.
+ */
+const CODE_ORDERED = /^[a-z0-9.-]*$/;
+
+/**
+ * Whether the default collation is the root's or English's: ICU takes the default locale
+ * from LC_ALL, then LC_MESSAGES, then LANG (C and POSIX read as en-US-POSIX). Another
+ * language may reorder even ASCII names (Danish sorts "aa" after "z").
+ */
+export const rootCollation = (env: NodeJS.ProcessEnv): boolean => {
+  const locale = env.LC_ALL || env.LC_MESSAGES || env.LANG;
+  return !locale || /^(C|POSIX|en(_[A-Za-z]+)?)([.@].*)?$/.test(locale);
+};
+
+/**
+ * Directory entries in the locale order of their names (localeCompare). Names that the
+ * locale orders as code units are compared as such: localeCompare's first call opens
+ * ICU's collator, 1% of the instructions of a `check` of 10k documents.
+ */
+export const sortByName = <T extends { name: string }>(entries: T[], env: NodeJS.ProcessEnv = process.env): T[] =>
+  rootCollation(env) && entries.every((e) => CODE_ORDERED.test(e.name))
+    ? entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    : entries.sort((a, b) => a.name.localeCompare(b.name));
+
+/**
  * Every manifest file under `paths`, each once: a file named twice (or reached through a
  * directory and by name, or through two links) is read once, under the first name it was
  * given, so its findings are not doubled. A directory link back into its own ancestry
@@ -88,7 +115,7 @@ export const expandPaths = async (paths: readonly string[]): Promise<string[]> =
         if (ancestors.includes(real)) throw MG_ERR_INPUT_LOOP(p);
         let entries;
         try {
-          entries = (await readdir(p, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name));
+          entries = sortByName(await readdir(p, { withFileTypes: true }));
         } catch (err) {
           throw fsError(err, p);
         }
