@@ -20,10 +20,6 @@ import { loadOnlyUsedClientNode } from '../server/client-node-loading.js';
 import { reportError } from './report-error.js';
 import { watchOutput } from './output-errors.js';
 
-// Before any command imports @kubernetes/client-node: `serve` then loads KubeConfig and the
-// informers without the ~750 generated models (server/client-node-loading.ts).
-loadOnlyUsedClientNode();
-
 type Registrar = { register(program: Command): void };
 
 const COMMANDS: Record<string, () => Promise<Registrar>> = {
@@ -51,6 +47,16 @@ program
   .exitOverride();
 
 const named = process.argv.slice(2).find((a) => !a.startsWith('-'));
+/**
+ * The commands that never load @kubernetes/client-node (test/cli/client-node-loading.test.ts
+ * runs each and records none): with a resolve hook registered, node resolves every import
+ * of the process through it, ~47M instructions of `check` on one file (7% of its start-up).
+ */
+const WITHOUT_CLIENT_NODE: ReadonlySet<string> = new Set(['check', 'inject', 'review', 'certs', 'rules']);
+// Before any command imports @kubernetes/client-node: `serve` then loads KubeConfig and the
+// informers without the ~750 generated models (server/client-node-loading.ts). Help and
+// unknown commands load every command's module, so they register it too.
+if (!(named !== undefined && WITHOUT_CLIENT_NODE.has(named))) loadOnlyUsedClientNode();
 // V8's code for the command's modules (~90 for `check`), kept on disk by node (in
 // os.tmpdir()/node-compile-cache, or NODE_COMPILE_CACHE; NODE_DISABLE_COMPILE_CACHE=1 turns
 // it off) and reused while they are unchanged: ~17 ms of the ~150 ms `check` spends before

@@ -145,3 +145,23 @@ console.log(typeof core.listNamespace, k8s.V1Pod.getAttributeTypeMap().map((a) =
   t.equal(r.stderr, '');
   t.equal(r.stdout.trim(), 'function apiVersion,kind,metadata,spec,status');
 });
+
+// cli/main.ts registers the resolve hook only for the commands that may load client-node:
+// the others must load none of it, hook or not (and with one registered node resolves every
+// import of theirs through it). Each runs on real input, with the state file and a config.
+t.test('check, inject, review, certs and rules load no client-node module', async (t) => {
+  const example = (f: string) => join(ROOT, 'examples', f);
+  const runs: Record<string, string[]> = {
+    check: ['check', '--state', example('state.yaml'), example('antfly-istio.yaml')],
+    inject: ['inject', '--state', example('state.yaml'), example('antfly-istio.yaml')],
+    review: ['review', '--webhook', 'validate', '--state', example('state.yaml'), example('admission-review-pod.json')],
+    certs: ['certs', '--out', join(dir, 'dev-certs')],
+    rules: ['rules'],
+  };
+  for (const [name, args] of Object.entries(runs)) {
+    const r = spawnSync(process.execPath, ['--import', pathToFileURL(recorder).href, CLI, ...args], { cwd: dir, encoding: 'utf8' });
+    t.ok(r.status === 0 || r.status === 1, `${name} ran: ${r.stderr}`);
+    t.ok(r.stdout.length > 0 || name === 'certs', `${name} printed its answer`);
+    t.same(loadedBy(r.stderr), [], `${name} loaded no client-node module`);
+  }
+});
