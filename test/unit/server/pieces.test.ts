@@ -2,6 +2,7 @@
 import fc from 'fast-check';
 import t from 'tap';
 import { pino } from 'pino';
+import { collectDefaultMetrics, Registry } from 'prom-client';
 import { internalErrorReview, requestTimeoutSeconds } from '../../../server/admission-routes.js';
 import { podSelector } from '../../../server/informer-view.js';
 import { stripCluster, stripMeta, stripMonitor, stripNamespace, stripPod, stripWorkload } from '../../../policies/index/strip.js';
@@ -104,6 +105,19 @@ t.test('workloads and monitors are stripped to what the rules read', async (t) =
 t.test('pod selectors: the profile labels plus existence of the cluster-name label', async (t) => {
   t.equal(podSelector(ANTFLY), 'app.kubernetes.io/name=antfly-database,app.kubernetes.io/instance');
   t.equal(podSelector(OBSERVABILITY_PLATFORM), 'observability.io/platform');
+});
+
+// server/metrics.ts registers prom-client's default metrics one module at a time to leave
+// out the GC observer: the same set but nodejs_gc_duration_seconds, whatever prom-client's
+// release adds or renames (its module layout is not its API).
+t.test("the webhook's runtime metrics: prom-client's defaults but nodejs_gc_duration_seconds", async (t) => {
+  const names = async (r: Registry) => (await r.getMetricsAsJSON()).map((m) => m.name).sort();
+  const defaults = new Registry();
+  collectDefaultMetrics({ register: defaults });
+  const all = await names(defaults);
+  t.ok(all.includes('nodejs_gc_duration_seconds') && all.includes('nodejs_eventloop_lag_p99_seconds') && all.includes('process_cpu_seconds_total'));
+  const runtime = (await names(createMetrics().registry)).filter((n) => !n.startsWith('meshguard_'));
+  t.same(runtime, all.filter((n) => n !== 'nodejs_gc_duration_seconds'));
 });
 
 t.test('metric labels stay bounded', async (t) => {
