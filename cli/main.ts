@@ -56,7 +56,7 @@ const WITHOUT_CLIENT_NODE: ReadonlySet<string> = new Set(['check', 'inject', 're
 // Before any command imports @kubernetes/client-node: `serve` then loads KubeConfig and the
 // informers without the ~750 generated models (server/client-node-loading.ts). Help and
 // unknown commands load every command's module, so they register it too.
-if (!(named !== undefined && WITHOUT_CLIENT_NODE.has(named))) loadOnlyUsedClientNode();
+if (named === undefined || !WITHOUT_CLIENT_NODE.has(named)) loadOnlyUsedClientNode();
 // V8's code for the command's modules (~90 for `check`), kept on disk by node (in
 // os.tmpdir()/node-compile-cache, or NODE_COMPILE_CACHE; NODE_DISABLE_COMPILE_CACHE=1 turns
 // it off) and reused while they are unchanged: ~17 ms of the ~150 ms `check` spends before
