@@ -40,16 +40,16 @@ export interface MetricsOptions {
 type DefaultMetric = (registry: Registry, config: { eventLoopMonitoringPrecision: number }) => void;
 
 /**
- * The default metric the webhook leaves out (prom-client's module name for
- * nodejs_gc_duration_seconds),
- * whose PerformanceObserver has node make a performance entry in JavaScript after every
- * collection, delivered on a later turn of the event loop. Under review load the young
- * generation is collected every ~100 reviews, and those entries (with what observing them
- * allocates) outlive the next scavenges: at half the baseline's rate (bench/admission-load)
- * 2.0 KB promoted to the old generation per MB allocated with it against 0.85 without (the
- * floor, which has no metrics: 1.0), 11% more bytes copied by each scavenge and scavenge
- * pauses 13% longer (0.68 against 0.60 ms), pauses every review that arrives during one
- * waits out. GC pauses still show where they cost: in nodejs_eventloop_lag_seconds.
+ * The default metric the webhook leaves out: prom-client's module name for
+ * nodejs_gc_duration_seconds, whose PerformanceObserver has node make a performance entry
+ * in JavaScript after every collection, delivered on a later turn of the event loop. Under
+ * review load the young generation is collected every ~100 reviews, and those entries (with
+ * what observing them allocates) outlive the next scavenges: at half the baseline's rate
+ * (bench/admission-load) 2.0 KB promoted to the old generation per MB allocated with it
+ * against 0.85 without (the floor, which has no metrics: 1.0), 11% more bytes copied by
+ * each scavenge and scavenge pauses 13% longer (0.68 against 0.60 ms), pauses every review
+ * that arrives during one waits out. GC pauses still show where they cost: in
+ * nodejs_eventloop_lag_seconds.
  */
 const LEFT_OUT = 'gc';
 
