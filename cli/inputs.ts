@@ -18,6 +18,7 @@ import type { Path } from '../policies/findings.js';
 import type { KubeObject } from '../policies/k8s.js';
 import { isPlainObject } from '../policies/k8s.js';
 import { EventIndex, LineIndex } from './source-map.js';
+import { splitList, type ListSplit } from './list-split.js';
 
 /** Unreadable input: exit code 2, with where it went wrong (a catalog error, policies/errors.ts). */
 export { InputError };
@@ -227,24 +228,95 @@ const firstToken = (e: Event): number => {
   return earlier(earlier(earlier(earlier(-1, ev.start), ev.valueStart), ev.anchorStart), ev.tagStart);
 };
 
+/** A text's documents: their values, the index of their nodes, where each starts. */
+interface Parsed {
+  values: unknown[];
+  index: EventIndex;
+  /** Offset of each document's first token (-1: unknown). */
+  starts: number[];
+}
+
+/** Parses YAML text; throws js-yaml's errors as they come. */
+const parseYaml = (text: string, file: string): Parsed => {
+  const events = parseEvents(text, { filename: file });
+  let values = constructFromEvents(events, { source: text, filename: file, schema: MANIFEST_SCHEMA });
+  const index = new EventIndex(events);
+  // Anchors are per document (js-yaml forgets them at each document's start): only a
+  // document with an alias can share a node, and only those are copied.
+  const { aliased } = index;
+  if (aliased.size > 0) values = values.map((v, n) => (aliased.has(n) ? unshared(v) : v));
+  const starts = index.roots.map((r) => (r < events.length ? firstToken(events[r]!) : -1));
+  return { values, index, starts };
+};
+
+/** From this size on, a file laid out as one `kind: List` is parsed in pieces (cli/list-split.ts). */
+export const LIST_PIECES_MIN_CHARS = 1024 * 1024;
+
+/**
+ * The items of a List file parsed piece by piece at `split`'s cuts, exactly as
+ * parseManifests reads them from the whole file (same objects, lines and offsets); undefined
+ * when a piece, or the List's own keys, do not parse on their own as a sequence of items and
+ * a List mapping: then the whole file is parsed, and reports any error itself.
+ */
+export const listInPieces = (text: string, file: string, split: ListSplit): SourceDoc[] | undefined => {
+  let list: Record<string, unknown>;
+  let start: number;
+  try {
+    // The List's own keys, with `items:` left empty.
+    const head = parseYaml(text.slice(0, split.itemsStart) + text.slice(split.itemsEnd), file);
+    const value = head.values[0];
+    if (head.values.length !== 1 || head.index.aliased.size > 0 || !isPlainObject(value)) return undefined;
+    if (typeof value.kind !== 'string' || !value.kind.endsWith('List') || value.items !== null) return undefined;
+    list = value;
+    start = head.starts[0]!;
+  } catch {
+    return undefined;
+  }
+  const lines = new LineIndex(text);
+  const out: SourceDoc[] = [];
+  let i = 0;
+  for (let p = 0; p < split.cuts.length; p++) {
+    const from = split.cuts[p]!;
+    const source = text.slice(from, split.cuts[p + 1] ?? split.itemsEnd);
+    let piece: Parsed;
+    try {
+      piece = parseYaml(source, file);
+    } catch {
+      return undefined;
+    }
+    const items = piece.values[0];
+    if (piece.values.length !== 1 || !Array.isArray(items)) return undefined;
+    const { index } = piece;
+    const nodes = index.items(index.roots[0]!);
+    if (nodes.length !== items.length) return undefined;
+    items.forEach((item, j) => {
+      const n = i++;
+      if (!isPlainObject(item)) return;
+      const lineOf = (path: Path) => {
+        const offset = index.offsetOfPath(source, nodes[j]!, path);
+        return lines.lineOf(offset < 0 ? offset : from + offset);
+      };
+      out.push({ file, index: 0, prefix: ['items', n], object: listItem(list, item), lineOf, start });
+    });
+  }
+  return out;
+};
+
 /** Parses one file's text into source documents. */
 export const parseManifests = (text: string, file: string): SourceDoc[] => {
-  let index: EventIndex;
-  let values: unknown[];
-  const starts: number[] = [];
+  if (text.length >= LIST_PIECES_MIN_CHARS) {
+    const split = splitList(text);
+    const docs = split && listInPieces(text, file, split);
+    if (docs) return docs;
+  }
+  let parsed: Parsed;
   try {
-    const events = parseEvents(text, { filename: file });
-    values = constructFromEvents(events, { source: text, filename: file, schema: MANIFEST_SCHEMA });
-    index = new EventIndex(events);
-    // Anchors are per document (js-yaml forgets them at each document's start): only a
-    // document with an alias can share a node, and only those are copied.
-    const { aliased } = index;
-    if (aliased.size > 0) values = values.map((v, n) => (aliased.has(n) ? unshared(v) : v));
-    for (const r of index.roots) starts.push(r < events.length ? firstToken(events[r]!) : -1);
+    parsed = parseYaml(text, file);
   } catch (err) {
     if (err instanceof YAMLException) throw MG_ERR_INPUT_YAML(file, (err.mark?.line ?? 0) + 1, err.reason || err.message);
     throw MG_ERR_INPUT_YAML(file, undefined, (err as Error).message);
   }
+  const { values, index, starts } = parsed;
   const lines = new LineIndex(text);
   const out: SourceDoc[] = [];
   /** Lines of paths under the node at `node` (a document's root, or an item of a List). */

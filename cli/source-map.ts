@@ -108,14 +108,19 @@ export class EventIndex {
     while (j < this.length && this.type(j) !== EVENT_ID.POP) {
       const valueAt = this.skipNode(j);
       if (this.type(j) === EVENT_ID.SCALAR && this.scalarText(source, j) === key) {
-        if (valueAt >= this.length || this.type(valueAt) !== EVENT_ID.SEQUENCE) return [];
-        const items: number[] = [];
-        for (let k = valueAt + 1; k < this.length && this.type(k) !== EVENT_ID.POP; k = this.skipNode(k)) items.push(k);
-        return items;
+        return this.items(valueAt);
       }
       j = this.skipNode(valueAt);
     }
     return [];
+  }
+
+  /** The nodes of the sequence at `i`, in order; none when `i` is not a sequence. */
+  items(i: number): number[] {
+    if (i >= this.length || this.type(i) !== EVENT_ID.SEQUENCE) return [];
+    const items: number[] = [];
+    for (let k = i + 1; k < this.length && this.type(k) !== EVENT_ID.POP; k = this.skipNode(k)) items.push(k);
+    return items;
   }
 
   /**

@@ -1,0 +1,209 @@
+// A large `kind: List` is parsed in pieces cut before its items' lines (cli/list-split.ts,
+// listInPieces in cli/inputs.ts). Whatever the pieces give must be what the whole file
+// gives: the same objects, document, item positions, offsets and line of every path. The
+// generated Lists hold what could fool a cut made from indentation alone: lines that look
+// like an item inside quoted scalars, flow collections and block scalars, aliases to an
+// anchor in an earlier item, comments, items that are not mappings, the List's keys after
+// its items. Where a piece cannot be read alone the file is parsed whole (undefined here).
+// fast-check runs under the seed test/fc-seed.mjs prints first; replay with FC_SEED=<seed>.
+import fc from 'fast-check';
+import t from 'tap';
+import { isDeepStrictEqual } from 'node:util';
+import { LIST_PIECES_MIN_CHARS, listInPieces, parseManifests, type SourceDoc } from '../../../cli/inputs.js';
+import { splitList } from '../../../cli/list-split.js';
+import type { Path } from '../../../policies/findings.js';
+
+/** Every path of a value, and one under each that does not exist. */
+const pathsOf = (v: unknown, p: Path = []): Path[] => {
+  if (v === null || typeof v !== 'object') return [p];
+  const kids = Array.isArray(v) ? v.map((x, i) => pathsOf(x, [...p, i])) : Object.entries(v).map(([k, x]) => pathsOf(x, [...p, k]));
+  return [p, [...p, 'absent'], ...kids.flat()];
+};
+
+/** Why two parses differ, or undefined. */
+const difference = (pieces: SourceDoc[], whole: SourceDoc[]): string | undefined => {
+  if (pieces.length !== whole.length) return `${pieces.length} objects against ${whole.length}`;
+  for (let i = 0; i < whole.length; i++) {
+    const a = pieces[i]!;
+    const b = whole[i]!;
+    if (!isDeepStrictEqual(a.object, b.object)) return `object ${i}: ${JSON.stringify(a.object)} against ${JSON.stringify(b.object)}`;
+    if (a.file !== b.file || a.index !== b.index || a.start !== b.start || !isDeepStrictEqual(a.prefix, b.prefix)) {
+      return `object ${i}: ${JSON.stringify([a.file, a.index, a.start, a.prefix])} against ${JSON.stringify([b.file, b.index, b.start, b.prefix])}`;
+    }
+    for (const p of pathsOf(b.object)) if (a.lineOf(p) !== b.lineOf(p)) return `object ${i} path ${JSON.stringify(p)}: line ${a.lineOf(p)} against ${b.lineOf(p)}`;
+  }
+  return undefined;
+};
+
+const whole = (text: string): SourceDoc[] | Error => {
+  try {
+    return parseManifests(text, 'l.yaml');
+  } catch (err) {
+    return err as Error;
+  }
+};
+
+/** An item's lines at content indentation `c` (the entry's `-` goes at c - 2). */
+type Part = (c: number, n: number) => string[];
+const sp = (n: number) => ' '.repeat(n);
+const PLAIN: Part[] = [
+  (c, n) => [`kind: Namespace`, `${sp(c)}apiVersion: v1`, `${sp(c)}metadata: {name: ns-${n}}`],
+  (c, n) => [`apiVersion: v1`, `${sp(c)}kind: Pod`, `${sp(c)}metadata:`, `${sp(c + 2)}name: p-${n}`, `${sp(c + 2)}labels: {app: db}`],
+  (c, n) => [`kind: ConfigMap`, `${sp(c)}metadata: {name: cm-${n}}`, `${sp(c)}data:`, `${sp(c + 2)}script: |`, `${sp(c + 4)}run`, '', `${sp(c + 4)}- not an item`],
+  (c, n) => [`kind: ConfigMap`, `${sp(c)}data: {k: "v${n}"}`, `# - a comment at column 0`, `${sp(c - 2)}# - a comment at the entries' column`],
+  // The mapping on the line after the `-`.
+  (c, n) => ['', `${sp(c)}kind: Secret`, `${sp(c)}metadata: {name: s-${n}}`],
+  // Not mappings: kept out of the objects, counted in the positions.
+  () => ['just a string'],
+  () => ['[1, 2]'],
+  (c) => [`- nested`, `${sp(c)}- sequence`],
+  // A plain scalar running over lines deeper than the entry.
+  (c, n) => [`kind: ConfigMap`, `${sp(c)}data: {note: first`, `${sp(c + 2)}second ${n}}`],
+];
+/** What a cut by indentation could misread: each either parses as in the file or fails alone. */
+const TRICKY: Part[] = [
+  (c) => [`kind: ConfigMap`, `${sp(c)}data: {note: "first`, `${sp(c - 2)}- second"}`],
+  (c) => [`kind: ConfigMap`, `${sp(c)}data: {note: 'first`, `${sp(c - 2)}- second'}`],
+  (c) => [`kind: ConfigMap`, `${sp(c)}data: {ports: [1,`, `${sp(c - 2)}- 2]}`],
+  (c, n) => [`&a${n % 3} {kind: Namespace, metadata: {name: anchored-${n}}}`],
+  (_c, n) => [`*a${n % 3}`],
+  (c, n) => [`kind: Pod`, `${sp(c)}metadata: &m${n % 2} {name: m-${n}}`, `${sp(c)}spec: {x: *m${(n + 1) % 2}}`],
+  (c) => [`kind: ConfigMap`, `${sp(c)}data: {k: |`, `${sp(c - 2)}- inside}`],
+  (c) => [`kind: ConfigMap`, `${sp(c)}data:`, `${sp(c + 2)}k: >-`, `${sp(c + 4)}folded`, `${sp(c - 2)}- after`],
+];
+
+interface Layout {
+  /** Column of the entries' `-`. */
+  k: number;
+  marker: boolean;
+  typed: boolean;
+  kindAfter: boolean;
+  trailer: boolean;
+  items: { part: number; n: number }[];
+}
+
+const render = (parts: Part[], l: Layout): string => {
+  const c = l.k + 2;
+  const kind = `kind: ${l.typed ? 'PodList' : 'List'}`;
+  const head = [...(l.marker ? ['# a List', '---'] : []), 'apiVersion: v1', ...(l.kindAfter ? [] : [kind]), 'items:', '# before the first item'];
+  const items = l.items.flatMap(({ part, n }) => {
+    const [first, ...rest] = parts[part % parts.length]!(c, n);
+    return [`${sp(l.k)}-${first === '' ? '' : ` ${first}`}`, ...rest];
+  });
+  const tail = [...(l.kindAfter ? [kind] : []), ...(l.trailer ? ['metadata: {resourceVersion: ""}', '# the end'] : [])];
+  return [...head, ...items, ...tail].join('\n') + '\n';
+};
+
+const layout = (parts: number) =>
+  fc.record({
+    k: fc.constantFrom(0, 2, 4),
+    marker: fc.boolean(),
+    typed: fc.boolean(),
+    kindAfter: fc.boolean(),
+    trailer: fc.boolean(),
+    items: fc.array(fc.record({ part: fc.nat(parts - 1), n: fc.nat(20) }), { minLength: 1, maxLength: 12 }),
+  });
+
+t.test('Lists laid out plainly are cut before every item and read as the whole file reads them', (t) => {
+  fc.assert(
+    fc.property(layout(PLAIN.length), (l) => {
+      const text = render(PLAIN, l);
+      const split = splitList(text, 1);
+      if (!split) throw new Error(`not split:\n${text}`);
+      if (split.cuts.length !== l.items.length) throw new Error(`${split.cuts.length} cuts for ${l.items.length} items:\n${text}`);
+      const pieces = listInPieces(text, 'l.yaml', split);
+      if (!pieces) throw new Error(`pieces fell back to the whole parse:\n${text}`);
+      const w = whole(text);
+      if (w instanceof Error) throw new Error(`the whole file failed (${w.message}):\n${text}`);
+      const diff = difference(pieces, w);
+      if (diff) throw new Error(`${diff}\n${text}`);
+    }),
+    { numRuns: 300 },
+  );
+  t.end();
+});
+
+t.test('a List with lines that look like items inside an item is read as the whole file reads it, or parsed whole', (t) => {
+  let read = 0;
+  let fellBack = 0;
+  const parts = [...PLAIN, ...TRICKY];
+  fc.assert(
+    fc.property(layout(parts.length), fc.nat(200), (l, chars) => {
+      const text = render(parts, l);
+      const split = splitList(text, chars);
+      const pieces = split && listInPieces(text, 'l.yaml', split);
+      if (!pieces) {
+        fellBack++;
+        return;
+      }
+      read++;
+      const w = whole(text);
+      if (w instanceof Error) throw new Error(`the pieces read a file whose whole parse fails (${w.message}):\n${text}`);
+      const diff = difference(pieces, w);
+      if (diff) throw new Error(`${diff}\n${text}`);
+    }),
+    { numRuns: 600 },
+  );
+  // Both ways were taken: the property checked readings, not only fallbacks.
+  t.ok(read > 0 && fellBack > 0, `${read} read in pieces, ${fellBack} parsed whole`);
+  t.end();
+});
+
+t.test('what is not one List document with a block sequence of items is left to the whole parse', (t) => {
+  const list = (body: string) => `apiVersion: v1\nkind: List\n${body}`;
+  const cases: [string, string][] = [
+    ['no items key', 'apiVersion: v1\nkind: Pod\nmetadata: {name: p}\n'],
+    ['flow items', list('items: [{kind: Namespace}]\n')],
+    ['items then nothing', list('items:\n# only a comment\n')],
+    ['items not a sequence', list('items:\n  kind: Namespace\n')],
+    ['a directive', `%YAML 1.2\n---\n${list('items:\n- kind: Namespace\n')}`],
+    ['a second document', `${list('items:\n- kind: Namespace\n')}---\nkind: Pod\n`],
+    ['a document end marker', `${list('items:\n- kind: Namespace\n')}...\n`],
+    ['a marker after content', `apiVersion: v1\n---\nkind: List\nitems:\n- kind: Namespace\n`],
+    ['a tagged marker', `--- !!map\n${list('items:\n- kind: Namespace\n')}`],
+    ['carriage returns', list('items:\r\n- kind: Namespace\r\n')],
+    ['a byte order mark', `\uFEFF${list('items:\n- kind: Namespace\n')}`],
+    ['an indented key after the items', list('items:\n    - kind: Namespace\n  metadata: {}\n')],
+    ['a marker after the items', list('items:\n  - kind: Namespace\nmetadata: {}\n---\n')],
+    ['a tab before an entry', list('items:\n  - kind: Namespace\n \t- kind: Pod\n')],
+  ];
+  for (const [name, text] of cases) t.equal(splitList(text, 1), undefined, name);
+  t.end();
+});
+
+t.test('the pieces fall back when the List keys or a piece do not read as a List and items', (t) => {
+  const cut = (text: string) => {
+    const split = splitList(text, 1);
+    t.ok(split, `split:\n${text}`);
+    return listInPieces(text, 'l.yaml', split!);
+  };
+  // kind after the items names no List; an entry at column 0 under items at column 2
+  // belongs to no key; an alias into the List's own keys; a duplicated items key.
+  t.equal(cut('apiVersion: v1\nkind: Pod\nitems:\n- kind: Namespace\n'), undefined, 'not a List');
+  t.equal(cut('apiVersion: v1\nkind: List\nitems:\n  - kind: Namespace\n- kind: Pod\n'), undefined, 'an entry left of the items');
+  t.equal(cut('apiVersion: &v v1\nkind: List\nitems:\n- {kind: Namespace, apiVersion: *v}\n'), undefined, 'an alias to the List keys');
+  t.equal(cut('apiVersion: v1\nkind: List\nitems:\n- kind: Namespace\nitems: []\n'), undefined, 'items twice');
+  t.equal(cut('kind: List\nx: *nowhere\nitems:\n- kind: Namespace\n'), undefined, 'an alias in the List keys');
+  t.equal(cut('kind: List\nitems:\n- kind: Namespace\n  bad: [\n- kind: Pod\n'), undefined, 'an item that does not parse');
+  t.equal(cut('kind: List\nitems:\n- &a {kind: Namespace}\n- *a\n'), undefined, 'an alias to an earlier piece');
+  t.end();
+});
+
+t.test('a List past the size where pieces start is read as the whole file reads it', (t) => {
+  const item = (i: number) => `  - apiVersion: v1\n    kind: Namespace\n    metadata:\n      name: ns-${i}\n      labels: {team: storage}\n`;
+  const count = Math.ceil(LIST_PIECES_MIN_CHARS / item(0).length) + 10;
+  const text = `apiVersion: v1\nkind: List\nitems:\n${Array.from({ length: count }, (_, i) => item(i)).join('')}`;
+  t.ok(text.length >= LIST_PIECES_MIN_CHARS);
+  const split = splitList(text);
+  t.ok(split && split.cuts.length > 1, 'cut into pieces');
+  const docs = parseManifests(text, 'big.yaml');
+  t.equal(docs.length, count);
+  t.same(docs.at(-1)!.object.metadata, { name: `ns-${count - 1}`, labels: { team: 'storage' } });
+  t.equal(docs.at(-1)!.lineOf(['metadata', 'name']), 3 + (count - 1) * 5 + 4);
+  // The same List after a directive is parsed whole (two lines and 14 characters later).
+  const wholeDocs = parseManifests(`%YAML 1.2\n---\n${text}`, 'big.yaml');
+  t.equal(wholeDocs.length, count);
+  const shifted = wholeDocs.map((d) => ({ ...d, start: d.start! - 14, lineOf: (p: Path) => d.lineOf(p) - 2 }));
+  t.equal(difference(docs, shifted), undefined);
+  t.end();
+});
