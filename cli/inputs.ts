@@ -18,7 +18,7 @@ import type { Path } from '../policies/findings.js';
 import type { KubeObject } from '../policies/k8s.js';
 import { isPlainObject } from '../policies/k8s.js';
 import { EventIndex, LineIndex } from './source-map.js';
-import { splitList, type ListSplit } from './list-split.js';
+import { splitDocuments, splitList, type ListSplit } from './file-cuts.js';
 
 /** Unreadable input: exit code 2, with where it went wrong (a catalog error, policies/errors.ts). */
 export { InputError };
@@ -249,8 +249,43 @@ const parseYaml = (text: string, file: string): Parsed => {
   return { values, index, starts };
 };
 
-/** From this size on, a file laid out as one `kind: List` is parsed in pieces (cli/list-split.ts). */
-export const LIST_PIECES_MIN_CHARS = 1024 * 1024;
+/** From this size on, a file is parsed in pieces where it can be cut (cli/file-cuts.ts). */
+export const PIECES_MIN_CHARS = 1024 * 1024;
+
+/**
+ * Source documents of parsed text that starts at `from` in the file (its documents
+ * numbered from `base`), added to `out`. Returns the position (in `parsed`) of a document
+ * that is not a mapping, where it stopped, or -1.
+ */
+const collect = (parsed: Parsed, source: string, from: number, base: number, lines: LineIndex, file: string, out: SourceDoc[]): number => {
+  const { values, index, starts } = parsed;
+  /** Lines of paths under the node at `node` (a document's root, or an item of a List). */
+  const locator = (node: number) => (path: Path) => {
+    const offset = index.offsetOfPath(source, node, path);
+    return lines.lineOf(offset < 0 ? offset : from + offset);
+  };
+  for (let n = 0; n < values.length; n++) {
+    const value = values[n];
+    const root = index.roots[n]!;
+    if (value === null || value === undefined) continue;
+    if (!isPlainObject(value)) return n;
+    const s = starts[n] ?? -1;
+    const start = s < 0 ? -1 : from + s;
+    if (typeof value.kind === 'string' && value.kind.endsWith('List') && Array.isArray(value.items)) {
+      // Each item is located from its own node, found in one pass over the sequence.
+      const nodes = index.sequenceItems(source, root, 'items');
+      const aligned = nodes.length === value.items.length;
+      value.items.forEach((item, i) => {
+        if (!isPlainObject(item)) return;
+        const lineOf = aligned ? locator(nodes[i]!) : (path: Path) => locator(root)(['items', i, ...path]);
+        out.push({ file, index: base + n, prefix: ['items', i], object: listItem(value, item), lineOf, start });
+      });
+      continue;
+    }
+    out.push({ file, index: base + n, prefix: [], object: value as KubeObject, lineOf: locator(root), start });
+  }
+  return -1;
+};
 
 /**
  * The items of a List file parsed piece by piece at `split`'s cuts, exactly as
@@ -302,11 +337,37 @@ export const listInPieces = (text: string, file: string, split: ListSplit): Sour
   return out;
 };
 
+/**
+ * The documents of a file parsed piece by piece at `cuts` (before `---` lines), exactly as
+ * parseManifests reads them from the whole file; undefined when a piece does not parse on
+ * its own or holds a document that is not a mapping: then the whole file is parsed, and
+ * reports the file's first error itself.
+ */
+export const documentsInPieces = (text: string, file: string, cuts: readonly number[]): SourceDoc[] | undefined => {
+  const lines = new LineIndex(text);
+  const out: SourceDoc[] = [];
+  let base = 0;
+  for (let p = 0; p < cuts.length; p++) {
+    const from = cuts[p]!;
+    const source = text.slice(from, cuts[p + 1] ?? text.length);
+    let piece: Parsed;
+    try {
+      piece = parseYaml(source, file);
+    } catch {
+      return undefined;
+    }
+    if (collect(piece, source, from, base, lines, file, out) >= 0) return undefined;
+    base += piece.values.length;
+  }
+  return out;
+};
+
 /** Parses one file's text into source documents. */
 export const parseManifests = (text: string, file: string): SourceDoc[] => {
-  if (text.length >= LIST_PIECES_MIN_CHARS) {
-    const split = splitList(text);
-    const docs = split && listInPieces(text, file, split);
+  if (text.length >= PIECES_MIN_CHARS) {
+    const list = splitList(text);
+    const cuts = list ? undefined : splitDocuments(text);
+    const docs = list ? listInPieces(text, file, list) : cuts && documentsInPieces(text, file, cuts);
     if (docs) return docs;
   }
   let parsed: Parsed;
@@ -316,28 +377,10 @@ export const parseManifests = (text: string, file: string): SourceDoc[] => {
     if (err instanceof YAMLException) throw MG_ERR_INPUT_YAML(file, (err.mark?.line ?? 0) + 1, err.reason || err.message);
     throw MG_ERR_INPUT_YAML(file, undefined, (err as Error).message);
   }
-  const { values, index, starts } = parsed;
   const lines = new LineIndex(text);
   const out: SourceDoc[] = [];
-  /** Lines of paths under the node at `node` (a document's root, or an item of a List). */
-  const locator = (node: number) => (path: Path) => lines.lineOf(index.offsetOfPath(text, node, path));
-  values.forEach((value, n) => {
-    const root = index.roots[n]!;
-    if (value === null || value === undefined) return;
-    if (!isPlainObject(value)) throw MG_ERR_INPUT_DOCUMENT(file, lines.lineOf(index.start(root)), `document ${n + 1} is not a mapping (a Kubernetes object)`);
-    if (typeof value.kind === 'string' && value.kind.endsWith('List') && Array.isArray(value.items)) {
-      // Each item is located from its own node, found in one pass over the sequence.
-      const nodes = index.sequenceItems(text, root, 'items');
-      const aligned = nodes.length === value.items.length;
-      value.items.forEach((item, i) => {
-        if (!isPlainObject(item)) return;
-        const lineOf = aligned ? locator(nodes[i]!) : (path: Path) => locator(root)(['items', i, ...path]);
-        out.push({ file, index: n, prefix: ['items', i], object: listItem(value, item), lineOf, start: starts[n] ?? -1 });
-      });
-      return;
-    }
-    out.push({ file, index: n, prefix: [], object: value as KubeObject, lineOf: locator(root), start: starts[n] ?? -1 });
-  });
+  const n = collect(parsed, text, 0, 0, lines, file, out);
+  if (n >= 0) throw MG_ERR_INPUT_DOCUMENT(file, lines.lineOf(parsed.index.start(parsed.index.roots[n]!)), `document ${n + 1} is not a mapping (a Kubernetes object)`);
   return out;
 };
 

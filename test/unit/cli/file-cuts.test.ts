@@ -1,16 +1,18 @@
-// A large `kind: List` is parsed in pieces cut before its items' lines (cli/list-split.ts,
-// listInPieces in cli/inputs.ts). Whatever the pieces give must be what the whole file
-// gives: the same objects, document, item positions, offsets and line of every path. The
-// generated Lists hold what could fool a cut made from indentation alone: lines that look
-// like an item inside quoted scalars, flow collections and block scalars, aliases to an
-// anchor in an earlier item, comments, items that are not mappings, the List's keys after
-// its items. Where a piece cannot be read alone the file is parsed whole (undefined here).
+// A large file is parsed in pieces: a `kind: List` cut before its items' lines, other files
+// before `---` lines (cli/file-cuts.ts; listInPieces and documentsInPieces in
+// cli/inputs.ts). Whatever the pieces give must be what the whole file gives: the same
+// objects, documents, item positions, offsets and line of every path. The generated files
+// hold what could fool a cut made from lines alone: item-like and marker-like lines inside
+// quoted scalars, flow collections and block scalars, aliases to an anchor in an earlier
+// item, comments, empty documents, documents and items that are not mappings, the List's
+// keys after its items. Where a piece cannot be read alone the file is parsed whole
+// (undefined here).
 // fast-check runs under the seed test/fc-seed.mjs prints first; replay with FC_SEED=<seed>.
 import fc from 'fast-check';
 import t from 'tap';
 import { isDeepStrictEqual } from 'node:util';
-import { LIST_PIECES_MIN_CHARS, listInPieces, parseManifests, type SourceDoc } from '../../../cli/inputs.js';
-import { splitList } from '../../../cli/list-split.js';
+import { documentsInPieces, listInPieces, parseManifests, PIECES_MIN_CHARS, type SourceDoc } from '../../../cli/inputs.js';
+import { splitDocuments, splitList } from '../../../cli/file-cuts.js';
 import type { Path } from '../../../policies/findings.js';
 
 /** Every path of a value, and one under each that does not exist. */
@@ -191,9 +193,9 @@ t.test('the pieces fall back when the List keys or a piece do not read as a List
 
 t.test('a List past the size where pieces start is read as the whole file reads it', (t) => {
   const item = (i: number) => `  - apiVersion: v1\n    kind: Namespace\n    metadata:\n      name: ns-${i}\n      labels: {team: storage}\n`;
-  const count = Math.ceil(LIST_PIECES_MIN_CHARS / item(0).length) + 10;
+  const count = Math.ceil(PIECES_MIN_CHARS / item(0).length) + 10;
   const text = `apiVersion: v1\nkind: List\nitems:\n${Array.from({ length: count }, (_, i) => item(i)).join('')}`;
-  t.ok(text.length >= LIST_PIECES_MIN_CHARS);
+  t.ok(text.length >= PIECES_MIN_CHARS);
   const split = splitList(text);
   t.ok(split && split.cuts.length > 1, 'cut into pieces');
   const docs = parseManifests(text, 'big.yaml');
@@ -205,5 +207,117 @@ t.test('a List past the size where pieces start is read as the whole file reads 
   t.equal(wholeDocs.length, count);
   const shifted = wholeDocs.map((d) => ({ ...d, start: d.start! - 14, lineOf: (p: Path) => d.lineOf(p) - 2 }));
   t.equal(difference(docs, shifted), undefined);
+  t.end();
+});
+
+/** A document's text (the marker line before it, if any, is the layout's). */
+type Doc = (n: number) => string[];
+const PLAIN_DOCS: Doc[] = [
+  (n) => ['apiVersion: v1', 'kind: Namespace', `metadata: {name: ns-${n}}`],
+  (n) => ['kind: ConfigMap', `metadata: {name: cm-${n}}`, 'data:', '  script: |', '    ---', '    - run', '', '  other: x'],
+  (n) => ['# only a comment before the content', `kind: Pod`, `metadata: &m {name: p-${n}}`, 'spec: {copy: *m}'],
+  (n) => ['apiVersion: v1', 'kind: List', 'items:', `- {kind: Namespace, metadata: {name: l-${n}}}`, '- not a mapping', '- kind: Pod'],
+  () => [],
+  () => ['# a document of comments only'],
+  (n) => [`{kind: Secret, metadata: {name: s-${n}}}`],
+];
+/** Marker-like lines where a cut by lines could misread: each parses as in the file or fails. */
+const TRICKY_DOCS: Doc[] = [
+  () => ['kind: ConfigMap', 'data: {note: "first', '---', '  second"}'],
+  () => ['kind: ConfigMap', 'data: [1,', '--- 2]'],
+  () => ['just a scalar'],
+  () => ['|', '  a block scalar'],
+  () => ['kind: ConfigMap', 'data:', '  k: |', '    text', '--- # then a document'],
+  () => ['kind: Pod', 'x: *nowhere'],
+];
+const MARKERS = ['---', '--- # a comment', '---\t', '--- ', '...\n---'];
+
+interface DocsLayout {
+  first: boolean;
+  docs: { part: number; n: number; marker: number }[];
+}
+const renderDocs = (parts: Doc[], l: DocsLayout): string =>
+  l.docs
+    .flatMap(({ part, n, marker }, i) => [...(i > 0 || l.first ? [MARKERS[marker % MARKERS.length]!] : []), ...parts[part % parts.length]!(n)])
+    .join('\n') + '\n';
+const docsLayout = (parts: number) =>
+  fc.record({
+    first: fc.boolean(),
+    docs: fc.array(fc.record({ part: fc.nat(parts - 1), n: fc.nat(20), marker: fc.nat(MARKERS.length - 1) }), { minLength: 1, maxLength: 12 }),
+  });
+
+t.test('files of plain documents are cut before every marker and read as the whole file reads them', (t) => {
+  fc.assert(
+    fc.property(docsLayout(PLAIN_DOCS.length), (l) => {
+      const text = renderDocs(PLAIN_DOCS, l);
+      const cuts = splitDocuments(text, 1);
+      // A cut before every marker line but one at the very start.
+      const markers = [...text.matchAll(/^---/gm)].filter((m) => m.index > 0).length;
+      if ((cuts?.length ?? 1) !== markers + 1) throw new Error(`${cuts?.length} cuts for ${markers} markers:\n${text}`);
+      const w = whole(text);
+      if (w instanceof Error) throw new Error(`the whole file failed (${w.message}):\n${text}`);
+      if (!cuts) return;
+      const pieces = documentsInPieces(text, 'l.yaml', cuts);
+      if (!pieces) throw new Error(`pieces fell back to the whole parse:\n${text}`);
+      const diff = difference(pieces, w);
+      if (diff) throw new Error(`${diff}\n${text}`);
+    }),
+    { numRuns: 300 },
+  );
+  t.end();
+});
+
+t.test('a file with marker-like lines inside a document is read as the whole file reads it, or parsed whole', (t) => {
+  let read = 0;
+  let fellBack = 0;
+  const parts = [...PLAIN_DOCS, ...TRICKY_DOCS];
+  fc.assert(
+    fc.property(docsLayout(parts.length), fc.nat(200), (l, chars) => {
+      const text = renderDocs(parts, l);
+      const cuts = splitDocuments(text, chars);
+      const pieces = cuts && documentsInPieces(text, 'l.yaml', cuts);
+      if (!pieces) {
+        fellBack++;
+        return;
+      }
+      read++;
+      const w = whole(text);
+      if (w instanceof Error) throw new Error(`the pieces read a file whose whole parse fails (${w.message}):\n${text}`);
+      const diff = difference(pieces, w);
+      if (diff) throw new Error(`${diff}\n${text}`);
+    }),
+    { numRuns: 600 },
+  );
+  t.ok(read > 0 && fellBack > 0, `${read} read in pieces, ${fellBack} parsed whole`);
+  t.end();
+});
+
+t.test('a file with a directive, a byte order mark or carriage returns is not cut', (t) => {
+  const docs = 'kind: Namespace\n---\nkind: Pod\n';
+  t.same(splitDocuments(docs, 1), [0, 16]);
+  t.equal(splitDocuments(`%YAML 1.2\n---\n${docs}`, 1), undefined, 'a directive');
+  t.equal(splitDocuments(`\uFEFF${docs}`, 1), undefined, 'a byte order mark');
+  t.equal(splitDocuments(docs.replaceAll('\n', '\r\n'), 1), undefined, 'carriage returns');
+  t.equal(splitDocuments(docs, 1000), undefined, 'one piece');
+  t.equal(splitDocuments('kind: Namespace\n----\nkind: Pod\n---x\n', 1), undefined, 'no marker');
+  t.end();
+});
+
+t.test('a file of documents past the size where pieces start is read as the whole file reads it', (t) => {
+  const doc = (i: number) => `apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ns-${i}\n  labels: {team: storage}\n---\n`;
+  const count = Math.ceil(PIECES_MIN_CHARS / doc(0).length) + 10;
+  const text = Array.from({ length: count }, (_, i) => doc(i)).join('');
+  t.ok((splitDocuments(text)?.length ?? 0) > 1, 'cut into pieces');
+  const docs = parseManifests(text, 'big.yaml');
+  t.equal(docs.length, count);
+  t.same(docs.at(-1)!.object.metadata, { name: `ns-${count - 1}`, labels: { team: 'storage' } });
+  t.equal(docs.at(-1)!.index, count - 1);
+  t.equal(docs.at(-1)!.lineOf(['metadata', 'name']), (count - 1) * 6 + 4);
+  // After a directive the same documents are parsed whole (two lines and 14 characters later).
+  const wholeDocs = parseManifests(`%YAML 1.2\n---\n${text}`, 'big.yaml');
+  const shifted = wholeDocs.map((d) => ({ ...d, start: d.start! - 14, lineOf: (p: Path) => d.lineOf(p) - 2 }));
+  t.equal(difference(docs, shifted), undefined);
+  // A document that is not a mapping in a later piece is reported as the whole parse does.
+  t.throws(() => parseManifests(`${text}- a sequence\n`, 'big.yaml'), { message: new RegExp(`^big\\.yaml:${count * 6 + 1}: document ${count + 1} is not a mapping`) });
   t.end();
 });
