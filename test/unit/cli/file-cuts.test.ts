@@ -9,7 +9,7 @@
 // (undefined here).
 // fast-check runs under the seed test/fc-seed.mjs prints first; replay with FC_SEED=<seed>.
 import fc from 'fast-check';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { isDeepStrictEqual } from 'node:util';
 import { documentsInPieces, listInPieces, parseManifests, PIECES_MIN_CHARS, type SourceDoc } from '../../../cli/inputs.js';
 import { splitDocuments, splitList } from '../../../cli/file-cuts.js';
@@ -43,6 +43,38 @@ const whole = (text: string): SourceDoc[] | Error => {
   } catch (err) {
     return err as Error;
   }
+};
+
+/** Throws unless `pieces` read `text` as the whole parse does. */
+const sameAsWhole = (text: string, pieces: SourceDoc[]): void => {
+  const w = whole(text);
+  if (w instanceof Error) throw new Error(`the pieces read a file whose whole parse fails (${w.message}):\n${text}`);
+  const diff = difference(pieces, w);
+  if (diff) throw new Error(`${diff}\n${text}`);
+};
+
+/**
+ * Over generated texts cut every `chars` characters or more: the pieces read each as the
+ * whole parse does, or fall back (undefined). Both must happen: the property checked
+ * readings, not only fallbacks.
+ */
+const readOrFallBack = <L>(t: Test, layouts: fc.Arbitrary<L>, text: (l: L) => string, read: (text: string, chars: number) => SourceDoc[] | undefined): void => {
+  let readings = 0;
+  let fallbacks = 0;
+  fc.assert(
+    fc.property(layouts, fc.nat(200), (l, chars) => {
+      const s = text(l);
+      const pieces = read(s, chars);
+      if (!pieces) {
+        fallbacks++;
+        return;
+      }
+      readings++;
+      sameAsWhole(s, pieces);
+    }),
+    { numRuns: 600 },
+  );
+  t.ok(readings > 0 && fallbacks > 0, `${readings} read in pieces, ${fallbacks} parsed whole`);
 };
 
 /** An item's lines at content indentation `c` (the entry's `-` goes at c - 2). */
@@ -126,28 +158,11 @@ t.test('Lists laid out plainly are cut before every item and read as the whole f
 });
 
 t.test('a List with lines that look like items inside an item is read as the whole file reads it, or parsed whole', (t) => {
-  let read = 0;
-  let fellBack = 0;
   const parts = [...PLAIN, ...TRICKY];
-  fc.assert(
-    fc.property(layout(parts.length), fc.nat(200), (l, chars) => {
-      const text = render(parts, l);
-      const split = splitList(text, chars);
-      const pieces = split && listInPieces(text, 'l.yaml', split);
-      if (!pieces) {
-        fellBack++;
-        return;
-      }
-      read++;
-      const w = whole(text);
-      if (w instanceof Error) throw new Error(`the pieces read a file whose whole parse fails (${w.message}):\n${text}`);
-      const diff = difference(pieces, w);
-      if (diff) throw new Error(`${diff}\n${text}`);
-    }),
-    { numRuns: 600 },
-  );
-  // Both ways were taken: the property checked readings, not only fallbacks.
-  t.ok(read > 0 && fellBack > 0, `${read} read in pieces, ${fellBack} parsed whole`);
+  readOrFallBack(t, layout(parts.length), (l) => render(parts, l), (text, chars) => {
+    const split = splitList(text, chars);
+    return split && listInPieces(text, 'l.yaml', split);
+  });
   t.end();
 });
 
@@ -268,27 +283,11 @@ t.test('files of plain documents are cut before every marker and read as the who
 });
 
 t.test('a file with marker-like lines inside a document is read as the whole file reads it, or parsed whole', (t) => {
-  let read = 0;
-  let fellBack = 0;
   const parts = [...PLAIN_DOCS, ...TRICKY_DOCS];
-  fc.assert(
-    fc.property(docsLayout(parts.length), fc.nat(200), (l, chars) => {
-      const text = renderDocs(parts, l);
-      const cuts = splitDocuments(text, chars);
-      const pieces = cuts && documentsInPieces(text, 'l.yaml', cuts);
-      if (!pieces) {
-        fellBack++;
-        return;
-      }
-      read++;
-      const w = whole(text);
-      if (w instanceof Error) throw new Error(`the pieces read a file whose whole parse fails (${w.message}):\n${text}`);
-      const diff = difference(pieces, w);
-      if (diff) throw new Error(`${diff}\n${text}`);
-    }),
-    { numRuns: 600 },
-  );
-  t.ok(read > 0 && fellBack > 0, `${read} read in pieces, ${fellBack} parsed whole`);
+  readOrFallBack(t, docsLayout(parts.length), (l) => renderDocs(parts, l), (text, chars) => {
+    const cuts = splitDocuments(text, chars);
+    return cuts && documentsInPieces(text, 'l.yaml', cuts);
+  });
   t.end();
 });
 
