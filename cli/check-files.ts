@@ -5,7 +5,7 @@ import { availableParallelism } from 'node:os';
 import { stat } from 'node:fs/promises';
 import { Worker } from 'node:worker_threads';
 import type { PolicyConfig } from '../policies/config.js';
-import { expandPaths, InputError, type SourceDoc } from './inputs.js';
+import { CUTTING, expandPaths, InputError, type Cutting, type SourceDoc } from './inputs.js';
 import { isClusterViewObject } from '../policies/index/object-index.js';
 import { mergeContext, Partition, type Compaction, type ContextObject, type FileRef, type ShareResult } from './check-partition.js';
 import { crossObjectFindings, type CheckResult } from './run-checks.js';
@@ -62,9 +62,9 @@ interface RemoteShare {
   close(): void;
 }
 
-const remote = (files: FileRef[], config: PolicyConfig, crossObject: boolean, state: readonly SourceDoc[], namespace: string, compact: Compaction): RemoteShare => {
+const remote = (files: FileRef[], config: PolicyConfig, crossObject: boolean, state: readonly SourceDoc[], namespace: string, compact: Compaction, cutting: Cutting): RemoteShare => {
   // Functions do not cross threads: only the objects, which is all the view needs.
-  const workerData = { files, config, crossObject, state: state.map((s) => ({ object: s.object })), namespace, compact };
+  const workerData = { files, config, crossObject, state: state.map((s) => ({ object: s.object })), namespace, compact, cutting };
   const worker = new Worker(new URL('./check-worker.js', import.meta.url), { workerData });
   let onResult: ((m: any) => void) | undefined;
   let onError: ((e: Error) => void) | undefined;
@@ -98,6 +98,7 @@ export const checkFiles = async (
   crossObject = true,
   compactMinBytes = COMPACT_MIN_BYTES,
   jsonCopyMinBytes = JSON_COPY_MIN_BYTES,
+  cutting: Cutting = CUTTING,
 ): Promise<CheckResult> => {
   const files = (await expandPaths(paths)).filter((f) => f !== '-');
   const sized = await Promise.all(
@@ -107,9 +108,9 @@ export const checkFiles = async (
   const n = total >= PARALLEL_MIN_BYTES && parallelism > 1 ? Math.min(parallelism, files.length) : 1;
   const compact: Compaction = total >= jsonCopyMinBytes ? 'json' : total >= compactMinBytes ? 'copy' : 'none';
   const [mine = [], ...theirs] = split(sized, n);
-  const workers = theirs.map((share) => remote(share, config, crossObject, state, namespace, compact));
+  const workers = theirs.map((share) => remote(share, config, crossObject, state, namespace, compact, cutting));
   try {
-    const local = new Partition(mine, config, crossObject, state, namespace, compact);
+    const local = new Partition(mine, config, crossObject, state, namespace, compact, cutting);
     // A failing local parse becomes a rejection inside Promise.all, which keeps a handler on
     // the workers' promises too (a synchronous throw would leave them unhandled).
     const parsed = await Promise.all([Promise.resolve().then(() => local.parse()), ...workers.map((w) => w.context)]);

@@ -9,14 +9,16 @@
 // object reads only its own namespace of the view (the Namespace, its cluster CR, that
 // cluster's pods): a document is judged again, with the whole view, only when a file after
 // the next one or another share added to a namespace its first judgement read; then its
-// file is read again and only that document's text parsed.
+// file is read again and only that document's text parsed. A file of 1 MiB or more is
+// read in pieces (cli/file-cuts.ts), each handled as a file here: its parse, YAML events
+// and objects need not all be alive at once.
 import type { PolicyConfig } from '../policies/config.js';
 import type { KubeObject, Namespace, Pod, StringMap } from '../policies/k8s.js';
 import { isClusterViewObject, isIndexObject, PlainObjectIndex, type ClusterRef, type ClusterView } from '../policies/index/object-index.js';
 import { mayBeJudged } from '../policies/review.js';
 import { stripIndexObject } from '../policies/index/strip.js';
 import { MG_ERR_INPUT_READ } from '../policies/errors.js';
-import { parseManifests, readTextFileSync, type SourceDoc } from './inputs.js';
+import { CUTTING, manifestPieces, parseManifests, readTextFileSync, type Cutting, type SourceDoc } from './inputs.js';
 import { LineIndex } from './source-map.js';
 import { compactCopy, jsonCopyAll } from './compact-copy.js';
 import { buildView, judgeDocument, placed, type CheckResult, type LocatedFinding } from './run-checks.js';
@@ -32,12 +34,22 @@ export type ShareResult = Pick<CheckResult, 'findings' | 'judged'> & { orders: n
 /** An object the index needs, with where it came from (later wins, as sequentially). */
 export interface ContextObject {
   order: number;
+  /** Position of the object among its file's documents (parseManifests' output). */
   index: number;
   object: KubeObject;
   file: string;
   /** Line of the object's start, where cross-object findings about it are located. */
   line: number;
 }
+
+/**
+ * Where a document is in the run: its file's order, then its position in the file. A file
+ * of 1 MiB or more is read in pieces (cli/file-cuts.ts), each judged once the next is in the
+ * view, so what a judgement saw ends inside a file.
+ */
+type Position = readonly [order: number, index: number];
+const NOWHERE: Position = [-1, -1];
+const later = (a: Position, b: Position): boolean => a[0] > b[0] || (a[0] === b[0] && a[1] > b[1]);
 
 /** Every namespace: what a judgement that listed cluster CRs of all namespaces read. */
 const ALL = '\0all';
@@ -102,16 +114,18 @@ const SKIPPED = Object.freeze({ findings: [], judged: false });
 interface ParsedFile {
   file: string;
   order: number;
-  /** The last file of the share (by order) whose objects were in the view when the file's documents were judged. */
-  seen: number;
+  /** The last document of the share whose objects were in the view when these documents were judged. */
+  seen: Position;
   slots: Slot[];
 }
 
-/** A parsed file whose documents wait for the next file's objects before they are judged. */
+/** A parsed file, or piece of one, whose documents wait for the next one's objects before they are judged. */
 interface PendingFile {
   file: string;
   order: number;
   docs: SourceDoc[];
+  /** Position in the file of docs[0]. */
+  first: number;
   slots: Slot[];
 }
 
@@ -137,6 +151,8 @@ export class Partition {
      * (cli/check-files.ts decides by size).
      */
     private readonly compact: Compaction = 'copy',
+    /** Where large files are cut into pieces judged one after another (tests cut small ones). */
+    private readonly cutting: Cutting = CUTTING,
   ) {
     this.view = new PlainObjectIndex(state.map((s) => placed(s.object, namespace)));
   }
@@ -152,50 +168,53 @@ export class Partition {
     const needed = this.crossObject ? isIndexObject : isClusterViewObject;
     let pending: PendingFile | undefined;
     for (const { file, order } of this.files) {
-      const docs = parseManifests(readTextFileSync(file), file);
-      if (docs.length > 0) files++;
-      documents += docs.length;
-      const slots: Slot[] = [];
-      // Where the next document starts, for each document (one pass from the end: a List's
-      // items share their document).
-      const ends: number[] = new Array(docs.length);
-      for (let i = docs.length - 1, end = -1; i >= 0; i--) {
-        ends[i] = end;
-        if (i === 0 || docs[i - 1]!.index !== docs[i]!.index) end = docs[i]!.start ?? -1;
-      }
-      const kept: number[] = [];
-      docs.forEach((d, i) => {
-        if (needed(d.object, this.config.profiles)) kept.push(i);
-        if (mayBeJudged(d.object, this.config)) {
-          slots.push({ index: i, start: d.start ?? -1, end: ends[i]!, item: itemOf(d), identity: identity(d.object) });
+      let first = 0;
+      for (const { docs, end: pieceEnd } of manifestPieces(readTextFileSync(file), file, this.cutting)) {
+        documents += docs.length;
+        const slots: Slot[] = [];
+        // Where the next document starts, for each document (one pass from the end: a List's
+        // items share their document); the last one's is where the next piece starts.
+        const ends: number[] = new Array(docs.length);
+        for (let i = docs.length - 1, end = pieceEnd; i >= 0; i--) {
+          ends[i] = end;
+          if (i === 0 || docs[i - 1]!.index !== docs[i]!.index) end = docs[i]!.start ?? -1;
         }
-      });
-      // Stripped to what the rules read (the informers' strips): of a 10k bench document
-      // the index keeps a fifth.
-      this.compacted(kept.map((i) => stripIndexObject(docs[i]!.object, this.config.profiles))).forEach((object, k) => {
-        const i = kept[k]!;
-        context.push({ order, index: i, object, file, line: docs[i]!.lineOf([]) });
-        if (isClusterViewObject(object, this.config.profiles)) this.view!.add(placed(object, this.namespace));
-      });
-      // The whole file is in the view first: a sequential run saw every document of it. A
-      // namespace's objects often go on in the next file (the bench corpus: 3% of the
-      // documents judged, each then read and parsed again in check()), so a file's documents
-      // are judged once the next file's objects are in the view too; memory holds one
-      // more file's parse.
-      if (pending) this.judge(pending, order);
-      pending = { file, order, docs, slots };
+        const kept: number[] = [];
+        docs.forEach((d, i) => {
+          if (needed(d.object, this.config.profiles)) kept.push(i);
+          if (mayBeJudged(d.object, this.config)) {
+            slots.push({ index: first + i, start: d.start ?? -1, end: ends[i]!, item: itemOf(d), identity: identity(d.object) });
+          }
+        });
+        // Stripped to what the rules read (the informers' strips): of a 10k bench document
+        // the index keeps a fifth.
+        this.compacted(kept.map((i) => stripIndexObject(docs[i]!.object, this.config.profiles))).forEach((object, k) => {
+          const i = kept[k]!;
+          context.push({ order, index: first + i, object, file, line: docs[i]!.lineOf([]) });
+          if (isClusterViewObject(object, this.config.profiles)) this.view!.add(placed(object, this.namespace));
+        });
+        // The whole file (or piece) is in the view first: a sequential run saw every
+        // document of it. A namespace's objects often go on in the next file (the bench
+        // corpus: 3% of the documents judged, each then read and parsed again in check()),
+        // so a file's documents are judged once the next file's objects are in the view
+        // too; memory holds one more file's (or piece's) parse.
+        if (pending) this.judge(pending, [order, first + docs.length - 1]);
+        pending = { file, order, docs, first, slots };
+        first += docs.length;
+      }
+      if (first > 0) files++;
     }
-    if (pending) this.judge(pending, pending.order);
+    if (pending) this.judge(pending, [pending.order, pending.first + pending.docs.length - 1]);
     return { context, documents, files };
   }
 
-  /** Judges a parsed file's documents against the view as built up to file `seen`. */
-  private judge({ file, order, docs, slots }: PendingFile, seen: number): void {
+  /** Judges a parsed file's (or piece's) documents against the view as built up to document `seen`. */
+  private judge({ file, order, docs, first, slots }: PendingFile, seen: Position): void {
     const found: { slot: Slot; findings: LocatedFinding[] }[] = [];
     for (const slot of slots) {
       const view = new RecordingView(this.view!);
       try {
-        const { findings, judged } = judgeDocument(docs[slot.index]!, view, this.config, this.namespace);
+        const { findings, judged } = judgeDocument(docs[slot.index - first]!, view, this.config, this.namespace);
         slot.result = judged ? JUDGED : SKIPPED;
         if (findings.length > 0) found.push({ slot, findings });
         slot.read = JSON.stringify([...view.read]);
@@ -223,27 +242,28 @@ export class Partition {
    * cluster view's are read.
    */
   check(context: readonly ContextObject[]): ShareResult {
-    // For each namespace of the view: the last file (in input order) that added to it, and
-    // whether a file of another share did.
+    // For each namespace of the view: the last document (in input order) that added to it,
+    // and whether a file of another share did.
     const mine = new Set(this.files.map((f) => f.order));
-    const last = new Map<string, number>();
+    const last = new Map<string, Position>();
     const foreign = new Set<string>();
-    let lastAny = -1;
+    let lastAny = NOWHERE;
     let foreignAny = false;
     for (const c of context) {
       if (!isClusterViewObject(c.object, this.config.profiles)) continue;
       const key = viewKey(placed(c.object, this.namespace));
-      last.set(key, Math.max(last.get(key) ?? -1, c.order));
-      lastAny = Math.max(lastAny, c.order);
+      const at: Position = [c.order, c.index];
+      if (later(at, last.get(key) ?? NOWHERE)) last.set(key, at);
+      if (later(at, lastAny)) lastAny = at;
       if (!mine.has(c.order)) {
         foreign.add(key);
         foreignAny = true;
       }
     }
-    const stale = (slot: Slot, seen: number): boolean => {
+    const stale = (slot: Slot, seen: Position): boolean => {
       if (!slot.result || !slot.read) return true;
       for (const key of JSON.parse(slot.read) as string[]) {
-        if (key === ALL ? foreignAny || lastAny > seen : foreign.has(key) || (last.get(key) ?? -1) > seen) return true;
+        if (key === ALL ? foreignAny || later(lastAny, seen) : foreign.has(key) || later(last.get(key) ?? NOWHERE, seen)) return true;
       }
       return false;
     };
@@ -254,8 +274,10 @@ export class Partition {
     const findings: LocatedFinding[] = [];
     const orders: number[] = [];
     let judged = 0;
+    // A file read again is read once, for all its pieces.
+    let again: Rereader | undefined;
     for (const { file, order, seen, slots } of this.parsed) {
-      let again: Rereader | undefined;
+      if (again?.file !== file) again = undefined;
       for (const slot of slots) {
         if (stale(slot, seen)) {
           view ??= buildView(this.state, context.filter((c) => isClusterViewObject(c.object, this.config.profiles)), this.namespace);
@@ -294,7 +316,7 @@ class Rereader {
   /** Documents parsed alone, by where they start: the items of a List are parsed once. */
   private readonly parsed = new Map<number, Map<number, SourceDoc>>();
 
-  constructor(private readonly file: string) {
+  constructor(readonly file: string) {
     this.text = readTextFileSync(file);
     this.directives = /^%/m.test(this.text);
   }

@@ -2,7 +2,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { PolicyConfig } from '../policies/config.js';
 import type { KubeObject } from '../policies/k8s.js';
-import { InputError } from './inputs.js';
+import { InputError, type Cutting } from './inputs.js';
 import { Partition, type Compaction, type ContextObject, type FileRef } from './check-partition.js';
 
 interface Start {
@@ -12,11 +12,12 @@ interface Start {
   state: { object: KubeObject }[];
   namespace: string;
   compact: Compaction;
+  cutting: Cutting;
 }
 
 const port = parentPort!;
-const { files, config, crossObject, state, namespace, compact } = workerData as Start;
-const partition = new Partition(files, config, crossObject, state, namespace, compact);
+const { files, config, crossObject, state, namespace, compact, cutting } = workerData as Start;
+const partition = new Partition(files, config, crossObject, state, namespace, compact, cutting);
 
 const fail = (err: unknown) =>
   port.postMessage(

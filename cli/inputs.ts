@@ -18,7 +18,7 @@ import type { Path } from '../policies/findings.js';
 import type { KubeObject } from '../policies/k8s.js';
 import { isPlainObject } from '../policies/k8s.js';
 import { EventIndex, LineIndex } from './source-map.js';
-import { splitDocuments, splitList, type ListSplit } from './file-cuts.js';
+import { PIECE_CHARS, splitDocuments, splitList, type ListSplit } from './file-cuts.js';
 
 /** Unreadable input: exit code 2, with where it went wrong (a catalog error, policies/errors.ts). */
 export { InputError };
@@ -287,28 +287,36 @@ const collect = (parsed: Parsed, source: string, from: number, base: number, lin
   return -1;
 };
 
+/** A piece of a file: its source documents, and where the document of the last one ends (the next piece's start; -1: the file's end). */
+export interface Piece {
+  docs: SourceDoc[];
+  end: number;
+}
+
+/** What a piece generator yields when a piece does not read alone: the rest of the file is parsed whole. */
+const FALL_BACK = undefined;
+
 /**
- * The items of a List file parsed piece by piece at `split`'s cuts, exactly as
- * parseManifests reads them from the whole file (same objects, lines and offsets); undefined
- * when a piece, or the List's own keys, do not parse on their own as a sequence of items and
- * a List mapping: then the whole file is parsed, and reports any error itself.
+ * The items of a List file piece by piece at `split`'s cuts, each piece parsed when asked
+ * for, as parseManifests reads them from the whole file (same objects, lines and offsets);
+ * FALL_BACK when a piece, or the List's own keys, do not parse on their own as a sequence of
+ * items and a List mapping. Every item's document is the List (its end: -1).
  */
-export const listInPieces = (text: string, file: string, split: ListSplit): SourceDoc[] | undefined => {
+function* listPieces(text: string, file: string, split: ListSplit): Generator<Piece | typeof FALL_BACK> {
   let list: Record<string, unknown>;
   let start: number;
   try {
     // The List's own keys, with `items:` left empty.
     const head = parseYaml(text.slice(0, split.itemsStart) + text.slice(split.itemsEnd), file);
     const value = head.values[0];
-    if (head.values.length !== 1 || head.index.aliased.size > 0 || !isPlainObject(value)) return undefined;
-    if (typeof value.kind !== 'string' || !value.kind.endsWith('List') || value.items !== null) return undefined;
+    if (head.values.length !== 1 || head.index.aliased.size > 0 || !isPlainObject(value)) return yield FALL_BACK;
+    if (typeof value.kind !== 'string' || !value.kind.endsWith('List') || value.items !== null) return yield FALL_BACK;
     list = value;
     start = head.starts[0]!;
   } catch {
-    return undefined;
+    return yield FALL_BACK;
   }
   const lines = new LineIndex(text);
-  const out: SourceDoc[] = [];
   let i = 0;
   for (let p = 0; p < split.cuts.length; p++) {
     const from = split.cuts[p]!;
@@ -317,13 +325,14 @@ export const listInPieces = (text: string, file: string, split: ListSplit): Sour
     try {
       piece = parseYaml(source, file);
     } catch {
-      return undefined;
+      return yield FALL_BACK;
     }
     const items = piece.values[0];
-    if (piece.values.length !== 1 || !Array.isArray(items)) return undefined;
+    if (piece.values.length !== 1 || !Array.isArray(items)) return yield FALL_BACK;
     const { index } = piece;
     const nodes = index.items(index.roots[0]!);
-    if (nodes.length !== items.length) return undefined;
+    if (nodes.length !== items.length) return yield FALL_BACK;
+    const docs: SourceDoc[] = [];
     items.forEach((item, j) => {
       const n = i++;
       if (!isPlainObject(item)) return;
@@ -331,45 +340,56 @@ export const listInPieces = (text: string, file: string, split: ListSplit): Sour
         const offset = index.offsetOfPath(source, nodes[j]!, path);
         return lines.lineOf(offset < 0 ? offset : from + offset);
       };
-      out.push({ file, index: 0, prefix: ['items', n], object: listItem(list, item), lineOf, start });
+      docs.push({ file, index: 0, prefix: ['items', n], object: listItem(list, item), lineOf, start });
     });
+    yield { docs, end: -1 };
   }
-  return out;
-};
+}
 
 /**
- * The documents of a file parsed piece by piece at `cuts` (before `---` lines), exactly as
- * parseManifests reads them from the whole file; undefined when a piece does not parse on
- * its own or holds a document that is not a mapping: then the whole file is parsed, and
- * reports the file's first error itself.
+ * The documents of a file piece by piece at `cuts` (before `---` lines), each piece parsed
+ * when asked for, as parseManifests reads them from the whole file; FALL_BACK when a piece
+ * does not parse on its own or holds a document that is not a mapping (the whole parse then
+ * reports the file's first error).
  */
-export const documentsInPieces = (text: string, file: string, cuts: readonly number[]): SourceDoc[] | undefined => {
+function* documentPieces(text: string, file: string, cuts: readonly number[]): Generator<Piece | typeof FALL_BACK> {
   const lines = new LineIndex(text);
-  const out: SourceDoc[] = [];
   let base = 0;
   for (let p = 0; p < cuts.length; p++) {
     const from = cuts[p]!;
-    const source = text.slice(from, cuts[p + 1] ?? text.length);
+    const end = cuts[p + 1] ?? -1;
+    const source = text.slice(from, end < 0 ? text.length : end);
     let piece: Parsed;
     try {
       piece = parseYaml(source, file);
     } catch {
-      return undefined;
+      return yield FALL_BACK;
     }
-    if (collect(piece, source, from, base, lines, file, out) >= 0) return undefined;
+    const docs: SourceDoc[] = [];
+    if (collect(piece, source, from, base, lines, file, docs) >= 0) return yield FALL_BACK;
     base += piece.values.length;
+    yield { docs, end };
+  }
+}
+
+/** The documents of every piece, or undefined when one fell back. */
+const all = (pieces: Iterable<Piece | typeof FALL_BACK>): SourceDoc[] | undefined => {
+  const out: SourceDoc[] = [];
+  for (const piece of pieces) {
+    if (!piece) return undefined;
+    for (const d of piece.docs) out.push(d);
   }
   return out;
 };
 
-/** Parses one file's text into source documents. */
-export const parseManifests = (text: string, file: string): SourceDoc[] => {
-  if (text.length >= PIECES_MIN_CHARS) {
-    const list = splitList(text);
-    const cuts = list ? undefined : splitDocuments(text);
-    const docs = list ? listInPieces(text, file, list) : cuts && documentsInPieces(text, file, cuts);
-    if (docs) return docs;
-  }
+/** A List file's items parsed at `split`'s cuts, or undefined when a piece does not read alone. */
+export const listInPieces = (text: string, file: string, split: ListSplit): SourceDoc[] | undefined => all(listPieces(text, file, split));
+
+/** A file's documents parsed at `cuts`, or undefined when a piece does not read alone. */
+export const documentsInPieces = (text: string, file: string, cuts: readonly number[]): SourceDoc[] | undefined => all(documentPieces(text, file, cuts));
+
+/** The whole text's source documents, with its first error as a catalog error. */
+const parseWhole = (text: string, file: string): SourceDoc[] => {
   let parsed: Parsed;
   try {
     parsed = parseYaml(text, file);
@@ -381,6 +401,48 @@ export const parseManifests = (text: string, file: string): SourceDoc[] => {
   const out: SourceDoc[] = [];
   const n = collect(parsed, text, 0, 0, lines, file, out);
   if (n >= 0) throw MG_ERR_INPUT_DOCUMENT(file, lines.lineOf(parsed.index.start(parsed.index.roots[n]!)), `document ${n + 1} is not a mapping (a Kubernetes object)`);
+  return out;
+};
+
+/** Where files are cut (cli/file-cuts.ts): from `minChars` characters on, in pieces of at least `pieceChars`. */
+export interface Cutting {
+  minChars: number;
+  pieceChars: number;
+}
+export const CUTTING: Cutting = { minChars: PIECES_MIN_CHARS, pieceChars: PIECE_CHARS };
+
+/**
+ * One file's source documents a piece at a time, each parsed when asked for (the whole file
+ * is one piece below `cutting.minChars` or where it cannot be cut): the documents of
+ * parseManifests, in its order. When a piece does not read alone, the rest of the file comes
+ * from the whole parse, which reports the file's first error; the pieces before it read as
+ * the whole parse does, as cli/file-cuts.ts argues and test/unit/cli/file-cuts.test.ts holds.
+ */
+export function* manifestPieces(text: string, file: string, cutting: Cutting = CUTTING): Generator<Piece> {
+  if (text.length >= cutting.minChars) {
+    const list = splitList(text, cutting.pieceChars);
+    const cuts = list ? undefined : splitDocuments(text, cutting.pieceChars);
+    const pieces = list ? listPieces(text, file, list) : cuts ? documentPieces(text, file, cuts) : undefined;
+    if (pieces) {
+      let read = 0;
+      for (const piece of pieces) {
+        if (!piece) {
+          yield { docs: parseWhole(text, file).slice(read), end: -1 };
+          return;
+        }
+        read += piece.docs.length;
+        yield piece;
+      }
+      return;
+    }
+  }
+  yield { docs: parseWhole(text, file), end: -1 };
+}
+
+/** Parses one file's text into source documents. */
+export const parseManifests = (text: string, file: string, cutting: Cutting = CUTTING): SourceDoc[] => {
+  const out: SourceDoc[] = [];
+  for (const piece of manifestPieces(text, file, cutting)) for (const d of piece.docs) out.push(d);
   return out;
 };
 

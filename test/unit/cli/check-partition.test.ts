@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkFiles } from '../../../cli/check-files.js';
 import { mergeContext, Partition } from '../../../cli/check-partition.js';
-import { expandPaths, loadManifests, type SourceDoc } from '../../../cli/inputs.js';
+import { expandPaths, loadManifests, type Cutting, type SourceDoc } from '../../../cli/inputs.js';
 import { buildView, checkDocuments, crossObjectFindings, type CheckResult } from '../../../cli/run-checks.js';
 import { DEFAULT_CONFIG } from '../../../policies/config.js';
 import { writeCorpus } from '../../../bench/corpus.mjs';
@@ -28,9 +28,9 @@ const reference = async (dir: string, state: SourceDoc[], namespace: string): Pr
 };
 
 /** The share's run as checkFiles drives it on one thread, with how many documents were judged twice. */
-const partitioned = async (dir: string, state: SourceDoc[], namespace: string) => {
+const partitioned = async (dir: string, state: SourceDoc[], namespace: string, cutting?: Cutting) => {
   const files = (await expandPaths([dir])).map((file, order) => ({ file, order }));
-  const p = new Partition(files, DEFAULT_CONFIG, true, state, namespace);
+  const p = new Partition(files, DEFAULT_CONFIG, true, state, namespace, 'copy', cutting);
   const parsed = p.parse();
   const r = p.check(mergeContext([parsed.context]));
   return { rejudged: p.rejudged, judged: r.judged };
@@ -101,6 +101,23 @@ t.test('the documents of a file are judged with the objects of the next file in 
   t.same(await partitioned(dir, [], 'default'), { rejudged: 0, judged: want.judged });
 });
 
+t.test('in a file read in pieces, a document is judged again when a piece after the next completes its namespace', async (t) => {
+  const dir = tmp(t);
+  // One file, every document its own piece: the workload is judged once the ConfigMap's
+  // piece is in the view, before the Namespace's and the cluster's pieces.
+  writeFileSync(join(dir, 'all.yaml'), `${WORKLOAD}---\n${CONFIG_MAP}---\n${NAMESPACE}---\n${CLUSTER}`);
+  const want = await reference(dir, [], 'default');
+  t.ok(want.findings.some((f) => f.kind === 'StatefulSet'), 'the workload has findings to locate');
+  const cutting = { minChars: 0, pieceChars: 1 };
+  t.same(await checkFiles([dir], [], DEFAULT_CONFIG, 'default', 1, true, Infinity, Infinity, cutting), want);
+  t.same(await partitioned(dir, [], 'default', cutting), { rejudged: 1, judged: want.judged });
+  // Pieces that end after the Namespace and cluster: judged once.
+  writeFileSync(join(dir, 'all.yaml'), `${WORKLOAD}---\n${NAMESPACE}---\n${CLUSTER}---\n${CONFIG_MAP}`);
+  const again = await reference(dir, [], 'default');
+  t.same(await checkFiles([dir], [], DEFAULT_CONFIG, 'default', 1, true, Infinity, Infinity, cutting), again);
+  t.same(await partitioned(dir, [], 'default', { minChars: 0, pieceChars: WORKLOAD.length + NAMESPACE.length }), { rejudged: 0, judged: again.judged });
+});
+
 t.test('in namespace-first order every document is judged once, as it is read', async (t) => {
   const dir = tmp(t);
   writeFileSync(join(dir, 'a-cluster.yaml'), `${NAMESPACE}---\n${CLUSTER}`);
@@ -168,6 +185,7 @@ t.test('any order and split of the documents gives the answer of judging each ag
   t.comment(`fast-check seed ${SEED} (replay: FC_SEED=${SEED})`);
   const docs = corpusDocs();
   let rejudged = 0;
+  let rejudgedInPieces = 0;
   await fc.assert(
     fc.asyncProperty(
       fc.shuffledSubarray(docs.map((_, i) => i), { minLength: 8 }),
@@ -175,7 +193,8 @@ t.test('any order and split of the documents gives the answer of judging each ag
       fc.array(fc.constantFrom(...SEPARATORS.keys()), { minLength: 64, maxLength: 64 }),
       fc.nat({ max: 3 }),
       fc.constantFrom('default', 'prod'),
-      async (order, fileOf, separatorOf, listAt, namespace) => {
+      fc.nat({ max: 2000 }),
+      async (order, fileOf, separatorOf, listAt, namespace, pieceChars) => {
         const dir = mkdtempSync(join(tmpdir(), 'meshguard-partition-'));
         try {
           const files: string[][] = Array.from({ length: 6 }, () => []);
@@ -198,7 +217,13 @@ t.test('any order and split of the documents gives the answer of judging each ag
           t.same(got, want);
           t.same(compacted, want);
           t.same(viaJson, want);
-          return share.judged === want.judged;
+          // Every file cut into pieces of `pieceChars` or more, each judged once the next
+          // is in the view (a large file's run): the same answer.
+          const cutting = { minChars: 0, pieceChars };
+          t.same(await checkFiles([dir], [], DEFAULT_CONFIG, namespace, 1, true, Infinity, Infinity, cutting), want);
+          const inPieces = await partitioned(dir, [], namespace, cutting);
+          rejudgedInPieces += inPieces.rejudged;
+          return share.judged === want.judged && inPieces.judged === want.judged;
         } finally {
           rmSync(dir, { recursive: true, force: true });
         }
@@ -206,5 +231,5 @@ t.test('any order and split of the documents gives the answer of judging each ag
     ),
     { numRuns: NUM_RUNS, seed: SEED },
   );
-  t.ok(rejudged > 0, `the orders reach documents judged again (${rejudged})`);
+  t.ok(rejudged > 0 && rejudgedInPieces > 0, `the orders reach documents judged again (${rejudged} of whole files, ${rejudgedInPieces} in pieces)`);
 });

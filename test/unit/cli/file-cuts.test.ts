@@ -11,7 +11,7 @@
 import fc from 'fast-check';
 import t, { type Test } from 'tap';
 import { isDeepStrictEqual } from 'node:util';
-import { documentsInPieces, listInPieces, parseManifests, PIECES_MIN_CHARS, type SourceDoc } from '../../../cli/inputs.js';
+import { documentsInPieces, listInPieces, manifestPieces, parseManifests, PIECES_MIN_CHARS, type SourceDoc } from '../../../cli/inputs.js';
 import { splitDocuments, splitList } from '../../../cli/file-cuts.js';
 import type { Path } from '../../../policies/findings.js';
 
@@ -37,9 +37,10 @@ const difference = (pieces: SourceDoc[], whole: SourceDoc[]): string | undefined
   return undefined;
 };
 
+/** The whole parse (no cut), or its error. */
 const whole = (text: string): SourceDoc[] | Error => {
   try {
-    return parseManifests(text, 'l.yaml');
+    return parseManifests(text, 'l.yaml', { minChars: Infinity, pieceChars: 0 });
   } catch (err) {
     return err as Error;
   }
@@ -318,5 +319,36 @@ t.test('a file of documents past the size where pieces start is read as the whol
   t.equal(difference(docs, shifted), undefined);
   // A document that is not a mapping in a later piece is reported as the whole parse does.
   t.throws(() => parseManifests(`${text}- a sequence\n`, 'big.yaml'), { message: new RegExp(`^big\\.yaml:${count * 6 + 1}: document ${count + 1} is not a mapping`) });
+  t.end();
+});
+
+t.test('a file read a piece at a time gives the whole parse\'s documents, or its error, also when a later piece falls back', (t) => {
+  const lists = [...PLAIN, ...TRICKY];
+  const docs = [...PLAIN_DOCS, ...TRICKY_DOCS];
+  const texts = fc.oneof(layout(lists.length).map((l) => render(lists, l)), docsLayout(docs.length).map((l) => renderDocs(docs, l)));
+  let midway = 0;
+  fc.assert(
+    fc.property(texts, fc.nat(200), (text, chars) => {
+      const w = whole(text);
+      const got: SourceDoc[] = [];
+      let pieces = 0;
+      try {
+        for (const piece of manifestPieces(text, 'l.yaml', { minChars: 0, pieceChars: chars })) {
+          got.push(...piece.docs);
+          pieces++;
+        }
+      } catch (err) {
+        if (!(w instanceof Error) || (err as Error).message !== w.message) throw new Error(`pieces threw ${(err as Error).message}, the whole parse ${w instanceof Error ? w.message : 'did not'}:\n${text}`);
+        if (pieces > 0) midway++;
+        return;
+      }
+      if (w instanceof Error) throw new Error(`the pieces read a file whose whole parse fails (${w.message}):\n${text}`);
+      const diff = difference(got, w);
+      if (diff) throw new Error(`${diff}\n${text}`);
+    }),
+    { numRuns: 600 },
+  );
+  // Some files failed after pieces before the failing one had been read.
+  t.ok(midway > 0, `${midway} errors after the first piece`);
   t.end();
 });
