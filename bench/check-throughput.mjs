@@ -3,7 +3,8 @@
 // and (up to 10k) with the yaml library's document model. Every measurement is a fresh
 // process, so node start-up is paid equally by all; the runs of the subjects take turns.
 // Also: peak resident memory (VmHWM) of each run against the input size, and the 10k
-// documents as one `kind: List` against the same items as separate documents.
+// documents as one `kind: List`, and as one multi-document file, against the same documents
+// in their 100 files.
 //
 //   npm run build && node bench/check-throughput.mjs [--runs 5] [--sizes 1000,10000,100000]
 //
@@ -197,7 +198,11 @@ for (const size of SIZES) {
   rmSync(listDir, { recursive: true, force: true });
   mkdirSync(listDir, { recursive: true });
   const items = writeAsList(dir, join(listDir, 'list.yaml'));
-  const m = await measure({ documents: checkArgs(dir), list: checkArgs(listDir) }, RUNS);
+  const oneDir = join(here, '.corpus', 'one-10000');
+  rmSync(oneDir, { recursive: true, force: true });
+  mkdirSync(oneDir, { recursive: true });
+  writeFileSync(join(oneDir, 'all.yaml'), readdirSync(dir).sort().map((f) => readFileSync(join(dir, f), 'utf8')).join('---\n'));
+  const m = await measure({ documents: checkArgs(dir), list: checkArgs(listDir), oneFile: checkArgs(oneDir) }, RUNS);
   results.list = {
     items,
     documentsSeconds: m.documents.seconds,
@@ -207,8 +212,11 @@ for (const size of SIZES) {
     documentsPeakRssMb: m.documents.peakMb,
     listPeakRssMb: m.list.peakMb,
   };
+  // The same documents in one file (as `kustomize build > all.yaml` writes them): reported.
+  results.oneFile = { seconds: m.oneFile.seconds, ratio: m.oneFile.seconds / m.documents.seconds, peakRssMb: m.oneFile.peakMb };
   rmSync(dir, { recursive: true, force: true });
   rmSync(listDir, { recursive: true, force: true });
+  rmSync(oneDir, { recursive: true, force: true });
 }
 
 const at = (n) => results.sizes.find((r) => r.documents === n);
@@ -251,6 +259,7 @@ console.log(
   `kind: List of ${results.list.items} items ${results.list.listSeconds.toFixed(3)} s against ${results.list.documentsSeconds.toFixed(3)} s as documents: ${results.list.ratio.toFixed(2)}x; ` +
     `peak RSS ${results.list.listPeakRssMb} MB against ${results.list.documentsPeakRssMb} MB`,
 );
+console.log(`the same documents as one file: ${results.oneFile.seconds.toFixed(3)} s, ${results.oneFile.ratio.toFixed(2)}x the 100 files; peak RSS ${results.oneFile.peakRssMb} MB`);
 console.log(`targets: ${Object.entries(results.targets).map(([k, v]) => `${k} ${v.met === null ? 'not measured' : v.met ? 'met' : 'NOT met'}`).join(', ')}`);
 mkdirSync(join(here, 'results'), { recursive: true });
 writeFileSync(join(here, 'results', 'check-throughput.json'), JSON.stringify(results, null, 2) + '\n');
