@@ -253,17 +253,25 @@ const parseYaml = (text: string, file: string): Parsed => {
 export const PIECES_MIN_CHARS = 1024 * 1024;
 
 /**
+ * Lines of paths under the node at `node` (a document's root, or an item of a List) of
+ * parsed text that starts at `from` in the file.
+ */
+const locator =
+  ({ index }: Parsed, source: string, from: number, lines: LineIndex) =>
+  (node: number) =>
+  (path: Path): number => {
+    const offset = index.offsetOfPath(source, node, path);
+    return lines.lineOf(offset < 0 ? offset : from + offset);
+  };
+
+/**
  * Source documents of parsed text that starts at `from` in the file (its documents
  * numbered from `base`), added to `out`. Returns the position (in `parsed`) of a document
  * that is not a mapping, where it stopped, or -1.
  */
 const collect = (parsed: Parsed, source: string, from: number, base: number, lines: LineIndex, file: string, out: SourceDoc[]): number => {
   const { values, index, starts } = parsed;
-  /** Lines of paths under the node at `node` (a document's root, or an item of a List). */
-  const locator = (node: number) => (path: Path) => {
-    const offset = index.offsetOfPath(source, node, path);
-    return lines.lineOf(offset < 0 ? offset : from + offset);
-  };
+  const at = locator(parsed, source, from, lines);
   for (let n = 0; n < values.length; n++) {
     const value = values[n];
     const root = index.roots[n]!;
@@ -277,12 +285,12 @@ const collect = (parsed: Parsed, source: string, from: number, base: number, lin
       const aligned = nodes.length === value.items.length;
       value.items.forEach((item, i) => {
         if (!isPlainObject(item)) return;
-        const lineOf = aligned ? locator(nodes[i]!) : (path: Path) => locator(root)(['items', i, ...path]);
+        const lineOf = aligned ? at(nodes[i]!) : (path: Path) => at(root)(['items', i, ...path]);
         out.push({ file, index: base + n, prefix: ['items', i], object: listItem(value, item), lineOf, start });
       });
       continue;
     }
-    out.push({ file, index: base + n, prefix: [], object: value as KubeObject, lineOf: locator(root), start });
+    out.push({ file, index: base + n, prefix: [], object: value as KubeObject, lineOf: at(root), start });
   }
   return -1;
 };
@@ -332,15 +340,12 @@ function* listPieces(text: string, file: string, split: ListSplit): Generator<Pi
     const { index } = piece;
     const nodes = index.items(index.roots[0]!);
     if (nodes.length !== items.length) return yield FALL_BACK;
+    const at = locator(piece, source, from, lines);
     const docs: SourceDoc[] = [];
     items.forEach((item, j) => {
       const n = i++;
       if (!isPlainObject(item)) return;
-      const lineOf = (path: Path) => {
-        const offset = index.offsetOfPath(source, nodes[j]!, path);
-        return lines.lineOf(offset < 0 ? offset : from + offset);
-      };
-      docs.push({ file, index: 0, prefix: ['items', n], object: listItem(list, item), lineOf, start });
+      docs.push({ file, index: 0, prefix: ['items', n], object: listItem(list, item), lineOf: at(nodes[j]!), start });
     });
     yield { docs, end: -1 };
   }
