@@ -5,7 +5,7 @@ import { availableParallelism } from 'node:os';
 import { stat } from 'node:fs/promises';
 import { Worker } from 'node:worker_threads';
 import type { PolicyConfig } from '../policies/config.js';
-import { CUTTING, expandPaths, InputError, type Cutting, type SourceDoc } from './inputs.js';
+import { CUTTING, expandPaths, InputError, readStdin, STDIN, type Cutting, type SourceDoc } from './inputs.js';
 import { isClusterViewObject } from '../policies/index/object-index.js';
 import { mergeContext, Partition, type Compaction, type ContextObject, type FileRef, type ShareResult } from './check-partition.js';
 import { crossObjectFindings, type CheckResult } from './run-checks.js';
@@ -89,20 +89,45 @@ const remote = (files: FileRef[], config: PolicyConfig, crossObject: boolean, st
   };
 };
 
+export interface CheckFilesOptions {
+  /** Threads for a large input (`--jobs`). */
+  jobs?: number;
+  /** Whether the cross-object rules (MG3xx) run (`--no-cross-object`). */
+  crossObject?: boolean;
+  /** Input sizes from which what outlives its file is copied (tests set them to 0 or Infinity). */
+  compactMinBytes?: number;
+  jsonCopyMinBytes?: number;
+  /** Where large files are cut into pieces (tests cut small ones). */
+  cutting?: Cutting;
+  /** What `-` reads (tests give text): once, before any file is parsed. */
+  stdin?: () => Promise<string>;
+}
+
 export const checkFiles = async (
   paths: readonly string[],
   state: readonly SourceDoc[],
   config: PolicyConfig,
   namespace: string,
-  parallelism = defaultJobs(),
-  crossObject = true,
-  compactMinBytes = COMPACT_MIN_BYTES,
-  jsonCopyMinBytes = JSON_COPY_MIN_BYTES,
-  cutting: Cutting = CUTTING,
+  {
+    jobs: parallelism = defaultJobs(),
+    crossObject = true,
+    compactMinBytes = COMPACT_MIN_BYTES,
+    jsonCopyMinBytes = JSON_COPY_MIN_BYTES,
+    cutting = CUTTING,
+    stdin = readStdin,
+  }: CheckFilesOptions = {},
 ): Promise<CheckResult> => {
-  const files = (await expandPaths(paths)).filter((f) => f !== '-');
+  const files = await expandPaths(paths);
+  // Standard input cannot be read again to judge a document anew: its text is held for the
+  // run, like a file's on disk. `helm template | meshguard check -` is read in pieces like
+  // the file it would otherwise have been written to.
+  const text = files.includes('-') ? await stdin() : undefined;
   const sized = await Promise.all(
-    files.map(async (file, order) => ({ ref: { file, order }, bytes: (await stat(file).catch(() => ({ size: 0 }))).size })),
+    files.map(async (file, order) =>
+      file === '-'
+        ? { ref: { file: STDIN, order, text }, bytes: Buffer.byteLength(text!) }
+        : { ref: { file, order }, bytes: (await stat(file).catch(() => ({ size: 0 }))).size },
+    ),
   );
   const total = sized.reduce((a, f) => a + f.bytes, 0);
   const n = total >= PARALLEL_MIN_BYTES && parallelism > 1 ? Math.min(parallelism, files.length) : 1;

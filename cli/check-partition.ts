@@ -27,6 +27,8 @@ export interface FileRef {
   file: string;
   /** Position of the file in the whole run; keeps results in input order. */
   order: number;
+  /** The input's text when it cannot be read (again) from `file`: standard input's, held for the run. */
+  text?: string;
 }
 
 export type ShareResult = Pick<CheckResult, 'findings' | 'judged'> & { orders: number[] };
@@ -167,9 +169,9 @@ export class Partition {
     let files = 0;
     const needed = this.crossObject ? isIndexObject : isClusterViewObject;
     let pending: PendingFile | undefined;
-    for (const { file, order } of this.files) {
+    for (const { file, order, text } of this.files) {
       let first = 0;
-      for (const { docs, end: pieceEnd } of manifestPieces(readTextFileSync(file), file, this.cutting)) {
+      for (const { docs, end: pieceEnd } of manifestPieces(text ?? readTextFileSync(file), file, this.cutting)) {
         documents += docs.length;
         const slots: Slot[] = [];
         // Where the next document starts, for each document (one pass from the end: a List's
@@ -276,12 +278,13 @@ export class Partition {
     let judged = 0;
     // A file read again is read once, for all its pieces.
     let again: Rereader | undefined;
+    const held = new Map(this.files.map((f) => [f.order, f.text]));
     for (const { file, order, seen, slots } of this.parsed) {
       if (again?.file !== file) again = undefined;
       for (const slot of slots) {
         if (stale(slot, seen)) {
           view ??= buildView(this.state, context.filter((c) => isClusterViewObject(c.object, this.config.profiles)), this.namespace);
-          again ??= new Rereader(file);
+          again ??= new Rereader(file, held.get(order));
           slot.result = judgeDocument(again.doc(slot), view, this.config, this.namespace);
           this.rejudged++;
         }
@@ -316,8 +319,12 @@ class Rereader {
   /** Documents parsed alone, by where they start: the items of a List are parsed once. */
   private readonly parsed = new Map<number, Map<number, SourceDoc>>();
 
-  constructor(readonly file: string) {
-    this.text = readTextFileSync(file);
+  constructor(
+    readonly file: string,
+    /** The file's text when it cannot be read again (FileRef.text). */
+    text?: string,
+  ) {
+    this.text = text ?? readTextFileSync(file);
     this.directives = /^%/m.test(this.text);
   }
 

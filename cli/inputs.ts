@@ -186,10 +186,14 @@ export const readTextFile = async (file: string): Promise<string> => {
   return decodeUtf8(buf, file);
 };
 
-const readStdin = async (): Promise<string> => {
+/** The name findings and errors give standard input (`-`). */
+export const STDIN = '<stdin>';
+
+/** Standard input's text: all of it, refusing what is not UTF-8. */
+export const readStdin = async (): Promise<string> => {
   const chunks: Buffer[] = [];
   for await (const c of process.stdin) chunks.push(c as Buffer);
-  return decodeUtf8(Buffer.concat(chunks), '<stdin>');
+  return decodeUtf8(Buffer.concat(chunks), STDIN);
 };
 
 /**
@@ -461,7 +465,7 @@ export const readManifestFiles = async (paths: readonly string[]): Promise<Loade
   const files = await expandPaths(paths);
   const out: LoadedFile[] = [];
   for (const file of files) {
-    if (file === '-') out.push({ file: '<stdin>', text: await readStdin() });
+    if (file === '-') out.push({ file: STDIN, text: await readStdin() });
     else out.push({ file, text: await readTextFile(file) });
   }
   return out;

@@ -172,6 +172,32 @@ t.test('a large input checked on several threads gives exactly the single-thread
   t.equal(run(['check', '--jobs', '0', dir]).code, 2, '--jobs must be >= 1');
 });
 
+t.test('a large standard input is checked as the same text in a file would be, on one thread or on two', async (t) => {
+  const { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { writeCorpus } = await import('../../bench/corpus.mjs');
+  const dir = mkdtempSync(join(tmpdir(), 'meshguard-stdin-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  writeCorpus(join(dir, 'corpus'), 3200);
+  const parts = readdirSync(join(dir, 'corpus')).sort().map((f) => readFileSync(join(dir, 'corpus', f), 'utf8'));
+  // The larger file stays on the main thread, so on two threads standard input's text goes
+  // to the worker; both are read in pieces (1 MiB or more).
+  const big = parts.slice(0, 17).join('---\n');
+  const piped = parts.slice(17).join('---\n');
+  t.ok(piped.length >= 1024 * 1024 && big.length > piped.length, 'large enough to be read in pieces, smaller than the file');
+  writeFileSync(join(dir, 'big.yaml'), big);
+  writeFileSync(join(dir, 'piped.yaml'), piped);
+  const asFile = run(['check', '-f', 'json', '--jobs', '1', join(dir, 'big.yaml'), join(dir, 'piped.yaml')]);
+  t.equal(asFile.code, 1, asFile.err);
+  const want = JSON.parse(asFile.out.replaceAll(JSON.stringify(join(dir, 'piped.yaml')), JSON.stringify('<stdin>')));
+  t.ok(want.findings.filter((f: any) => f.file === '<stdin>').length > 50, 'standard input has findings to compare');
+  for (const jobs of ['1', '2']) {
+    const r = run(['check', '-f', 'json', '--jobs', jobs, join(dir, 'big.yaml'), '-'], piped);
+    t.equal(r.code, 1, r.err);
+    t.same(JSON.parse(r.out), want, `--jobs ${jobs}: same findings, lines, order and summary`);
+  }
+});
+
 t.test('serve --metrics-port off starts without the metrics listener', async (t) => {
   const { spawn } = await import('node:child_process');
   const { mkdtempSync, rmSync } = await import('node:fs');

@@ -1,7 +1,8 @@
 // `check` over files judges each document right after its file is parsed and keeps only
 // its findings; a document whose namespace a later file adds to is judged again from its
 // own text. Whatever the order and split of the documents, the answer must be exactly the
-// one of judging every document against the whole view (what `check -` does).
+// one of judging every document against the whole view; standard input (`check -`) the
+// same as the file it would otherwise have been written to.
 // The property's seed is printed; replay a failure with FC_SEED=<seed>.
 import fc from 'fast-check';
 import t from 'tap';
@@ -10,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkFiles } from '../../../cli/check-files.js';
 import { mergeContext, Partition } from '../../../cli/check-partition.js';
-import { expandPaths, loadManifests, type Cutting, type SourceDoc } from '../../../cli/inputs.js';
+import { expandPaths, loadManifests, parseManifests, STDIN, type Cutting, type SourceDoc } from '../../../cli/inputs.js';
 import { buildView, checkDocuments, crossObjectFindings, type CheckResult } from '../../../cli/run-checks.js';
 import { DEFAULT_CONFIG } from '../../../policies/config.js';
 import { writeCorpus } from '../../../bench/corpus.mjs';
@@ -19,8 +20,10 @@ const SEED = Number(process.env.FC_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const NUM_RUNS = 40;
 
 /** What `check` answers when every document is judged against the whole view. */
-const reference = async (dir: string, state: SourceDoc[], namespace: string): Promise<CheckResult> => {
-  const docs = await loadManifests([dir]);
+const reference = async (dir: string, state: SourceDoc[], namespace: string): Promise<CheckResult> =>
+  judgedWhole(await loadManifests([dir]), state, namespace);
+
+const judgedWhole = (docs: SourceDoc[], state: SourceDoc[], namespace: string): CheckResult => {
   const r = checkDocuments(docs, buildView(state, docs, namespace), DEFAULT_CONFIG, namespace);
   const sources = [...state.map((d) => ({ d, input: false })), ...docs.map((d) => ({ d, input: true }))];
   r.findings.push(...crossObjectFindings(sources.map(({ d, input }) => ({ object: d.object, file: d.file, line: d.lineOf([]), input })), DEFAULT_CONFIG, { namespace }));
@@ -86,7 +89,7 @@ t.test('a document judged before its namespace was complete is judged again, wit
   writeFileSync(join(dir, 'c-cluster.yaml'), `${NAMESPACE}---\n${CLUSTER}`);
   const want = await reference(dir, [], 'default');
   t.ok(want.findings.some((f) => f.file.endsWith('a-workload.yaml')), 'the workload has findings to locate');
-  t.same(await checkFiles([dir], [], DEFAULT_CONFIG, 'default', 1), want);
+  t.same(await checkFiles([dir], [], DEFAULT_CONFIG, 'default', { jobs: 1 }), want);
   t.same(await partitioned(dir, [], 'default'), { rejudged: 1, judged: want.judged });
 });
 
@@ -97,7 +100,7 @@ t.test('the documents of a file are judged with the objects of the next file in 
   writeFileSync(join(dir, 'b-cluster.yaml'), `${NAMESPACE}---\n${CLUSTER}`);
   const want = await reference(dir, [], 'default');
   t.ok(want.findings.some((f) => f.file.endsWith('a-workload.yaml')), 'the workload has findings to locate');
-  t.same(await checkFiles([dir], [], DEFAULT_CONFIG, 'default', 1), want);
+  t.same(await checkFiles([dir], [], DEFAULT_CONFIG, 'default', { jobs: 1 }), want);
   t.same(await partitioned(dir, [], 'default'), { rejudged: 0, judged: want.judged });
 });
 
@@ -109,13 +112,41 @@ t.test('in a file read in pieces, a document is judged again when a piece after 
   const want = await reference(dir, [], 'default');
   t.ok(want.findings.some((f) => f.kind === 'StatefulSet'), 'the workload has findings to locate');
   const cutting = { minChars: 0, pieceChars: 1 };
-  t.same(await checkFiles([dir], [], DEFAULT_CONFIG, 'default', 1, true, Infinity, Infinity, cutting), want);
+  t.same(await checkFiles([dir], [], DEFAULT_CONFIG, 'default', { jobs: 1, compactMinBytes: Infinity, jsonCopyMinBytes: Infinity, cutting }), want);
   t.same(await partitioned(dir, [], 'default', cutting), { rejudged: 1, judged: want.judged });
   // Pieces that end after the Namespace and cluster: judged once.
   writeFileSync(join(dir, 'all.yaml'), `${WORKLOAD}---\n${NAMESPACE}---\n${CLUSTER}---\n${CONFIG_MAP}`);
   const again = await reference(dir, [], 'default');
-  t.same(await checkFiles([dir], [], DEFAULT_CONFIG, 'default', 1, true, Infinity, Infinity, cutting), again);
+  t.same(await checkFiles([dir], [], DEFAULT_CONFIG, 'default', { jobs: 1, compactMinBytes: Infinity, jsonCopyMinBytes: Infinity, cutting }), again);
   t.same(await partitioned(dir, [], 'default', { minChars: 0, pieceChars: WORKLOAD.length + NAMESPACE.length }), { rejudged: 0, judged: again.judged });
+});
+
+t.test('standard input is read in pieces and judged again from the text held for the run, never from disk', async (t) => {
+  const text = `${WORKLOAD}---\n${CONFIG_MAP}---\n${NAMESPACE}---\n${CLUSTER}`;
+  const want = judgedWhole(parseManifests(text, STDIN), [], 'default');
+  t.ok(want.findings.some((f) => f.kind === 'StatefulSet' && f.file === STDIN), 'the workload has findings on <stdin>');
+  const cutting = { minChars: 0, pieceChars: 1 };
+  t.same(await checkFiles(['-'], [], DEFAULT_CONFIG, 'default', { jobs: 1, cutting, stdin: async () => text }), want);
+  // No file named <stdin> exists: a read from disk would fail the run.
+  const p = new Partition([{ file: STDIN, order: 0, text }], DEFAULT_CONFIG, true, [], 'default', 'copy', cutting);
+  const r = p.check(mergeContext([p.parse().context]));
+  t.equal(p.rejudged, 1, 'the workload is judged again once its namespace is complete');
+  t.same(r.findings, want.findings.filter((f) => !/^MG3/.test(f.rule)));
+});
+
+t.test('standard input among files keeps its place in the run and is read once', async (t) => {
+  const dir = tmp(t);
+  writeFileSync(join(dir, 'a.yaml'), WORKLOAD);
+  writeFileSync(join(dir, 'c.yaml'), CLUSTER);
+  let reads = 0;
+  const stdin = async () => (reads++, NAMESPACE);
+  const paths = [join(dir, 'a.yaml'), '-', join(dir, 'c.yaml'), '-'];
+  const docs = [...parseManifests(WORKLOAD, paths[0]!), ...parseManifests(NAMESPACE, STDIN), ...parseManifests(CLUSTER, paths[2]!)];
+  const want = judgedWhole(docs, [], 'default');
+  t.ok(want.findings.length > 0);
+  t.same(await checkFiles(paths, [], DEFAULT_CONFIG, 'default', { jobs: 1, stdin }), want);
+  t.equal(reads, 1);
+  t.equal(want.files, 3);
 });
 
 t.test('in namespace-first order every document is judged once, as it is read', async (t) => {
@@ -123,7 +154,7 @@ t.test('in namespace-first order every document is judged once, as it is read', 
   writeFileSync(join(dir, 'a-cluster.yaml'), `${NAMESPACE}---\n${CLUSTER}`);
   writeFileSync(join(dir, 'b-workload.yaml'), WORKLOAD);
   const want = await reference(dir, [], 'default');
-  t.same(await checkFiles([dir], [], DEFAULT_CONFIG, 'default', 1), want);
+  t.same(await checkFiles([dir], [], DEFAULT_CONFIG, 'default', { jobs: 1 }), want);
   t.same(await partitioned(dir, [], 'default'), { rejudged: 0, judged: want.judged });
 });
 
@@ -134,7 +165,7 @@ t.test('--state is part of the view from the first file on', async (t) => {
   writeFileSync(join(stateDir, 'state.yaml'), `${NAMESPACE}---\n${CLUSTER}`);
   const state = await loadManifests([stateDir]);
   const want = await reference(dir, state, 'default');
-  t.same(await checkFiles([dir], state, DEFAULT_CONFIG, 'default', 1), want);
+  t.same(await checkFiles([dir], state, DEFAULT_CONFIG, 'default', { jobs: 1 }), want);
   t.same(await partitioned(dir, state, 'default'), { rejudged: 0, judged: want.judged });
 });
 
@@ -144,9 +175,9 @@ t.test('the cross-object rules read the compact copies as they read the parsed o
   const want = await reference(dir, [], 'default');
   t.ok(want.findings.filter((f) => f.rule.startsWith('MG3')).length >= 3, 'the cross-object rules have findings');
   // Kept as parsed (a small input), copied structurally (a large one) and through JSON (the largest).
-  t.same(await checkFiles([dir], [], DEFAULT_CONFIG, 'default', 1, true, Infinity, Infinity), want);
-  t.same(await checkFiles([dir], [], DEFAULT_CONFIG, 'default', 1, true, 0, Infinity), want);
-  t.same(await checkFiles([dir], [], DEFAULT_CONFIG, 'default', 1, true, 0, 0), want);
+  t.same(await checkFiles([dir], [], DEFAULT_CONFIG, 'default', { jobs: 1, compactMinBytes: Infinity, jsonCopyMinBytes: Infinity }), want);
+  t.same(await checkFiles([dir], [], DEFAULT_CONFIG, 'default', { jobs: 1, compactMinBytes: 0, jsonCopyMinBytes: Infinity }), want);
+  t.same(await checkFiles([dir], [], DEFAULT_CONFIG, 'default', { jobs: 1, compactMinBytes: 0, jsonCopyMinBytes: 0 }), want);
 });
 
 // --- the property: any order and split of a realistic manifest set ---
@@ -194,7 +225,8 @@ t.test('any order and split of the documents gives the answer of judging each ag
       fc.nat({ max: 3 }),
       fc.constantFrom('default', 'prod'),
       fc.nat({ max: 2000 }),
-      async (order, fileOf, separatorOf, listAt, namespace, pieceChars) => {
+      fc.nat({ max: 5 }),
+      async (order, fileOf, separatorOf, listAt, namespace, pieceChars, stdinAt) => {
         const dir = mkdtempSync(join(tmpdir(), 'meshguard-partition-'));
         try {
           const files: string[][] = Array.from({ length: 6 }, () => []);
@@ -209,9 +241,9 @@ t.test('any order and split of the documents gives the answer of judging each ag
           const want = await reference(dir, [], namespace);
           // Kept as parsed (a small input), copied structurally (a large one) and through JSON
           // (the largest): the same answer.
-          const got = await checkFiles([dir], [], DEFAULT_CONFIG, namespace, 1, true, Infinity, Infinity);
-          const compacted = await checkFiles([dir], [], DEFAULT_CONFIG, namespace, 1, true, 0, Infinity);
-          const viaJson = await checkFiles([dir], [], DEFAULT_CONFIG, namespace, 1, true, 0, 0);
+          const got = await checkFiles([dir], [], DEFAULT_CONFIG, namespace, { jobs: 1, compactMinBytes: Infinity, jsonCopyMinBytes: Infinity });
+          const compacted = await checkFiles([dir], [], DEFAULT_CONFIG, namespace, { jobs: 1, compactMinBytes: 0, jsonCopyMinBytes: Infinity });
+          const viaJson = await checkFiles([dir], [], DEFAULT_CONFIG, namespace, { jobs: 1, compactMinBytes: 0, jsonCopyMinBytes: 0 });
           const share = await partitioned(dir, [], namespace);
           rejudged += share.rejudged;
           t.same(got, want);
@@ -220,9 +252,19 @@ t.test('any order and split of the documents gives the answer of judging each ag
           // Every file cut into pieces of `pieceChars` or more, each judged once the next
           // is in the view (a large file's run): the same answer.
           const cutting = { minChars: 0, pieceChars };
-          t.same(await checkFiles([dir], [], DEFAULT_CONFIG, namespace, 1, true, Infinity, Infinity, cutting), want);
+          t.same(await checkFiles([dir], [], DEFAULT_CONFIG, namespace, { jobs: 1, compactMinBytes: Infinity, jsonCopyMinBytes: Infinity, cutting }), want);
           const inPieces = await partitioned(dir, [], namespace, cutting);
           rejudgedInPieces += inPieces.rejudged;
+          // One of the files given on standard input instead: the same answer, under <stdin>.
+          const paths = await expandPaths([dir]);
+          const at = stdinAt % paths.length;
+          const text = readFileSync(paths[at]!, 'utf8');
+          const named = paths.map((p, i) => (i === at ? '-' : p));
+          const docsIn = named.flatMap((p) => (p === '-' ? parseManifests(text, STDIN) : parseManifests(readFileSync(p, 'utf8'), p)));
+          t.same(
+            await checkFiles(named, [], DEFAULT_CONFIG, namespace, { jobs: 1, compactMinBytes: 0, jsonCopyMinBytes: Infinity, cutting, stdin: async () => text }),
+            judgedWhole(docsIn, [], namespace),
+          );
           return share.judged === want.judged && inPieces.judged === want.judged;
         } finally {
           rmSync(dir, { recursive: true, force: true });
