@@ -169,9 +169,10 @@ export class Partition {
     let files = 0;
     const needed = this.crossObject ? isIndexObject : isClusterViewObject;
     let pending: PendingFile | undefined;
-    for (const { file, order, text } of this.files) {
+    for (const ref of this.files) {
+      const { file, order } = ref;
       let first = 0;
-      for (const { docs, end: pieceEnd } of manifestPieces(text ?? readTextFileSync(file), file, this.cutting)) {
+      for (const { docs, end: pieceEnd } of manifestPieces(textOf(ref), file, this.cutting)) {
         documents += docs.length;
         const slots: Slot[] = [];
         // Where the next document starts, for each document (one pass from the end: a List's
@@ -278,13 +279,13 @@ export class Partition {
     let judged = 0;
     // A file read again is read once, for all its pieces.
     let again: Rereader | undefined;
-    const held = new Map(this.files.map((f) => [f.order, f.text]));
+    const refs = new Map(this.files.map((f) => [f.order, f]));
     for (const { file, order, seen, slots } of this.parsed) {
       if (again?.file !== file) again = undefined;
       for (const slot of slots) {
         if (stale(slot, seen)) {
           view ??= buildView(this.state, context.filter((c) => isClusterViewObject(c.object, this.config.profiles)), this.namespace);
-          again ??= new Rereader(file, held.get(order));
+          again ??= new Rereader(file, textOf(refs.get(order)!));
           slot.result = judgeDocument(again.doc(slot), view, this.config, this.namespace);
           this.rejudged++;
         }
@@ -300,6 +301,9 @@ export class Partition {
   }
 }
 
+/** An input's text: held for the run (standard input's) or read from its file. */
+const textOf = ({ file, text }: FileRef): string => text ?? readTextFileSync(file);
+
 /** Which item of a List a document's object is; -1 for the document itself. */
 const itemOf = (d: SourceDoc): number => (d.prefix.length === 0 ? -1 : Number(d.prefix[1]));
 
@@ -312,7 +316,6 @@ const identity = (o: KubeObject): string => JSON.stringify([o.kind, o.apiVersion
  * object, is parsed whole.
  */
 class Rereader {
-  private readonly text: string;
   private readonly directives: boolean;
   private lines: LineIndex | undefined;
   private whole: SourceDoc[] | undefined;
@@ -321,10 +324,8 @@ class Rereader {
 
   constructor(
     readonly file: string,
-    /** The file's text when it cannot be read again (FileRef.text). */
-    text?: string,
+    private readonly text: string,
   ) {
-    this.text = text ?? readTextFileSync(file);
     this.directives = /^%/m.test(this.text);
   }
 
